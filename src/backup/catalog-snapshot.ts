@@ -1,0 +1,222 @@
+import pg from "pg";
+import { DbBackupError } from "../errors.js";
+import { explainConnectError } from "./connect-errors.js";
+import { clientConfig } from "./connection.js";
+import type { Target } from "./target.js";
+
+export interface ExtensionInfo {
+  name: string;
+  version: string;
+  schema: string;
+}
+
+export interface ViewInfo {
+  schema: string;
+  name: string;
+  /** As Postgres stores them, e.g. ["security_invoker=true"]. */
+  reloptions: string[];
+}
+
+export interface TableInfo {
+  schema: string;
+  name: string;
+  /** Exact `count(*)` when the table is small enough, else the planner's estimate. */
+  rows: number;
+  exact: boolean;
+}
+
+export interface CatalogCounts {
+  tables: number;
+  views: number;
+  materializedViews: number;
+  policies: number;
+  extensions: number;
+  functions: number;
+  sequences: number;
+}
+
+/** What the live database held, read in the same snapshot pg_dump uses. */
+export interface CatalogSnapshot {
+  version: string;
+  serverVersionNum: number;
+  serverMajor: number;
+  database: string;
+  extensions: ExtensionInfo[];
+  views: ViewInfo[];
+  tables: TableInfo[];
+  counts: CatalogCounts;
+}
+
+export interface SnapshotSession {
+  /** Exported snapshot id for `pg_dump --snapshot`, so the dump and our counts see the same data. */
+  snapshotId: string;
+  catalog: CatalogSnapshot;
+  close(): Promise<void>;
+}
+
+const USER_NAMESPACE = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp\\_%'`;
+const NOT_EXTENSION_MEMBER = (catalog: string, oid: string) =>
+  `not exists (select 1 from pg_depend d where d.classid = '${catalog}'::regclass and d.objid = ${oid} and d.deptype = 'e')`;
+
+const TRUE_WORDS = new Set(["true", "on", "yes", "1"]);
+
+export function securityInvokerTrue(view: ViewInfo): boolean {
+  return view.reloptions.some((option) => {
+    const [key, value] = option.split("=");
+    return key === "security_invoker" && value !== undefined && TRUE_WORDS.has(value.toLowerCase());
+  });
+}
+
+async function connect(target: Target): Promise<pg.Client> {
+  const attempt = async (ssl?: boolean) => {
+    const client = new pg.Client(clientConfig(target, ssl));
+    client.on("error", () => {}); // a dropped idle connection must not crash the process
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
+  };
+  try {
+    return await attempt();
+  } catch (error) {
+    // libpq's default sslmode=prefer falls back to plain text when the server has no SSL.
+    const mode = target.sslmode ?? "prefer";
+    if (mode === "prefer" && /does not support SSL/i.test(String((error as Error)?.message))) {
+      try {
+        return await attempt(false);
+      } catch (second) {
+        throw explainConnectError(second, target);
+      }
+    }
+    throw explainConnectError(error, target);
+  }
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+async function readCatalog(
+  client: pg.Client,
+  exactCountMaxRows: number,
+  database: string,
+): Promise<CatalogSnapshot> {
+  const version = await client.query<{ version: string; num: string }>(
+    "select version() as version, current_setting('server_version_num') as num",
+  );
+  const serverVersionNum = Number(version.rows[0]?.num);
+  const extensions = await client.query<ExtensionInfo>(
+    `select e.extname as name, e.extversion as version, n.nspname as schema
+       from pg_extension e join pg_namespace n on n.oid = e.extnamespace order by 1`,
+  );
+  const views = await client.query<{ schema: string; name: string; reloptions: string[] | null }>(
+    `select n.nspname as schema, c.relname as name, c.reloptions
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'v' and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
+      order by 1, 2`,
+  );
+  const tables = await client.query<{ schema: string; name: string; kind: string; estimate: string }>(
+    `select n.nspname as schema, c.relname as name, c.relkind as kind,
+            greatest(c.reltuples, 0)::bigint as estimate
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p') and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
+      order by 1, 2`,
+  );
+  const counts = await client.query<Record<string, string>>(
+    `select
+       (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where c.relkind = 'm' and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}) as matviews,
+       (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where c.relkind = 'S' and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}) as sequences,
+       (select count(*) from pg_policy p join pg_class c on c.oid = p.polrelid
+          join pg_namespace n on n.oid = c.relnamespace
+         where ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}) as policies,
+       (select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+         where ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_proc", "p.oid")}) as functions`,
+  );
+
+  const tableInfos: TableInfo[] = [];
+  for (const t of tables.rows) {
+    if (t.kind === "p") {
+      tableInfos.push({ schema: t.schema, name: t.name, rows: 0, exact: true });
+      continue;
+    }
+    const estimate = Number(t.estimate);
+    if (estimate <= exactCountMaxRows) {
+      const r = await client.query<{ n: string }>(
+        `select count(*) as n from only ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`,
+      );
+      tableInfos.push({ schema: t.schema, name: t.name, rows: Number(r.rows[0]?.n), exact: true });
+    } else {
+      tableInfos.push({ schema: t.schema, name: t.name, rows: estimate, exact: false });
+    }
+  }
+  const c = counts.rows[0] ?? {};
+  return {
+    version: version.rows[0]?.version ?? "",
+    serverVersionNum,
+    serverMajor: Math.floor(serverVersionNum / 10_000),
+    database,
+    extensions: extensions.rows,
+    views: views.rows.map((v) => ({ schema: v.schema, name: v.name, reloptions: v.reloptions ?? [] })),
+    tables: tableInfos,
+    counts: {
+      tables: tables.rows.length,
+      views: views.rows.length,
+      materializedViews: Number(c.matviews),
+      policies: Number(c.policies),
+      extensions: extensions.rows.length,
+      functions: Number(c.functions),
+      sequences: Number(c.sequences),
+    },
+  };
+}
+
+export interface SnapshotOptions {
+  lockWaitTimeoutSeconds: number;
+  exactCountMaxRows: number;
+}
+
+/**
+ * Opens one connection, exports a snapshot and reads the catalog inside it. Keep the session open
+ * until every pg_dump has started: they import the snapshot, so counts and dump agree exactly.
+ */
+export async function openSnapshotSession(target: Target, options: SnapshotOptions): Promise<SnapshotSession> {
+  const client = await connect(target);
+  try {
+    await client.query("begin isolation level repeatable read read only");
+    await client.query(`set local lock_timeout = '${Math.max(1, options.lockWaitTimeoutSeconds)}s'`);
+    const snap = await client.query<{ id: string }>("select pg_export_snapshot() as id");
+    const catalog = await readCatalog(client, options.exactCountMaxRows, target.database);
+    return {
+      snapshotId: snap.rows[0]?.id ?? "",
+      catalog,
+      async close() {
+        await client.query("rollback").catch(() => {});
+        await client.end().catch(() => {});
+      },
+    };
+  } catch (error) {
+    await client.end().catch(() => {});
+    if (error instanceof DbBackupError) throw error;
+    const e = error as { code?: string; message?: string };
+    if (e.code === "55P03") {
+      throw new DbBackupError(
+        "lock_timeout",
+        `A table stayed locked for over ${options.lockWaitTimeoutSeconds}s while counting rows (a migration or long transaction holds it).`,
+        "Wait for the migration to finish (see pg_stat_activity), then run the backup again; DBBACKUP_LOCK_WAIT_TIMEOUT sets the wait.",
+      );
+    }
+    if (e.code === "42501") {
+      throw new DbBackupError(
+        "permission_denied",
+        `Permission denied reading the database as ${target.user}: ${e.message}`,
+        "Back up as the database owner (Supabase: the postgres user) or grant SELECT on every table to this user.",
+      );
+    }
+    throw explainConnectError(error, target);
+  }
+}

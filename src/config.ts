@@ -1,0 +1,119 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import dotenv from "dotenv";
+import { z } from "zod";
+import { DbBackupError } from "./errors.js";
+
+/** Where an environment's URL came from: shown to the user so a legacy fallback is never a surprise. */
+export type UrlSource = `DATABASE_URL_${string}` | "DATABASE_URL" | "--url";
+
+export interface EnvironmentConfig {
+  name: string;
+  url: string;
+  source: UrlSource;
+}
+
+export interface Config {
+  backupsDir: string;
+  /** Configured environments by lower-case name; staging may come from legacy DATABASE_URL. */
+  environments: Map<string, EnvironmentConfig>;
+  compress?: string;
+  lockWaitTimeoutSeconds: number;
+  pgBinDir?: string;
+  /** Tables at or under this many estimated rows get an exact count at dump time. */
+  exactCountMaxRows: number;
+  /** Who asked, recorded in the manifest. */
+  requestedBy: string;
+}
+
+export const ENV_NAME = /^[a-z][a-z0-9_]{0,30}$/;
+
+const COMPRESS = /^(none|[0-9]|gzip(:[1-9])?|lz4(:[0-9]{1,2})?|zstd(:[0-9]{1,2})?)$/;
+
+const schema = z.object({
+  DBBACKUP_DIR: z.string().min(1).default("./backups"),
+  DBBACKUP_COMPRESS: z
+    .string()
+    .regex(COMPRESS, "must be none, 0-9, gzip[:1-9], lz4[:N] or zstd[:N]")
+    .optional(),
+  DBBACKUP_LOCK_WAIT_TIMEOUT: z
+    .string()
+    .regex(/^[0-9]+(s|ms|min)?$/, "must be a duration like 60s, 500ms or 2min")
+    .default("60s"),
+  DBBACKUP_EXACT_COUNT_MAX_ROWS: z.coerce.number().int().nonnegative().default(1_000_000),
+  PG_BIN_DIR: z.string().min(1).optional(),
+});
+
+const FIXES: Record<string, string> = {
+  DBBACKUP_COMPRESS: "e.g. DBBACKUP_COMPRESS=gzip:1 (pg_dump ≤ 15) or zstd:3 (pg_dump ≥ 16), or leave it unset",
+  DBBACKUP_LOCK_WAIT_TIMEOUT: "e.g. DBBACKUP_LOCK_WAIT_TIMEOUT=60s",
+  DBBACKUP_EXACT_COUNT_MAX_ROWS: "a whole number of rows, e.g. 1000000",
+  DBBACKUP_DIR: "a folder path, e.g. ./backups",
+  PG_BIN_DIR: "a folder that holds pg_dump, e.g. /usr/lib/postgresql/17/bin",
+};
+
+function seconds(value: string): number {
+  const n = Number.parseInt(value, 10);
+  if (value.endsWith("ms")) return Math.max(1, Math.ceil(n / 1000));
+  if (value.endsWith("min")) return n * 60;
+  return n;
+}
+
+export interface LoadConfigOptions {
+  cwd?: string;
+  /** The process environment; `.env` in cwd fills what it leaves unset. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Reads `.env` (without touching process.env) and the environment; every problem named at once. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const cwd = options.cwd ?? process.cwd();
+  const processEnv = options.env ?? process.env;
+  const envFile = path.join(cwd, ".env");
+  const fromFile = existsSync(envFile) ? dotenv.parse(readFileSync(envFile)) : {};
+  const merged: Record<string, string | undefined> = { ...fromFile, ...processEnv };
+
+  const problems: string[] = [];
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0]);
+      problems.push(`${key}=${JSON.stringify(merged[key])}: ${issue.message} (${FIXES[key] ?? "fix or unset it"})`);
+    }
+  }
+
+  const environments = new Map<string, EnvironmentConfig>();
+  for (const [key, value] of Object.entries(merged)) {
+    const match = /^DATABASE_URL_([A-Z][A-Z0-9_]*)$/.exec(key);
+    if (!match?.[1] || value === undefined || value.trim() === "") continue;
+    const name = match[1].toLowerCase();
+    if (!ENV_NAME.test(name)) {
+      problems.push(`${key}: environment names must be letters, digits and _ (at most 31), starting with a letter`);
+      continue;
+    }
+    environments.set(name, { name, url: value.trim(), source: `DATABASE_URL_${match[1]}` });
+  }
+  // The runbook's legacy variable only ever means staging; prod never falls back.
+  const legacy = merged.DATABASE_URL?.trim();
+  if (!environments.has("staging") && legacy) {
+    environments.set("staging", { name: "staging", url: legacy, source: "DATABASE_URL" });
+  }
+
+  if (problems.length > 0 || !parsed.success) {
+    throw new DbBackupError(
+      "config_invalid",
+      `Configuration has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n  - ${problems.join("\n  - ")}`,
+      `Fix them in ${envFile} or the environment, then run again.`,
+    );
+  }
+  const data = parsed.data;
+  return {
+    backupsDir: path.resolve(cwd, data.DBBACKUP_DIR),
+    environments,
+    compress: data.DBBACKUP_COMPRESS,
+    lockWaitTimeoutSeconds: seconds(data.DBBACKUP_LOCK_WAIT_TIMEOUT),
+    pgBinDir: data.PG_BIN_DIR,
+    exactCountMaxRows: data.DBBACKUP_EXACT_COUNT_MAX_ROWS,
+    requestedBy: merged.DBBACKUP_REQUESTED_BY ?? merged.USER ?? merged.LOGNAME ?? "unknown",
+  };
+}

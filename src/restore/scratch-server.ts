@@ -1,0 +1,190 @@
+import { execFileSync } from "node:child_process";
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { execa, type ResultPromise } from "execa";
+import pg from "pg";
+import { DbBackupError } from "../errors.js";
+import { findServerBinaries } from "./server-binaries.js";
+
+export interface ScratchServer {
+  major: number;
+  host: "127.0.0.1";
+  port: number;
+  user: "postgres";
+  /** A URL with no password: the server trusts local connections and lives only as long as we do. */
+  url(database?: string): string;
+  stop(): Promise<void>;
+}
+
+export interface ScratchServerOptions {
+  major: number;
+  /** Extra `-c name=value` settings. */
+  settings?: Record<string, string>;
+}
+
+interface RunAs {
+  uid: number;
+  gid: number;
+}
+
+/** Postgres refuses to run as root; as root we run it as the `postgres` user, creating one if needed. */
+function runAsUser(): RunAs | undefined {
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) return undefined;
+  const find = (): RunAs | undefined => {
+    const line = readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("postgres:"));
+    if (!line) return undefined;
+    const [, , uid, gid] = line.split(":");
+    return { uid: Number(uid), gid: Number(gid) };
+  };
+  const existing = find();
+  if (existing) return existing;
+  execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]);
+  const created = find();
+  if (!created) throw new Error("could not create a postgres user to run the scratch server");
+  return created;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === "object") resolve(address.port);
+        else reject(new Error("no port"));
+      });
+    });
+  });
+}
+
+/** Synchronous killers of servers still running, for the process's last moment. */
+const live = new Map<ScratchServer, () => void>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const kill of live.values()) kill();
+  });
+}
+
+async function waitReady(url: string, child: ResultPromise, log: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch (error) {
+      lastError = error;
+      await client.end().catch(() => {});
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new DbBackupError(
+    "scratch_server_failed",
+    `The scratch Postgres server did not start: ${lastError instanceof Error ? lastError.message : "exited"}`,
+    `Its log said: ${log().trim().split("\n").slice(-3).join(" | ") || "(nothing)"}`,
+  );
+}
+
+/** A throwaway Postgres on 127.0.0.1 with its data in a temp dir that is removed on stop. */
+export async function startScratchServer(options: ScratchServerOptions): Promise<ScratchServer> {
+  const bins = findServerBinaries(options.major);
+  const runAs = runAsUser();
+  const root = mkdtempSync(path.join(os.tmpdir(), `dbbackup-pg${options.major}-`));
+  const dataDir = path.join(root, "data");
+  const socketDir = path.join(root, "sock");
+  mkdirSync(socketDir);
+  if (runAs) {
+    chownSync(root, runAs.uid, runAs.gid);
+    chownSync(socketDir, runAs.uid, runAs.gid);
+  }
+  const spawnAs = runAs ? { uid: runAs.uid, gid: runAs.gid } : {};
+  const cleanup = () => rmSync(root, { recursive: true, force: true });
+  try {
+    await execa(
+      path.join(bins.binDir, "initdb"),
+      ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+      { ...spawnAs, cwd: root, env: { LC_ALL: "C" } },
+    );
+  } catch (error) {
+    cleanup();
+    throw new DbBackupError(
+      "scratch_server_failed",
+      `initdb for Postgres ${options.major} (${bins.origin}) failed.`,
+      error instanceof Error ? error.message.split("\n").slice(-2).join(" ") : "see above",
+    );
+  }
+  const port = await freePort();
+  const settings: Record<string, string> = {
+    listen_addresses: "127.0.0.1",
+    unix_socket_directories: socketDir,
+    fsync: "off",
+    synchronous_commit: "off",
+    full_page_writes: "off",
+    max_connections: "50",
+    ...options.settings,
+  };
+  const args = ["-D", dataDir, "-p", String(port)];
+  for (const [name, value] of Object.entries(settings)) args.push("-c", `${name}=${value}`);
+  let output = "";
+  const child = execa(path.join(bins.binDir, "postgres"), args, {
+    ...spawnAs,
+    cwd: root,
+    env: { LC_ALL: "C" },
+    reject: false,
+    buffer: false,
+    stdin: "ignore",
+  });
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+
+  const url = (database = "postgres") => `postgresql://postgres@127.0.0.1:${port}/${database}`;
+  let stopped: Promise<void> | undefined;
+  const server: ScratchServer = {
+    major: options.major,
+    host: "127.0.0.1",
+    port,
+    user: "postgres",
+    url,
+    stop() {
+      stopped ??= (async () => {
+        live.delete(server);
+        if (child.exitCode === null) {
+          child.kill("SIGINT"); // fast shutdown
+          const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+          await child;
+          clearTimeout(timer);
+        }
+        cleanup();
+      })();
+      return stopped;
+    },
+  };
+  live.set(server, () => {
+    child.kill("SIGKILL");
+    cleanup();
+  });
+  installExitHook();
+  try {
+    await waitReady(url(), child, () => output);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
+}
