@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import dotenv from "dotenv";
 import { z } from "zod";
@@ -26,7 +27,8 @@ export interface Config {
   requestedBy: string;
 }
 
-export const ENV_NAME = /^[a-z][a-z0-9_]{0,30}$/;
+/** Env names go into folder names and ids, so `_` (the id separator) becomes `-`: DATABASE_URL_EU_PROD → eu-prod. */
+export const ENV_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 const COMPRESS = /^(none|[0-9]|gzip(:[1-9])?|lz4(:[0-9]{1,2})?|zstd(:[0-9]{1,2})?)$/;
 
@@ -86,9 +88,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   for (const [key, value] of Object.entries(merged)) {
     const match = /^DATABASE_URL_([A-Z][A-Z0-9_]*)$/.exec(key);
     if (!match?.[1] || value === undefined || value.trim() === "") continue;
-    const name = match[1].toLowerCase();
+    const name = match[1].toLowerCase().replace(/_/g, "-");
     if (!ENV_NAME.test(name)) {
-      problems.push(`${key}: environment names must be letters, digits and _ (at most 31), starting with a letter`);
+      problems.push(`${key}: the environment name must be at most 31 letters, digits and _, starting with a letter`);
       continue;
     }
     environments.set(name, { name, url: value.trim(), source: `DATABASE_URL_${match[1]}` });
@@ -114,6 +116,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     lockWaitTimeoutSeconds: seconds(data.DBBACKUP_LOCK_WAIT_TIMEOUT),
     pgBinDir: data.PG_BIN_DIR,
     exactCountMaxRows: data.DBBACKUP_EXACT_COUNT_MAX_ROWS,
-    requestedBy: merged.DBBACKUP_REQUESTED_BY ?? merged.USER ?? merged.LOGNAME ?? "unknown",
+    requestedBy: merged.DBBACKUP_REQUESTED_BY ?? merged.USER ?? merged.LOGNAME ?? os.userInfo().username,
   };
 }

@@ -20,6 +20,8 @@ export interface ViewInfo {
 export interface TableInfo {
   schema: string;
   name: string;
+  /** Partitioned parents hold no rows of their own; their partitions are tables too. */
+  partitioned: boolean;
   /** Exact `count(*)` when the table is small enough, else the planner's estimate. */
   rows: number;
   exact: boolean;
@@ -41,6 +43,8 @@ export interface CatalogSnapshot {
   serverVersionNum: number;
   serverMajor: number;
   database: string;
+  /** pg_database_size: what the dump's speed is measured against. */
+  databaseBytes: number;
   extensions: ExtensionInfo[];
   views: ViewInfo[];
   tables: TableInfo[];
@@ -50,7 +54,12 @@ export interface CatalogSnapshot {
 export interface SnapshotSession {
   /** Exported snapshot id for `pg_dump --snapshot`, so the dump and our counts see the same data. */
   snapshotId: string;
-  catalog: CatalogSnapshot;
+  /** `select version()` */
+  version: string;
+  serverVersionNum: number;
+  serverMajor: number;
+  /** Reads the catalog and row counts in the snapshot; meant to run while pg_dump works. */
+  readCatalog(): Promise<CatalogSnapshot>;
   close(): Promise<void>;
 }
 
@@ -99,17 +108,20 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+interface ServerVersion {
+  version: string;
+  serverVersionNum: number;
+}
+
 async function readCatalog(
   client: pg.Client,
   exactCountMaxRows: number,
   database: string,
+  server: ServerVersion,
 ): Promise<CatalogSnapshot> {
-  const version = await client.query<{ version: string; num: string }>(
-    "select version() as version, current_setting('server_version_num') as num",
-  );
-  const serverVersionNum = Number(version.rows[0]?.num);
-  const extensions = await client.query<ExtensionInfo>(
-    `select e.extname as name, e.extversion as version, n.nspname as schema
+  // pg_dump skips extensions created by initdb (plpgsql): oid below FirstNormalObjectId.
+  const extensions = await client.query<ExtensionInfo & { builtin: boolean }>(
+    `select e.extname as name, e.extversion as version, n.nspname as schema, e.oid < 16384 as builtin
        from pg_extension e join pg_namespace n on n.oid = e.extnamespace order by 1`,
   );
   const views = await client.query<{ schema: string; name: string; reloptions: string[] | null }>(
@@ -135,13 +147,14 @@ async function readCatalog(
           join pg_namespace n on n.oid = c.relnamespace
          where ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}) as policies,
        (select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-         where ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_proc", "p.oid")}) as functions`,
+         where ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_proc", "p.oid")}) as functions,
+       pg_database_size(current_database()) as dbsize`,
   );
 
   const tableInfos: TableInfo[] = [];
   for (const t of tables.rows) {
     if (t.kind === "p") {
-      tableInfos.push({ schema: t.schema, name: t.name, rows: 0, exact: true });
+      tableInfos.push({ schema: t.schema, name: t.name, partitioned: true, rows: 0, exact: true });
       continue;
     }
     const estimate = Number(t.estimate);
@@ -149,18 +162,19 @@ async function readCatalog(
       const r = await client.query<{ n: string }>(
         `select count(*) as n from only ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`,
       );
-      tableInfos.push({ schema: t.schema, name: t.name, rows: Number(r.rows[0]?.n), exact: true });
+      tableInfos.push({ schema: t.schema, name: t.name, partitioned: false, rows: Number(r.rows[0]?.n), exact: true });
     } else {
-      tableInfos.push({ schema: t.schema, name: t.name, rows: estimate, exact: false });
+      tableInfos.push({ schema: t.schema, name: t.name, partitioned: false, rows: estimate, exact: false });
     }
   }
   const c = counts.rows[0] ?? {};
   return {
-    version: version.rows[0]?.version ?? "",
-    serverVersionNum,
-    serverMajor: Math.floor(serverVersionNum / 10_000),
+    version: server.version,
+    serverVersionNum: server.serverVersionNum,
+    serverMajor: Math.floor(server.serverVersionNum / 10_000),
     database,
-    extensions: extensions.rows,
+    databaseBytes: Number(c.dbsize),
+    extensions: extensions.rows.map(({ name, version, schema }) => ({ name, version, schema })),
     views: views.rows.map((v) => ({ schema: v.schema, name: v.name, reloptions: v.reloptions ?? [] })),
     tables: tableInfos,
     counts: {
@@ -168,7 +182,7 @@ async function readCatalog(
       views: views.rows.length,
       materializedViews: Number(c.matviews),
       policies: Number(c.policies),
-      extensions: extensions.rows.length,
+      extensions: extensions.rows.filter((e) => !e.builtin).length,
       functions: Number(c.functions),
       sequences: Number(c.sequences),
     },
@@ -180,20 +194,51 @@ export interface SnapshotOptions {
   exactCountMaxRows: number;
 }
 
+function explainQueryError(error: unknown, target: Target, options: SnapshotOptions): DbBackupError {
+  if (error instanceof DbBackupError) return error;
+  const e = error as { code?: string; message?: string };
+  if (e.code === "55P03") {
+    return new DbBackupError(
+      "lock_timeout",
+      `A table stayed locked for over ${options.lockWaitTimeoutSeconds}s while counting rows (a migration or long transaction holds it).`,
+      "Wait for the migration to finish (see pg_stat_activity), then run the backup again; DBBACKUP_LOCK_WAIT_TIMEOUT sets the wait.",
+    );
+  }
+  if (e.code === "42501") {
+    return new DbBackupError(
+      "permission_denied",
+      `Permission denied reading the database as ${target.user}: ${e.message}.`,
+      "Back up as the database owner (Supabase: the postgres user) or grant SELECT on every table to this user.",
+    );
+  }
+  return explainConnectError(error, target);
+}
+
 /**
- * Opens one connection, exports a snapshot and reads the catalog inside it. Keep the session open
- * until every pg_dump has started: they import the snapshot, so counts and dump agree exactly.
+ * Opens one connection and exports a snapshot. Keep the session open until every pg_dump has
+ * started: they import the snapshot, so our counts and the dump agree exactly.
  */
 export async function openSnapshotSession(target: Target, options: SnapshotOptions): Promise<SnapshotSession> {
   const client = await connect(target);
   try {
     await client.query("begin isolation level repeatable read read only");
     await client.query(`set local lock_timeout = '${Math.max(1, options.lockWaitTimeoutSeconds)}s'`);
-    const snap = await client.query<{ id: string }>("select pg_export_snapshot() as id");
-    const catalog = await readCatalog(client, options.exactCountMaxRows, target.database);
+    const snap = await client.query<{ id: string; version: string; num: string }>(
+      "select pg_export_snapshot() as id, version() as version, current_setting('server_version_num') as num",
+    );
+    const row = snap.rows[0];
+    const server: ServerVersion = { version: row?.version ?? "", serverVersionNum: Number(row?.num) };
     return {
-      snapshotId: snap.rows[0]?.id ?? "",
-      catalog,
+      snapshotId: row?.id ?? "",
+      ...server,
+      serverMajor: Math.floor(server.serverVersionNum / 10_000),
+      async readCatalog() {
+        try {
+          return await readCatalog(client, options.exactCountMaxRows, target.database, server);
+        } catch (error) {
+          throw explainQueryError(error, target, options);
+        }
+      },
       async close() {
         await client.query("rollback").catch(() => {});
         await client.end().catch(() => {});
@@ -201,22 +246,6 @@ export async function openSnapshotSession(target: Target, options: SnapshotOptio
     };
   } catch (error) {
     await client.end().catch(() => {});
-    if (error instanceof DbBackupError) throw error;
-    const e = error as { code?: string; message?: string };
-    if (e.code === "55P03") {
-      throw new DbBackupError(
-        "lock_timeout",
-        `A table stayed locked for over ${options.lockWaitTimeoutSeconds}s while counting rows (a migration or long transaction holds it).`,
-        "Wait for the migration to finish (see pg_stat_activity), then run the backup again; DBBACKUP_LOCK_WAIT_TIMEOUT sets the wait.",
-      );
-    }
-    if (e.code === "42501") {
-      throw new DbBackupError(
-        "permission_denied",
-        `Permission denied reading the database as ${target.user}: ${e.message}`,
-        "Back up as the database owner (Supabase: the postgres user) or grant SELECT on every table to this user.",
-      );
-    }
-    throw explainConnectError(error, target);
+    throw explainQueryError(error, target, options);
   }
 }

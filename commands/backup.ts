@@ -1,0 +1,97 @@
+import path from "node:path";
+import { z } from "zod";
+import type { FileEntry, Manifest, StageResult } from "../src/backup/manifest.js";
+import { runBackup } from "../src/backup/pipeline.js";
+import { ENV_NAME } from "../src/config.js";
+import type { CommandContext } from "./context.js";
+
+export const backupArgs = z.object({
+  env: z.string().regex(ENV_NAME, "environment names are lower-case letters, digits and -").optional(),
+  label: z.string().max(200).optional(),
+  url: z.string().max(4096).optional(),
+  restoreHint: z.boolean().default(true),
+});
+export type BackupArgs = z.input<typeof backupArgs>;
+
+export interface BackupResult {
+  ok: true;
+  id: string;
+  dir: string;
+  env: string;
+  label: string | null;
+  source: string;
+  target: string;
+  requestedBy: string;
+  serverVersion: string;
+  pgDumpVersion: string;
+  compression: string;
+  files: FileEntry[];
+  totalBytes: number;
+  databaseBytes: number;
+  extensions: { name: string; version: string }[];
+  views: number;
+  securityInvokerViews: number;
+  tocEntries: number;
+  tocCounts: Manifest["toc"]["counts"];
+  stage: Manifest["verification"]["stage"];
+  stages: StageResult[];
+  durationMs: number;
+  /** Database size over wall time: how fast, in the reader's terms. */
+  mbPerSecond: number;
+  warnings: string[];
+  /** How to restore it; absent with --no-restore-hint. */
+  restoreCommand?: string;
+}
+
+/** The runbook's restore line, with the URL left in its variable so no secret is printed. */
+export function restoreCommand(manifest: Manifest, dir: string, cwd: string): string {
+  const rel = path.relative(cwd, dir);
+  const shown = rel.startsWith("..") || path.isAbsolute(rel) ? dir : rel;
+  const urlVar = manifest.source === "--url" ? "TARGET_DATABASE_URL" : manifest.source;
+  return `pg_restore --clean --if-exists --no-owner --no-privileges -j4 -d "$${urlVar}" ${path.join(shown, "db_full.dump")}`;
+}
+
+export function backupResult(manifest: Manifest, dir: string, withHint: boolean, cwd: string): BackupResult {
+  const seconds = Math.max(0.001, (manifest.durationsMs.total ?? 0) / 1000);
+  return {
+    ok: true,
+    id: manifest.id,
+    dir,
+    env: manifest.env,
+    label: manifest.label,
+    source: manifest.source,
+    target: manifest.target,
+    requestedBy: manifest.requestedBy,
+    serverVersion: manifest.server.version,
+    pgDumpVersion: manifest.client.version,
+    compression: manifest.compression,
+    files: manifest.files,
+    totalBytes: manifest.totalBytes,
+    databaseBytes: manifest.catalog.databaseBytes,
+    extensions: manifest.catalog.extensions.map(({ name, version }) => ({ name, version })),
+    views: manifest.catalog.views,
+    securityInvokerViews: manifest.catalog.securityInvokerViews,
+    tocEntries: manifest.toc.entries,
+    tocCounts: manifest.toc.counts,
+    stage: manifest.verification.stage,
+    stages: manifest.verification.stages,
+    durationMs: manifest.durationsMs.total ?? 0,
+    mbPerSecond: Math.round((manifest.catalog.databaseBytes / 1_048_576 / seconds) * 10) / 10,
+    warnings: manifest.warnings,
+    ...(withHint ? { restoreCommand: restoreCommand(manifest, dir, cwd) } : {}),
+  };
+}
+
+export async function run(ctx: CommandContext, input: BackupArgs): Promise<BackupResult> {
+  const args = backupArgs.parse(input);
+  const outcome = await runBackup({
+    config: ctx.config,
+    env: args.env,
+    url: args.url,
+    label: args.label,
+    requestedBy: ctx.requestedBy,
+    signal: ctx.signal,
+    onEvent: ctx.onEvent,
+  });
+  return backupResult(outcome.manifest, outcome.dir, args.restoreHint, ctx.cwd ?? process.cwd());
+}

@@ -1,0 +1,21 @@
+import { z } from "zod";
+import { type Listing, listBackups } from "../src/backup/catalog.js";
+import { ENV_NAME } from "../src/config.js";
+import type { CommandContext } from "./context.js";
+
+export const listArgs = z.object({
+  env: z.string().regex(ENV_NAME, "environment names are lower-case letters, digits and -").optional(),
+});
+export type ListArgs = z.input<typeof listArgs>;
+
+export interface ListResult extends Listing {
+  ok: true;
+  root: string;
+  env: string | null;
+}
+
+export async function run(ctx: CommandContext, input: ListArgs): Promise<ListResult> {
+  const args = listArgs.parse(input);
+  const listing = await listBackups(ctx.config.backupsDir, args.env);
+  return { ok: true, root: ctx.config.backupsDir, env: args.env ?? null, ...listing };
+}

@@ -1,0 +1,110 @@
+import { readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+
+export const MANIFEST_FILE = "manifest.json";
+export const MANIFEST_SCHEMA = "dbbackup.manifest/1";
+
+export const STAGES = ["dumped", "readable", "restored"] as const;
+export type StageName = (typeof STAGES)[number];
+
+const check = z.object({ name: z.string(), ok: z.boolean(), detail: z.string() });
+export type Check = z.infer<typeof check>;
+
+const stageResult = z.object({
+  stage: z.enum(STAGES),
+  ok: z.boolean(),
+  at: z.string(),
+  ms: z.number(),
+  checks: z.array(check),
+});
+export type StageResult = z.infer<typeof stageResult>;
+
+const counts = z.object({
+  tables: z.number(),
+  views: z.number(),
+  materializedViews: z.number(),
+  policies: z.number(),
+  extensions: z.number(),
+  functions: z.number(),
+  sequences: z.number(),
+});
+
+const fileEntry = z.object({ name: z.string(), bytes: z.number(), sha256: z.string() });
+export type FileEntry = z.infer<typeof fileEntry>;
+
+export const manifestSchema = z.object({
+  schema: z.literal(MANIFEST_SCHEMA),
+  id: z.string(),
+  env: z.string(),
+  label: z.string().nullable(),
+  /** Which setting gave the URL: DATABASE_URL_STAGING, DATABASE_URL (legacy), --url. */
+  source: z.string(),
+  /** The URL with its password masked. */
+  target: z.string(),
+  requestedBy: z.string(),
+  tool: z.object({ name: z.literal("dbbackup"), version: z.string() }),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  durationsMs: z.record(z.string(), z.number()),
+  server: z.object({ version: z.string(), versionNum: z.number(), major: z.number() }),
+  client: z.object({ pgDump: z.string(), version: z.string(), major: z.number() }),
+  compression: z.string(),
+  lockWaitTimeoutSeconds: z.number(),
+  snapshot: z.boolean(),
+  files: z.array(fileEntry),
+  totalBytes: z.number(),
+  catalog: z.object({
+    databaseBytes: z.number(),
+    counts,
+    extensions: z.array(z.object({ name: z.string(), version: z.string(), schema: z.string() })),
+    views: z.number(),
+    securityInvokerViews: z.number(),
+    tables: z.array(
+      z.object({
+        schema: z.string(),
+        name: z.string(),
+        partitioned: z.boolean(),
+        rows: z.number(),
+        exact: z.boolean(),
+      }),
+    ),
+  }),
+  toc: z.object({ entries: z.number(), counts: counts.extend({ tableData: z.number() }) }),
+  verification: z.object({
+    /** The highest stage passed; null when none did (such a backup is never renamed into place). */
+    stage: z.enum(STAGES).nullable(),
+    stages: z.array(stageResult),
+    /** The latest re-check by `dbbackup verify`; a failed one means the files changed since. */
+    lastVerify: z.object({ at: z.string(), ok: z.boolean(), by: z.string() }).optional(),
+  }),
+  warnings: z.array(z.string()),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/** Atomic: a reader sees the old manifest or the new one, never half of one. */
+export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+  const file = path.join(dir, MANIFEST_FILE);
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+  await rename(tmp, file);
+}
+
+export class ManifestError extends Error {}
+
+export async function readManifest(dir: string): Promise<Manifest> {
+  const file = path.join(dir, MANIFEST_FILE);
+  const text = await readFile(file, "utf8");
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ManifestError(`${file} is not valid JSON`);
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new ManifestError(`${file} does not match ${MANIFEST_SCHEMA}: ${first?.path.join(".")} ${first?.message}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,68 @@
+import path from "node:path";
+import { execa } from "execa";
+import type { ChildFailure } from "./dump-errors.js";
+
+export interface PgProcessOptions {
+  env: Record<string, string>;
+  signal?: AbortSignal | undefined;
+  /** Each stderr line as it arrives (progress parsing, the run's log). */
+  onStderrLine?: (line: string) => void;
+  /** Capture stdout (pg_restore --list); otherwise it is discarded. */
+  captureStdout?: boolean;
+}
+
+export interface PgProcessResult {
+  ok: true;
+  stdout: string;
+  ms: number;
+}
+
+const STDERR_TAIL = 64 * 1024;
+
+/**
+ * Runs pg_dump/pg_restore with no shell and a clean environment. Its output files are written by
+ * the child itself: dump bytes never pass through this process.
+ */
+export async function runPgProcess(
+  binary: string,
+  args: string[],
+  options: PgProcessOptions,
+): Promise<PgProcessResult | ({ ok: false } & ChildFailure)> {
+  const started = performance.now();
+  const child = execa(binary, args, {
+    env: { ...options.env, LC_MESSAGES: "C", PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    extendEnv: false,
+    reject: false,
+    stdin: "ignore",
+    stdout: options.captureStdout ? "pipe" : "ignore",
+    stderr: "pipe",
+    buffer: { stdout: options.captureStdout === true, stderr: false },
+    maxBuffer: { stdout: 256 * 1024 * 1024 },
+    encoding: "utf8",
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
+    forceKillAfterDelay: 5_000,
+  });
+  let stderrTail = "";
+  let pending = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk: string) => {
+    stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL);
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) options.onStderrLine?.(line);
+  });
+  const result = await child;
+  if (pending) options.onStderrLine?.(pending);
+  if (result.exitCode === 0 && !result.isTerminated && !result.isCanceled) {
+    return { ok: true, stdout: typeof result.stdout === "string" ? result.stdout : "", ms: performance.now() - started };
+  }
+  return {
+    ok: false,
+    tool: path.basename(binary),
+    exitCode: result.exitCode,
+    signal: result.signal,
+    stderr: stderrTail,
+    cancelled: result.isCanceled === true,
+  };
+}

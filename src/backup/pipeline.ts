@@ -1,0 +1,372 @@
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from "node:fs";
+import { rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import type { Config } from "../config.js";
+import { DbBackupError, isDbBackupError } from "../errors.js";
+import { TOOL_VERSION } from "../version.js";
+import { type CatalogSnapshot, openSnapshotSession, type SnapshotSession, securityInvokerTrue } from "./catalog-snapshot.js";
+import { EXTENSIONS_FILE, VERSION_FILE, VIEWS_FILE, writeCompanions } from "./companions.js";
+import { compressionArgs, defaultCompression } from "./compression.js";
+import { type ChildConnection, childConnection } from "./connection.js";
+import { explainChildFailure } from "./dump-errors.js";
+import { acquireEnvLock } from "./env-lock.js";
+import type { BackupListener, BackupStep } from "./events.js";
+import { backupId, checkLabel } from "./ids.js";
+import { type Manifest, MANIFEST_SCHEMA, type StageResult, writeManifest } from "./manifest.js";
+import { runPgProcess } from "./pg-process.js";
+import { findPgTools, type PgTools } from "./pgtools.js";
+import { redactText } from "./redact.js";
+import { resolveTarget, type Target } from "./target.js";
+import { tocCounts } from "./toc.js";
+import { DUMP_FILE, SCHEMA_FILE, verifyDumped, verifyReadable } from "./verify.js";
+import { cleanStaleInProgress, createInProgressDir, LOGS_DIR, logPath, releaseInProgressDir } from "./work-dirs.js";
+
+export const ARTIFACTS = [DUMP_FILE, SCHEMA_FILE, VERSION_FILE, EXTENSIONS_FILE, VIEWS_FILE] as const;
+
+export interface BackupRequest {
+  config: Config;
+  env?: string | undefined;
+  url?: string | undefined;
+  label?: string | undefined;
+  requestedBy: string;
+  signal?: AbortSignal | undefined;
+  onEvent?: BackupListener | undefined;
+  now?: () => Date;
+}
+
+export interface BackupOutcome {
+  id: string;
+  dir: string;
+  manifest: Manifest;
+  target: Target;
+}
+
+/** A failed run's error, with where its log is. */
+export class BackupFailedError extends DbBackupError {
+  readonly logFile: string;
+  constructor(cause: DbBackupError, logFile: string) {
+    super(cause.code, cause.message, cause.hint, { cause });
+    this.logFile = logFile;
+  }
+}
+
+function serverVersionShort(num: number): string {
+  const major = Math.floor(num / 10_000);
+  return major >= 10 ? `${major}.${num % 10_000}` : `${major}.${Math.floor(num / 100) % 100}.${num % 100}`;
+}
+
+class RunLog {
+  private readonly stream: WriteStream;
+  constructor(
+    readonly file: string,
+    private readonly secrets: string[],
+  ) {
+    this.stream = createWriteStream(file, { flags: "a", mode: 0o600 });
+    this.stream.on("error", () => {}); // a full disk must not turn a clear error into a crash
+  }
+  line(text: string): void {
+    this.stream.write(`${new Date().toISOString()} ${redactText(text, this.secrets)}\n`);
+  }
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.stream.end(resolve));
+  }
+}
+
+function pickId(root: string, when: Date, env: string, label: string | undefined): string {
+  // Two runs within one second get ids one second apart, so ids stay unique and time-ordered.
+  for (let i = 0; i < 120; i++) {
+    const id = backupId(new Date(when.getTime() + i * 1000), env, label);
+    if (!existsSync(path.join(root, id)) && !existsSync(path.join(root, `.inprogress-${id}`))) return id;
+  }
+  throw new DbBackupError("id_taken", `No free backup id near ${when.toISOString()}.`, "Run again in a minute.");
+}
+
+/** The runbook's pipeline: snapshot, dumps and companions at once, stages 1–2, then into place. */
+export async function runBackup(request: BackupRequest): Promise<BackupOutcome> {
+  const emit: BackupListener = request.onEvent ?? (() => {});
+  const label = request.label !== undefined ? checkLabel(request.label) : undefined;
+  const target = resolveTarget(request.config, { env: request.env, url: request.url });
+  const root = request.config.backupsDir;
+  mkdirSync(path.join(root, LOGS_DIR), { recursive: true });
+  const started = (request.now ?? (() => new Date()))();
+  const id = pickId(root, started, target.env, label);
+  emit({ type: "started", id, env: target.env, label: label ?? null, target: target.display, source: target.source });
+  for (const message of target.warnings) emit({ type: "warning", message });
+
+  const lock = acquireEnvLock(root, target.env, id, request.requestedBy);
+  const log = new RunLog(logPath(root, id), [target.password]);
+  let dir: string | undefined;
+  try {
+    if (lock.tookOverFrom) {
+      emit({ type: "warning", message: `Took over an abandoned ${target.env} lock (pid ${lock.tookOverFrom.pid} is gone).` });
+    }
+    const stale = cleanStaleInProgress(root);
+    if (stale.removed.length > 0) emit({ type: "cleaned", paths: stale.removed });
+    dir = createInProgressDir(root, id);
+    log.line(`backup ${id} of ${target.display} (${target.source}) for ${request.requestedBy}`);
+    const manifest = await work({ request, target, id, dir, log, emit, started, label });
+    const finalDir = path.join(root, id);
+    releaseInProgressDir(dir);
+    await rename(dir, finalDir);
+    dir = undefined;
+    log.line(`done: ${finalDir}`);
+    return { id, dir: finalDir, manifest, target };
+  } catch (error) {
+    const clear = isDbBackupError(error)
+      ? error
+      : new DbBackupError(
+          "internal_error",
+          `dbbackup failed unexpectedly: ${redactText(error instanceof Error ? error.message : String(error), [target.password])}`,
+          "This is a bug in dbbackup; the log has the details. Please report it.",
+          { cause: error },
+        );
+    log.line(`FAILED [${clear.code}] ${clear.message} | ${clear.hint}`);
+    if (error instanceof Error && !isDbBackupError(error) && error.stack) log.line(error.stack);
+    if (dir) await rm(dir, { recursive: true, force: true });
+    throw new BackupFailedError(clear, log.file);
+  } finally {
+    await log.close();
+    lock.release();
+  }
+}
+
+interface WorkContext {
+  request: BackupRequest;
+  target: Target;
+  id: string;
+  dir: string;
+  log: RunLog;
+  emit: BackupListener;
+  started: Date;
+  label: string | undefined;
+}
+
+async function timed<T>(ctx: WorkContext, step: BackupStep, fn: () => Promise<T>, durations: Record<string, number>) {
+  ctx.emit({ type: "step", step, status: "started" });
+  ctx.log.line(`step ${step} started`);
+  const t0 = performance.now();
+  const value = await fn();
+  const ms = Math.round(performance.now() - t0);
+  durations[step] = ms;
+  ctx.emit({ type: "step", step, status: "finished", ms });
+  ctx.log.line(`step ${step} finished in ${ms} ms`);
+  return value;
+}
+
+async function work(ctx: WorkContext): Promise<Manifest> {
+  const { request, target, dir, log, emit } = ctx;
+  const config = request.config;
+  const durations: Record<string, number> = {};
+  const t0 = performance.now();
+  const warnings = [...target.warnings];
+
+  const session = await timed(
+    ctx,
+    "connect",
+    () =>
+      openSnapshotSession(target, {
+        lockWaitTimeoutSeconds: config.lockWaitTimeoutSeconds,
+        exactCountMaxRows: config.exactCountMaxRows,
+      }),
+    durations,
+  );
+  let conn: ChildConnection | undefined;
+  const abort = new AbortController();
+  const onOuterAbort = () => abort.abort();
+  request.signal?.addEventListener("abort", onOuterAbort);
+  try {
+    log.line(`server: ${session.version}`);
+    const tools = await findPgTools(session.serverMajor, serverVersionShort(session.serverVersionNum), config.pgBinDir);
+    for (const message of tools.warnings) {
+      warnings.push(message);
+      emit({ type: "warning", message });
+    }
+    log.line(`pg_dump ${tools.version}: ${tools.pgDump}`);
+    const compression = config.compress ?? defaultCompression(tools.major);
+    const compressArgs = compressionArgs(compression, tools.major);
+    conn = childConnection(target);
+
+    const progress: DumpProgress = { tablesTotal: undefined };
+    const [catalog] = await Promise.all([
+      timed(
+        ctx,
+        "catalog",
+        async () => {
+          const read = await session.readCatalog();
+          progress.tablesTotal = read.tables.filter((t) => !t.partitioned).length;
+          return read;
+        },
+        durations,
+      ).catch((error: unknown) => {
+        abort.abort();
+        throw error;
+      }),
+      dumpAll(ctx, tools, conn, session, compressArgs, abort, durations, progress),
+    ]);
+    await writeCompanions(dir, catalog, tools.version);
+    await session.close();
+
+    const [stage1, stage2] = await timed(
+      ctx,
+      "verify",
+      () =>
+        Promise.all([
+          verifyDumped(dir, [...ARTIFACTS]),
+          verifyReadable(dir, tools.pgRestore, catalog.counts, { signal: abort.signal }),
+        ]),
+      durations,
+    );
+    const stages: StageResult[] = [stage1.result, stage2.result];
+    for (const s of stages) {
+      emit({ type: "stage", stage: s.stage, ok: s.ok, ms: s.ms });
+      for (const c of s.checks) log.line(`stage ${s.stage} ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);
+    }
+    if (request.signal?.aborted) {
+      throw new DbBackupError("cancelled", "The backup was cancelled.", "Nothing was kept; run it again when ready.");
+    }
+    const failed = stages.find((s) => !s.ok);
+    if (failed) {
+      const bad = failed.checks.filter((c) => !c.ok).map((c) => `${c.name} ${c.detail}`);
+      throw new DbBackupError(
+        "verify_failed",
+        `Verification stage ${failed.stage} failed: ${bad.join("; ")}.`,
+        "The backup was not kept. If a count differs, the database changed in a way the snapshot did not cover (tell us); otherwise run again.",
+      );
+    }
+    const finishedAt = new Date();
+    durations.total = Math.round(performance.now() - t0);
+    const manifest: Manifest = {
+      schema: MANIFEST_SCHEMA,
+      id: ctx.id,
+      env: target.env,
+      label: ctx.label ?? null,
+      source: target.source,
+      target: target.display,
+      requestedBy: request.requestedBy,
+      tool: { name: "dbbackup", version: TOOL_VERSION },
+      startedAt: ctx.started.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationsMs: durations,
+      server: { version: catalog.version, versionNum: catalog.serverVersionNum, major: catalog.serverMajor },
+      client: { pgDump: tools.pgDump, version: tools.version, major: tools.major },
+      compression,
+      lockWaitTimeoutSeconds: config.lockWaitTimeoutSeconds,
+      snapshot: true,
+      files: stage1.files,
+      totalBytes: stage1.files.reduce((sum, f) => sum + f.bytes, 0),
+      catalog: catalogSection(catalog),
+      toc: {
+        entries: stage2.toc?.entries.length ?? 0,
+        counts: stage2.toc
+          ? tocCounts(stage2.toc)
+          : { ...catalog.counts, tableData: 0 },
+      },
+      verification: { stage: "readable", stages },
+      warnings,
+    };
+    await timed(ctx, "finalize", () => writeManifest(dir, manifest), durations);
+    return manifest;
+  } finally {
+    request.signal?.removeEventListener("abort", onOuterAbort);
+    abort.abort();
+    conn?.dispose();
+    await session.close();
+  }
+}
+
+function catalogSection(catalog: CatalogSnapshot): Manifest["catalog"] {
+  return {
+    databaseBytes: catalog.databaseBytes,
+    counts: catalog.counts,
+    extensions: catalog.extensions,
+    views: catalog.views.length,
+    securityInvokerViews: catalog.views.filter(securityInvokerTrue).length,
+    tables: catalog.tables,
+  };
+}
+
+interface DumpProgress {
+  /** Known once the catalog read (running alongside the dump) finishes. */
+  tablesTotal: number | undefined;
+}
+
+const VERBOSE_TABLE = /dumping contents of table "?([^"]+)"?/;
+
+async function dumpAll(
+  ctx: WorkContext,
+  tools: PgTools,
+  conn: ChildConnection,
+  session: SnapshotSession,
+  compressArgs: string[],
+  abort: AbortController,
+  durations: Record<string, number>,
+  progress: DumpProgress,
+): Promise<void> {
+  const { dir, log, emit, target, request } = ctx;
+  const common = [
+    `--dbname=${conn.conninfo}`,
+    `--snapshot=${session.snapshotId}`,
+    `--lock-wait-timeout=${request.config.lockWaitTimeoutSeconds * 1000}`,
+  ];
+  const dumpFile = path.join(dir, DUMP_FILE);
+  let tablesDone = 0;
+  const dumpStarted = performance.now();
+  const poll = setInterval(() => {
+    stat(dumpFile).then(
+      (s) => emit({ type: "bytes", bytes: s.size, elapsedMs: Math.round(performance.now() - dumpStarted) }),
+      () => {},
+    );
+  }, 1000);
+  poll.unref();
+  const fail = async (result: Awaited<ReturnType<typeof runPgProcess>>) => {
+    if (result.ok) return;
+    abort.abort();
+    const cancelled = request.signal?.aborted === true;
+    throw explainChildFailure({ ...result, cancelled: cancelled || result.cancelled }, target, dir);
+  };
+  try {
+    await Promise.all([
+      timed(
+        ctx,
+        "dump",
+        async () => {
+          const result = await runPgProcess(
+            tools.pgDump,
+            ["--format=custom", ...compressArgs, "--verbose", `--file=${dumpFile}`, ...common],
+            {
+              env: conn.env,
+              signal: abort.signal,
+              onStderrLine(line) {
+                log.line(`pg_dump: ${line.replace(/^pg_dump: /, "")}`);
+                const m = VERBOSE_TABLE.exec(line);
+                if (m?.[1]) {
+                  tablesDone += 1;
+                  emit({ type: "tables", done: tablesDone, total: progress.tablesTotal, table: m[1] });
+                }
+              },
+            },
+          );
+          await fail(result);
+        },
+        durations,
+      ),
+      timed(
+        ctx,
+        "schema",
+        async () => {
+          const result = await runPgProcess(
+            tools.pgDump,
+            ["--schema-only", `--file=${path.join(dir, SCHEMA_FILE)}`, ...common],
+            { env: conn.env, signal: abort.signal, onStderrLine: (line) => log.line(`pg_dump -s: ${line}`) },
+          );
+          await fail(result);
+        },
+        durations,
+      ),
+    ]);
+  } finally {
+    clearInterval(poll);
+  }
+  const final = await stat(dumpFile).catch(() => undefined);
+  if (final) emit({ type: "bytes", bytes: final.size, elapsedMs: Math.round(performance.now() - dumpStarted) });
+}

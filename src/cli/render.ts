@@ -1,0 +1,125 @@
+import type { BackupResult } from "../../commands/backup.js";
+import type { ListResult } from "../../commands/list.js";
+import type { VerifyResult } from "../../commands/verify.js";
+import type { StageResult } from "../backup/manifest.js";
+import type { DbBackupError } from "../errors.js";
+import { formatAge, formatBytes, formatDuration, STAGE_LABEL, shortVersion, table } from "./format.js";
+
+/** Terminal views: pure functions of result objects. */
+
+export interface Style {
+  ok(text: string): string;
+  bad(text: string): string;
+  warn(text: string): string;
+  dim(text: string): string;
+  bold(text: string): string;
+}
+
+const wrap = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
+export const COLOR: Style = { ok: wrap(32, 39), bad: wrap(31, 39), warn: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+const same = (text: string) => text;
+export const PLAIN: Style = { ok: same, bad: same, warn: same, dim: same, bold: same };
+
+function stageLine(stage: StageResult, s: Style): string {
+  const failed = stage.checks.filter((c) => !c.ok);
+  const mark = stage.ok ? s.ok("✔") : s.bad("✖");
+  const what =
+    stage.stage === "dumped"
+      ? `${stage.checks.length} files non-empty, sha256 recorded`
+      : `TOC agrees with the live catalog, every data block read`;
+  const detail = stage.ok ? what : failed.map((c) => `${c.name}: ${c.detail}`).join("; ");
+  return `${mark} stage ${STAGE_LABEL[stage.stage]}  ${s.dim(`(${formatDuration(stage.ms)})`)}  ${detail}`;
+}
+
+export function renderBackup(r: BackupResult, s: Style): string {
+  const dump = r.files.find((f) => f.name === "db_full.dump");
+  const schema = r.files.find((f) => f.name === "schema.sql");
+  const stageName = r.stage ? STAGE_LABEL[r.stage] : "none";
+  const c = r.tocCounts;
+  const lines = [
+    `${s.ok("✔")} ${s.bold(`${r.env} backup ${r.id}`)} verified to stage ${stageName}`,
+    ...table([
+      ["  folder", r.dir],
+      ["  from", `${r.target} (${r.source})`],
+      ["  server", `${shortVersion(r.serverVersion)}, dumped with pg_dump ${r.pgDumpVersion}, ${r.compression}`],
+      [
+        "  size",
+        `db_full.dump ${formatBytes(dump?.bytes ?? 0)}, schema.sql ${formatBytes(schema?.bytes ?? 0)}, total ${formatBytes(r.totalBytes)} (database ${formatBytes(r.databaseBytes)})`,
+      ],
+      ["  sha256", `db_full.dump ${dump?.sha256.slice(0, 16) ?? "?"}…`],
+      ["  extensions", `${r.extensions.length}: ${r.extensions.map((e) => `${e.name} ${e.version}`).join(", ")}`],
+      ["  views", `${r.views}, ${r.securityInvokerViews} with security_invoker=true`],
+      [
+        "  TOC",
+        `${r.tocEntries} entries: ${c.tables} tables, ${c.views} views, ${c.policies} policies, ${c.extensions} extensions, ${c.functions} functions`,
+      ],
+      ["  time", `${formatDuration(r.durationMs)}, ${r.mbPerSecond} MB/s`],
+    ]),
+    ...r.stages.map((st) => `  ${stageLine(st, s)}`),
+  ];
+  for (const w of r.warnings) lines.push(`  ${s.warn("!")} ${w}`);
+  if (r.restoreCommand) {
+    lines.push("", `Restore it (into an empty or disposable database first; practise quarterly):`, `  ${r.restoreCommand}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export function renderList(r: ListResult, s: Style, now: Date): string {
+  const lines: string[] = [];
+  if (r.backups.length === 0) {
+    lines.push(`No backups${r.env ? ` of ${r.env}` : ""} in ${r.root}.`);
+  }
+  const envs = [...new Set(r.backups.map((b) => b.env))];
+  for (const env of envs) {
+    const rows = r.backups.filter((b) => b.env === env);
+    if (lines.length > 0) lines.push("");
+    lines.push(s.bold(`${env} (${rows.length})`));
+    const cells = [["  ID", "LABEL", "SIZE", "AGE", "STAGE", "BY"]];
+    for (const b of rows) {
+      const stage = b.stage ? STAGE_LABEL[b.stage] : "none";
+      const verify = b.lastVerify && !b.lastVerify.ok ? " (re-verify FAILED)" : "";
+      cells.push([`  ${b.id}`, b.label ?? "-", formatBytes(b.totalBytes), formatAge(now, b.finishedAt), stage + verify, b.requestedBy]);
+    }
+    lines.push(...table(cells));
+  }
+  for (const run of r.running) {
+    lines.push("", s.warn(`running: ${run.env} backup ${run.id}, started by ${run.requestedBy} ${formatAge(now, run.startedAt)}`));
+  }
+  for (const u of r.unreadable) lines.push(s.warn(`not a backup (ignored): ${u.dir}: ${u.reason}`));
+  return `${lines.join("\n")}\n`;
+}
+
+export function renderVerify(r: VerifyResult, s: Style): string {
+  const head = r.ok
+    ? `${s.ok("✔")} ${s.bold(r.id)} still verifies: files unchanged, archive readable`
+    : `${s.bad("✖")} ${s.bold(r.id)} FAILED verification: ${r.problem ?? ""}`;
+  const lines = [head, ...r.stages.map((st) => `  ${stageLine(st, s)}`)];
+  if (!r.ok) lines.push(`  → Don't restore from this backup; take a new one (dbbackup ${r.env === "adhoc" ? "--url …" : r.env}).`);
+  return `${lines.join("\n")}\n`;
+}
+
+export function renderError(error: DbBackupError & { logFile?: string }, s: Style): string {
+  const lines = [`${s.bad("✖")} ${error.message}`, `  → ${error.hint}`];
+  if (error.logFile) lines.push(`  log: ${error.logFile}`);
+  return `${lines.join("\n")}\n`;
+}
+
+export const HELP = `dbbackup: verified Postgres (Supabase) backups
+
+Usage:
+  dbbackup [ENV] [LABEL] [--url URL] [--no-restore-hint] [--json]
+      Back up ENV (default staging) with an optional LABEL, e.g. "pre-upgrade".
+      ENV: staging (DATABASE_URL_STAGING, else legacy DATABASE_URL), prod (DATABASE_URL_PROD),
+      or any NAME with DATABASE_URL_<NAME>. --url backs up a one-off URL, filed as "adhoc".
+  dbbackup list [ENV] [--json]        Backups, newest first per env, with their verification stage.
+  dbbackup verify <ID|PATH> [--json]  Re-check a backup: files unchanged (sha256), archive readable.
+  dbbackup help                       This text.
+
+Every command takes --json (one JSON document on stdout) and exits non-zero on failure:
+  0 ok, 1 the backup or check failed, 2 bad arguments or configuration, 130 cancelled.
+
+Settings (.env in this folder, or the environment):
+  DATABASE_URL_STAGING, DATABASE_URL_PROD, DATABASE_URL_<NAME>   connection URLs (port 5432, sslmode=require)
+  DBBACKUP_DIR (./backups)  DBBACKUP_COMPRESS (gzip:1 on pg_dump ≤ 15, zstd on ≥ 16)
+  DBBACKUP_LOCK_WAIT_TIMEOUT (60s)  PG_BIN_DIR (where pg_dump lives, if not the usual places)
+`;
