@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -22,6 +22,12 @@ export interface ScratchServerOptions {
   major: number;
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string>;
+  /** Require this password (scram) over TCP for the postgres user; local sockets stay trusted. */
+  password?: string;
+  /** Replace pg_hba.conf with these lines (tests of refused or SSL-only connections). */
+  hbaLines?: string[];
+  /** Serve SSL with a throwaway self-signed certificate. */
+  ssl?: boolean;
 }
 
 interface RunAs {
@@ -46,6 +52,35 @@ function runAsUser(): RunAs | undefined {
   const created = find();
   if (!created) throw new Error("could not create a postgres user to run the scratch server");
   return created;
+}
+
+function writeOwned(file: string, text: string, runAs: RunAs | undefined, mode = 0o600): void {
+  writeFileSync(file, text, { mode });
+  if (runAs) chownSync(file, runAs.uid, runAs.gid);
+}
+
+async function makeCertificate(dataDir: string, runAs: RunAs | undefined): Promise<void> {
+  const key = path.join(dataDir, "server.key");
+  const crt = path.join(dataDir, "server.crt");
+  await execa("openssl", [
+    "req",
+    "-new",
+    "-x509",
+    "-days",
+    "2",
+    "-nodes",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-keyout",
+    key,
+    "-out",
+    crt,
+  ]);
+  chmodSync(key, 0o600);
+  if (runAs) {
+    chownSync(key, runAs.uid, runAs.gid);
+    chownSync(crt, runAs.uid, runAs.gid);
+  }
 }
 
 export async function freePort(): Promise<number> {
@@ -75,12 +110,24 @@ function installExitHook(): void {
   });
 }
 
-async function waitReady(url: string, child: ResultPromise, log: () => string): Promise<void> {
+/** Readiness is checked over the Unix socket, which stays trusted whatever TCP demands. */
+async function waitReady(
+  socketDir: string,
+  port: number,
+  child: ResultPromise,
+  log: () => string,
+): Promise<void> {
   const deadline = Date.now() + 30_000;
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+    const client = new pg.Client({
+      host: socketDir,
+      port,
+      user: "postgres",
+      database: "postgres",
+      connectionTimeoutMillis: 2_000,
+    });
     try {
       await client.connect();
       await client.end();
@@ -112,12 +159,21 @@ export async function startScratchServer(options: ScratchServerOptions): Promise
   }
   const spawnAs = runAs ? { uid: runAs.uid, gid: runAs.gid } : {};
   const cleanup = () => rmSync(root, { recursive: true, force: true });
+  const initArgs = ["-D", dataDir, "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"];
+  if (options.password !== undefined) {
+    const pwfile = path.join(root, "pwfile");
+    writeFileSync(pwfile, `${options.password}\n`, { mode: 0o600 });
+    if (runAs) chownSync(pwfile, runAs.uid, runAs.gid);
+    initArgs.push(`--pwfile=${pwfile}`, "--auth-local=trust", "--auth-host=scram-sha-256");
+  } else {
+    initArgs.push("--auth=trust");
+  }
   try {
-    await execa(
-      path.join(bins.binDir, "initdb"),
-      ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
-      { ...spawnAs, cwd: root, env: { LC_ALL: "C" } },
-    );
+    await execa(path.join(bins.binDir, "initdb"), initArgs, { ...spawnAs, cwd: root, env: { LC_ALL: "C" } });
+    rmSync(path.join(root, "pwfile"), { force: true });
+    if (options.hbaLines)
+      writeOwned(path.join(dataDir, "pg_hba.conf"), `${options.hbaLines.join("\n")}\n`, runAs);
+    if (options.ssl) await makeCertificate(dataDir, runAs);
   } catch (error) {
     cleanup();
     throw new DbBackupError(
@@ -134,6 +190,7 @@ export async function startScratchServer(options: ScratchServerOptions): Promise
     synchronous_commit: "off",
     full_page_writes: "off",
     max_connections: "50",
+    ...(options.ssl ? { ssl: "on" } : {}),
     ...options.settings,
   };
   const args = ["-D", dataDir, "-p", String(port)];
@@ -181,7 +238,7 @@ export async function startScratchServer(options: ScratchServerOptions): Promise
   });
   installExitHook();
   try {
-    await waitReady(url(), child, () => output);
+    await waitReady(socketDir, port, child, () => output);
   } catch (error) {
     await server.stop();
     throw error;
