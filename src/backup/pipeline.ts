@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../config.js";
@@ -55,20 +55,30 @@ function serverVersionShort(num: number): string {
   return major >= 10 ? `${major}.${num % 10_000}` : `${major}.${Math.floor(num / 100) % 100}.${num % 100}`;
 }
 
+/** Synchronous appends: a run killed with SIGKILL still leaves every line it reached. */
 class RunLog {
-  private readonly stream: WriteStream;
+  private fd: number | undefined;
   constructor(
     readonly file: string,
     private readonly secrets: string[],
   ) {
-    this.stream = createWriteStream(file, { flags: "a", mode: 0o600 });
-    this.stream.on("error", () => {}); // a full disk must not turn a clear error into a crash
+    try {
+      this.fd = openSync(file, "a", 0o600);
+    } catch {
+      this.fd = undefined; // no log is better than no backup error message
+    }
   }
   line(text: string): void {
-    this.stream.write(`${new Date().toISOString()} ${redactText(text, this.secrets)}\n`);
+    if (this.fd === undefined) return;
+    try {
+      writeSync(this.fd, `${new Date().toISOString()} ${redactText(text, this.secrets)}\n`);
+    } catch {
+      // a full disk must not turn a clear error into a crash
+    }
   }
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.stream.end(resolve));
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 
