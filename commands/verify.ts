@@ -27,12 +27,20 @@ function resolveBackupDir(root: string, ref: string, cwd: string): string {
   if (isBackupId(ref)) {
     const dir = path.join(root, ref);
     if (existsSync(dir)) return dir;
-    throw new DbBackupError("not_found", `No backup ${ref} in ${root}.`, "Run `dbbackup list` to see the ids.");
+    throw new DbBackupError(
+      "not_found",
+      `No backup ${ref} in ${root}.`,
+      "Run `dbbackup list` to see the ids.",
+    );
   }
   if (ref.includes("/") || ref.startsWith(".")) {
     const dir = path.resolve(cwd, ref);
     if (existsSync(dir) && statSync(dir).isDirectory()) return dir;
-    throw new DbBackupError("not_found", `${dir} is not a folder.`, "Give a backup id or the path of a backup folder.");
+    throw new DbBackupError(
+      "not_found",
+      `${dir} is not a folder.`,
+      "Give a backup id or the path of a backup folder.",
+    );
   }
   throw new DbBackupError(
     "not_found",
@@ -49,8 +57,13 @@ export async function run(ctx: CommandContext, input: VerifyArgs): Promise<Verif
   try {
     manifest = await readManifest(dir);
   } catch (error) {
-    const reason = error instanceof ManifestError ? error.message : `${dir}/manifest.json is missing or unreadable`;
-    throw new DbBackupError("bad_manifest", reason, "This folder is not a complete dbbackup backup; don't restore from it.");
+    const reason =
+      error instanceof ManifestError ? error.message : `${dir}/manifest.json is missing or unreadable`;
+    throw new DbBackupError(
+      "bad_manifest",
+      reason,
+      "This folder is not a complete dbbackup backup; don't restore from it.",
+    );
   }
   // A pg_restore at least as new as the pg_dump that wrote the archive.
   const tools = await findPgTools(manifest.client.major, manifest.client.version, ctx.config.pgBinDir);
@@ -66,7 +79,9 @@ export async function run(ctx: CommandContext, input: VerifyArgs): Promise<Verif
   const ok = stages.every((s) => s.ok);
   manifest.verification.lastVerify = { at: new Date().toISOString(), ok, by: ctx.requestedBy };
   await writeManifest(dir, manifest);
-  const firstBad = stages.flatMap((s) => s.checks.filter((c) => !c.ok).map((c) => `stage ${s.stage}: ${c.name} ${c.detail}`))[0];
+  const firstBad = stages.flatMap((s) =>
+    s.checks.filter((c) => !c.ok).map((c) => `stage ${s.stage}: ${c.name} ${c.detail}`),
+  )[0];
   return {
     ok,
     id: manifest.id,

@@ -47,7 +47,8 @@ const schema = z.object({
 });
 
 const FIXES: Record<string, string> = {
-  DBBACKUP_COMPRESS: "e.g. DBBACKUP_COMPRESS=gzip:1 (pg_dump ≤ 15) or zstd:3 (pg_dump ≥ 16), or leave it unset",
+  DBBACKUP_COMPRESS:
+    "e.g. DBBACKUP_COMPRESS=gzip:1 (pg_dump ≤ 15) or zstd:3 (pg_dump ≥ 16), or leave it unset",
   DBBACKUP_LOCK_WAIT_TIMEOUT: "e.g. DBBACKUP_LOCK_WAIT_TIMEOUT=60s",
   DBBACKUP_EXACT_COUNT_MAX_ROWS: "a whole number of rows, e.g. 1000000",
   DBBACKUP_DIR: "a folder path, e.g. ./backups",
@@ -80,7 +81,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const key = String(issue.path[0]);
-      problems.push(`${key}=${JSON.stringify(merged[key])}: ${issue.message} (${FIXES[key] ?? "fix or unset it"})`);
+      problems.push(
+        `${key}=${JSON.stringify(merged[key])}: ${issue.message} (${FIXES[key] ?? "fix or unset it"})`,
+      );
     }
   }
 
@@ -90,7 +93,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     if (!match?.[1] || value === undefined || value.trim() === "") continue;
     const name = match[1].toLowerCase().replace(/_/g, "-");
     if (!ENV_NAME.test(name)) {
-      problems.push(`${key}: the environment name must be at most 31 letters, digits and _, starting with a letter`);
+      problems.push(
+        `${key}: the environment name must be at most 31 letters, digits and _, starting with a letter`,
+      );
       continue;
     }
     environments.set(name, { name, url: value.trim(), source: `DATABASE_URL_${match[1]}` });

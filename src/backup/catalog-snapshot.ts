@@ -162,7 +162,13 @@ async function readCatalog(
       const r = await client.query<{ n: string }>(
         `select count(*) as n from only ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`,
       );
-      tableInfos.push({ schema: t.schema, name: t.name, partitioned: false, rows: Number(r.rows[0]?.n), exact: true });
+      tableInfos.push({
+        schema: t.schema,
+        name: t.name,
+        partitioned: false,
+        rows: Number(r.rows[0]?.n),
+        exact: true,
+      });
     } else {
       tableInfos.push({ schema: t.schema, name: t.name, partitioned: false, rows: estimate, exact: false });
     }
@@ -218,7 +224,10 @@ function explainQueryError(error: unknown, target: Target, options: SnapshotOpti
  * Opens one connection and exports a snapshot. Keep the session open until every pg_dump has
  * started: they import the snapshot, so our counts and the dump agree exactly.
  */
-export async function openSnapshotSession(target: Target, options: SnapshotOptions): Promise<SnapshotSession> {
+export async function openSnapshotSession(
+  target: Target,
+  options: SnapshotOptions,
+): Promise<SnapshotSession> {
   const client = await connect(target);
   try {
     await client.query("begin isolation level repeatable read read only");

@@ -43,7 +43,10 @@ export interface Listing {
   running: { env: string; id: string; requestedBy: string; startedAt: string }[];
 }
 
-async function readSummary(root: string, name: string): Promise<BackupSummary | { dir: string; reason: string }> {
+async function readSummary(
+  root: string,
+  name: string,
+): Promise<BackupSummary | { dir: string; reason: string }> {
   const dir = path.join(root, name);
   let text: string;
   try {
@@ -93,7 +96,9 @@ export async function listBackups(root: string, env?: string): Promise<Listing> 
   backups.sort((a, b) => (a.env === b.env ? b.id.localeCompare(a.id) : a.env.localeCompare(b.env)));
   const running: Listing["running"] = [];
   const inProgressEnvs = new Set(
-    names.filter((n) => n.startsWith(IN_PROGRESS_PREFIX)).map((n) => n.slice(IN_PROGRESS_PREFIX.length).split("_")[2]),
+    names
+      .filter((n) => n.startsWith(IN_PROGRESS_PREFIX))
+      .map((n) => n.slice(IN_PROGRESS_PREFIX.length).split("_")[2]),
   );
   for (const e of inProgressEnvs) {
     if (!e || (env !== undefined && e !== env)) continue;

@@ -30,7 +30,8 @@ export function extensionsTsv(extensions: ExtensionInfo[]): string {
 
 export function viewsTsv(views: ViewInfo[]): string {
   const lines = ["schema\tview\treloptions"];
-  for (const v of views) lines.push([field(v.schema), field(v.name), field(pgArray(v.reloptions))].join("\t"));
+  for (const v of views)
+    lines.push([field(v.schema), field(v.name), field(pgArray(v.reloptions))].join("\t"));
   return `${lines.join("\n")}\n`;
 }
 

@@ -7,10 +7,7 @@ export function defaultCompression(clientMajor: number): string {
 
 /** `gzip:1` / `zstd:3` / `none` / `6` → pg_dump arguments for that client's major. */
 export function compressionArgs(spec: string, clientMajor: number): string[] {
-  if (clientMajor >= 16) {
-    if (/^[0-9]$/.test(spec)) return [`--compress=${spec}`];
-    return [`--compress=${spec}`];
-  }
+  if (clientMajor >= 16) return [`--compress=${spec}`];
   // pg_dump ≤ 15 knows only gzip levels 0–9.
   if (spec === "none") return ["-Z", "0"];
   if (/^[0-9]$/.test(spec)) return ["-Z", spec];

@@ -61,7 +61,11 @@ export function explainConnectError(error: unknown, target: Target): DbBackupErr
       "On the session pooler the user is postgres.<project-ref>, e.g. postgresql://postgres.abcd1234:…@aws-0-eu-west-1.pooler.supabase.com:5432/postgres.",
     );
   }
-  if (/pg_hba\.conf (entry|rejects).*(no encryption|SSL off)|SSL connection is required|requires SSL/i.test(text)) {
+  if (
+    /pg_hba\.conf (entry|rejects).*(no encryption|SSL off)|SSL connection is required|requires SSL/i.test(
+      text,
+    )
+  ) {
     return new DbBackupError(
       "ssl_required",
       `The server at ${target.host} requires SSL and the connection was not encrypted.`,

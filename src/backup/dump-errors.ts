@@ -27,7 +27,9 @@ function lastErrorLine(stderr: string): string {
     .map((l) => l.trim())
     .filter(Boolean);
   return (
-    [...lines].reverse().find((l) => /error|fatal|failed|could not|denied/i.test(l)) ?? lines.at(-1) ?? "(no output)"
+    [...lines].reverse().find((l) => /error|fatal|failed|could not|denied/i.test(l)) ??
+    lines.at(-1) ??
+    "(no output)"
   );
 }
 
@@ -36,9 +38,15 @@ export function explainChildFailure(failure: ChildFailure, target: Target, outDi
   const stderr = redactText(failure.stderr, [target.password]);
   const { tool } = failure;
   if (failure.cancelled) {
-    return new DbBackupError("cancelled", `The backup was cancelled while ${tool} ran.`, "Nothing was kept; run it again when ready.");
+    return new DbBackupError(
+      "cancelled",
+      `The backup was cancelled while ${tool} ran.`,
+      "Nothing was kept; run it again when ready.",
+    );
   }
-  if (/No space left on device|could not write to output file|could not close output file.*space/i.test(stderr)) {
+  if (
+    /No space left on device|could not write to output file|could not close output file.*space/i.test(stderr)
+  ) {
     const free = freeMegabytes(outDir);
     return new DbBackupError(
       "disk_full",
@@ -55,9 +63,10 @@ export function explainChildFailure(failure: ChildFailure, target: Target, outDi
       `Install postgresql-client-${major} or set PG_BIN_DIR to a folder holding pg_dump ${major}.`,
     );
   }
-  const denied = /permission denied for (table|schema|sequence|relation|view|function|materialized view|database) ([^\s]+)/i.exec(
-    stderr,
-  );
+  const denied =
+    /permission denied for (table|schema|sequence|relation|view|function|materialized view|database) ([^\s]+)/i.exec(
+      stderr,
+    );
   if (denied) {
     return new DbBackupError(
       "permission_denied",
@@ -65,7 +74,9 @@ export function explainChildFailure(failure: ChildFailure, target: Target, outDi
       `Back up as the database owner (Supabase: the postgres user), or GRANT SELECT ON ${denied[2]} TO ${target.user}.`,
     );
   }
-  if (/could not obtain lock on relation|lock timeout|canceling statement due to lock timeout/i.test(stderr)) {
+  if (
+    /could not obtain lock on relation|lock timeout|canceling statement due to lock timeout/i.test(stderr)
+  ) {
     const rel = /relation "([^"]+)"/.exec(stderr)?.[1];
     return new DbBackupError(
       "lock_timeout",

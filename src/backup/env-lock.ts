@@ -50,7 +50,13 @@ export interface EnvLock {
 export function acquireEnvLock(root: string, env: string, id: string, requestedBy: string): EnvLock {
   const file = lockPath(root, env);
   mkdirSync(path.dirname(file), { recursive: true });
-  const info: LockInfo = { pid: process.pid, host: os.hostname(), requestedBy, startedAt: new Date().toISOString(), id };
+  const info: LockInfo = {
+    pid: process.pid,
+    host: os.hostname(),
+    requestedBy,
+    startedAt: new Date().toISOString(),
+    id,
+  };
   let tookOverFrom: LockInfo | undefined;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

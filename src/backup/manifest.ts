@@ -104,7 +104,9 @@ export async function readManifest(dir: string): Promise<Manifest> {
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    throw new ManifestError(`${file} does not match ${MANIFEST_SCHEMA}: ${first?.path.join(".")} ${first?.message}`);
+    throw new ManifestError(
+      `${file} does not match ${MANIFEST_SCHEMA}: ${first?.path.join(".")} ${first?.message}`,
+    );
   }
   return parsed.data;
 }

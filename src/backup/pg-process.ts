@@ -55,7 +55,11 @@ export async function runPgProcess(
   const result = await child;
   if (pending) options.onStderrLine?.(pending);
   if (result.exitCode === 0 && !result.isTerminated && !result.isCanceled) {
-    return { ok: true, stdout: typeof result.stdout === "string" ? result.stdout : "", ms: performance.now() - started };
+    return {
+      ok: true,
+      stdout: typeof result.stdout === "string" ? result.stdout : "",
+      ms: performance.now() - started,
+    };
   }
   return {
     ok: false,

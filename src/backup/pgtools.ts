@@ -67,7 +67,11 @@ async function probe(dir: string): Promise<Candidate | undefined> {
  * The pg_dump/pg_restore pair for a server major: same major preferred (a newer pg_dump writes
  * archives an older pg_restore can't read, and pg_dump refuses newer servers outright).
  */
-export async function findPgTools(serverMajor: number, serverVersion: string, pgBinDir?: string): Promise<PgTools> {
+export async function findPgTools(
+  serverMajor: number,
+  serverVersion: string,
+  pgBinDir?: string,
+): Promise<PgTools> {
   const candidates = (await Promise.all(candidateDirs(serverMajor, pgBinDir).map(probe))).filter(
     (c): c is Candidate => c !== undefined,
   );
@@ -87,7 +91,9 @@ export async function findPgTools(serverMajor: number, serverVersion: string, pg
     ]);
   }
   const newest = candidates.sort((a, b) => b.major - a.major)[0];
-  const have = newest ? `the newest pg_dump here is ${newest.version} (${newest.dir})` : "no pg_dump was found";
+  const have = newest
+    ? `the newest pg_dump here is ${newest.version} (${newest.dir})`
+    : "no pg_dump was found";
   throw new DbBackupError(
     "client_too_old",
     `The server runs Postgres ${serverVersion} but ${have}; pg_dump refuses servers newer than itself.`,

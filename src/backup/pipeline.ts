@@ -4,7 +4,12 @@ import path from "node:path";
 import type { Config } from "../config.js";
 import { DbBackupError, isDbBackupError } from "../errors.js";
 import { TOOL_VERSION } from "../version.js";
-import { type CatalogSnapshot, openSnapshotSession, type SnapshotSession, securityInvokerTrue } from "./catalog-snapshot.js";
+import {
+  type CatalogSnapshot,
+  openSnapshotSession,
+  type SnapshotSession,
+  securityInvokerTrue,
+} from "./catalog-snapshot.js";
 import { EXTENSIONS_FILE, VERSION_FILE, VIEWS_FILE, writeCompanions } from "./companions.js";
 import { compressionArgs, defaultCompression } from "./compression.js";
 import { type ChildConnection, childConnection } from "./connection.js";
@@ -12,14 +17,20 @@ import { explainChildFailure } from "./dump-errors.js";
 import { acquireEnvLock } from "./env-lock.js";
 import type { BackupListener, BackupStep } from "./events.js";
 import { backupId, checkLabel } from "./ids.js";
-import { type Manifest, MANIFEST_SCHEMA, type StageResult, writeManifest } from "./manifest.js";
+import { MANIFEST_SCHEMA, type Manifest, type StageResult, writeManifest } from "./manifest.js";
 import { runPgProcess } from "./pg-process.js";
 import { findPgTools, type PgTools } from "./pgtools.js";
 import { redactText } from "./redact.js";
 import { resolveTarget, type Target } from "./target.js";
 import { tocCounts } from "./toc.js";
 import { DUMP_FILE, SCHEMA_FILE, verifyDumped, verifyReadable } from "./verify.js";
-import { cleanStaleInProgress, createInProgressDir, LOGS_DIR, logPath, releaseInProgressDir } from "./work-dirs.js";
+import {
+  cleanStaleInProgress,
+  createInProgressDir,
+  LOGS_DIR,
+  logPath,
+  releaseInProgressDir,
+} from "./work-dirs.js";
 
 export const ARTIFACTS = [DUMP_FILE, SCHEMA_FILE, VERSION_FILE, EXTENSIONS_FILE, VIEWS_FILE] as const;
 
@@ -88,7 +99,11 @@ function pickId(root: string, when: Date, env: string, label: string | undefined
     const id = backupId(new Date(when.getTime() + i * 1000), env, label);
     if (!existsSync(path.join(root, id)) && !existsSync(path.join(root, `.inprogress-${id}`))) return id;
   }
-  throw new DbBackupError("id_taken", `No free backup id near ${when.toISOString()}.`, "Run again in a minute.");
+  throw new DbBackupError(
+    "id_taken",
+    `No free backup id near ${when.toISOString()}.`,
+    "Run again in a minute.",
+  );
 }
 
 /** The runbook's pipeline: snapshot, dumps and companions at once, stages 1–2, then into place. */
@@ -100,7 +115,14 @@ export async function runBackup(request: BackupRequest): Promise<BackupOutcome> 
   mkdirSync(path.join(root, LOGS_DIR), { recursive: true });
   const started = (request.now ?? (() => new Date()))();
   const id = pickId(root, started, target.env, label);
-  emit({ type: "started", id, env: target.env, label: label ?? null, target: target.display, source: target.source });
+  emit({
+    type: "started",
+    id,
+    env: target.env,
+    label: label ?? null,
+    target: target.display,
+    source: target.source,
+  });
   for (const message of target.warnings) emit({ type: "warning", message });
 
   const lock = acquireEnvLock(root, target.env, id, request.requestedBy);
@@ -108,7 +130,10 @@ export async function runBackup(request: BackupRequest): Promise<BackupOutcome> 
   let dir: string | undefined;
   try {
     if (lock.tookOverFrom) {
-      emit({ type: "warning", message: `Took over an abandoned ${target.env} lock (pid ${lock.tookOverFrom.pid} is gone).` });
+      emit({
+        type: "warning",
+        message: `Took over an abandoned ${target.env} lock (pid ${lock.tookOverFrom.pid} is gone).`,
+      });
     }
     const stale = cleanStaleInProgress(root);
     if (stale.removed.length > 0) emit({ type: "cleaned", paths: stale.removed });
@@ -151,7 +176,12 @@ interface WorkContext {
   label: string | undefined;
 }
 
-async function timed<T>(ctx: WorkContext, step: BackupStep, fn: () => Promise<T>, durations: Record<string, number>) {
+async function timed<T>(
+  ctx: WorkContext,
+  step: BackupStep,
+  fn: () => Promise<T>,
+  durations: Record<string, number>,
+) {
   ctx.emit({ type: "step", step, status: "started" });
   ctx.log.line(`step ${step} started`);
   const t0 = performance.now();
@@ -186,7 +216,11 @@ async function work(ctx: WorkContext): Promise<Manifest> {
   request.signal?.addEventListener("abort", onOuterAbort);
   try {
     log.line(`server: ${session.version}`);
-    const tools = await findPgTools(session.serverMajor, serverVersionShort(session.serverVersionNum), config.pgBinDir);
+    const tools = await findPgTools(
+      session.serverMajor,
+      serverVersionShort(session.serverVersionNum),
+      config.pgBinDir,
+    );
     for (const message of tools.warnings) {
       warnings.push(message);
       emit({ type: "warning", message });
@@ -232,7 +266,11 @@ async function work(ctx: WorkContext): Promise<Manifest> {
       for (const c of s.checks) log.line(`stage ${s.stage} ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);
     }
     if (request.signal?.aborted) {
-      throw new DbBackupError("cancelled", "The backup was cancelled.", "Nothing was kept; run it again when ready.");
+      throw new DbBackupError(
+        "cancelled",
+        "The backup was cancelled.",
+        "Nothing was kept; run it again when ready.",
+      );
     }
     const failed = stages.find((s) => !s.ok);
     if (failed) {
@@ -267,9 +305,7 @@ async function work(ctx: WorkContext): Promise<Manifest> {
       catalog: catalogSection(catalog),
       toc: {
         entries: stage2.toc?.entries.length ?? 0,
-        counts: stage2.toc
-          ? tocCounts(stage2.toc)
-          : { ...catalog.counts, tableData: 0 },
+        counts: stage2.toc ? tocCounts(stage2.toc) : { ...catalog.counts, tableData: 0 },
       },
       verification: { stage: "readable", stages },
       warnings,
@@ -378,5 +414,6 @@ async function dumpAll(
     clearInterval(poll);
   }
   const final = await stat(dumpFile).catch(() => undefined);
-  if (final) emit({ type: "bytes", bytes: final.size, elapsedMs: Math.round(performance.now() - dumpStarted) });
+  if (final)
+    emit({ type: "bytes", bytes: final.size, elapsedMs: Math.round(performance.now() - dumpStarted) });
 }

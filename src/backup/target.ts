@@ -31,8 +31,10 @@ const SUPABASE_5432_ADVICE =
   "Use port 5432: the direct host db.<ref>.supabase.co:5432 (IPv6 unless you bought IPv4) or the session pooler aws-N-<region>.pooler.supabase.com:5432 with user postgres.<ref>.";
 
 function urlAdvice(env: string): string {
-  if (env === "prod") return "Set DATABASE_URL_PROD in .env (prod never falls back to DATABASE_URL), or pass --url.";
-  if (env === "staging") return "Set DATABASE_URL_STAGING (or the legacy DATABASE_URL) in .env, or pass --url.";
+  if (env === "prod")
+    return "Set DATABASE_URL_PROD in .env (prod never falls back to DATABASE_URL), or pass --url.";
+  if (env === "staging")
+    return "Set DATABASE_URL_STAGING (or the legacy DATABASE_URL) in .env, or pass --url.";
   return `Set DATABASE_URL_${env.toUpperCase()} in .env, or pass --url.`;
 }
 
@@ -112,7 +114,9 @@ export function resolveTarget(config: Config, request: TargetRequest): Target {
   }
   const target = parseTarget(configured.url, env, configured.source);
   if (configured.source === "DATABASE_URL") {
-    target.warnings.push("Using the legacy DATABASE_URL for staging; set DATABASE_URL_STAGING to be explicit.");
+    target.warnings.push(
+      "Using the legacy DATABASE_URL for staging; set DATABASE_URL_STAGING to be explicit.",
+    );
   }
   return target;
 }

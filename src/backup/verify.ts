@@ -36,7 +36,11 @@ export interface Stage1Result {
  * Stage 1 `dumped`: every artifact is there, non-empty, and hashed. Given `recorded` (a re-verify),
  * the hashes must also match what the manifest recorded.
  */
-export async function verifyDumped(dir: string, names: string[], recorded?: FileEntry[]): Promise<Stage1Result> {
+export async function verifyDumped(
+  dir: string,
+  names: string[],
+  recorded?: FileEntry[],
+): Promise<Stage1Result> {
   const started = performance.now();
   const files: FileEntry[] = [];
   const checks = await Promise.all(
@@ -53,7 +57,11 @@ export async function verifyDumped(dir: string, names: string[], recorded?: File
       files.push({ name, bytes, sha256: digest });
       const before = recorded?.find((f) => f.name === name);
       if (before && before.sha256 !== digest) {
-        return { name, ok: false, detail: `sha256 ${digest.slice(0, 12)} differs from recorded ${before.sha256.slice(0, 12)}` };
+        return {
+          name,
+          ok: false,
+          detail: `sha256 ${digest.slice(0, 12)} differs from recorded ${before.sha256.slice(0, 12)}`,
+        };
       }
       return { name, ok: true, detail: `${bytes} bytes, sha256 ${digest.slice(0, 12)}` };
     }),
@@ -90,14 +98,20 @@ export async function verifyReadable(
   let toc: Toc | undefined;
   if (listed.ok) {
     toc = parseToc(listed.stdout);
-    checks.push({ name: "toc", ok: toc.entries.length > 0, detail: `pg_restore --list: ${toc.entries.length} entries` });
+    checks.push({
+      name: "toc",
+      ok: toc.entries.length > 0,
+      detail: `pg_restore --list: ${toc.entries.length} entries`,
+    });
     const counts = tocCounts(toc);
     for (const key of COMPARED) {
       const same = counts[key] === live[key];
       checks.push({
         name: `count:${key}`,
         ok: same,
-        detail: same ? `${counts[key]} in archive = ${live[key]} live` : `${counts[key]} in archive but ${live[key]} live`,
+        detail: same
+          ? `${counts[key]} in archive = ${live[key]} live`
+          : `${counts[key]} in archive but ${live[key]} live`,
       });
     }
   } else {

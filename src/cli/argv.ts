@@ -19,7 +19,10 @@ export const VERBS = ["backup", "list", "verify", "help"] as const;
 /** Always read as environments, configured or not, so `prod x` with no URL gets the URL advice. */
 export const BUILTIN_ENVS = ["staging", "prod"] as const;
 
-function usage(message: string, hint = "Run `dbbackup help` for the commands and their arguments."): DbBackupError {
+function usage(
+  message: string,
+  hint = "Run `dbbackup help` for the commands and their arguments.",
+): DbBackupError {
   return new DbBackupError("usage", message, hint);
 }
 
@@ -51,7 +54,8 @@ export function parseArgv(argv: readonly string[], configuredEnvs: Iterable<stri
     else if (arg === "--version" || arg === "-V") version = true;
     else if (arg === "--url" || arg.startsWith("--url=")) {
       const value = arg === "--url" ? argv[++i] : arg.slice("--url=".length);
-      if (value === undefined || value === "") throw usage("--url needs a value: --url 'postgresql://user:pass@host:5432/db?sslmode=require'");
+      if (value === undefined || value === "")
+        throw usage("--url needs a value: --url 'postgresql://user:pass@host:5432/db?sslmode=require'");
       if (url !== undefined) throw usage("--url was given twice.");
       url = value;
     } else if (arg.startsWith("-") && arg.length > 1) {
@@ -63,18 +67,25 @@ export function parseArgv(argv: readonly string[], configuredEnvs: Iterable<stri
   if (help || first === "help") return { command: { verb: "help" }, json };
 
   if (first === "list") {
-    if (rest.length > 1) throw usage(`list takes at most one environment, got ${rest.length}: ${rest.map(shown).join(" ")}.`);
+    if (rest.length > 1)
+      throw usage(`list takes at most one environment, got ${rest.length}: ${rest.map(shown).join(" ")}.`);
     const env = rest[0];
     if (env !== undefined && !envs.has(env)) throw unknownEnv(env, envs);
     return { command: { verb: "list", args: env === undefined ? {} : { env } }, json };
   }
   if (first === "verify") {
-    if (rest.length !== 1 || !rest[0]) throw usage("verify takes one backup id or folder: dbbackup verify 20261123_203000_staging_pre-upgrade");
+    if (rest.length !== 1 || !rest[0])
+      throw usage(
+        "verify takes one backup id or folder: dbbackup verify 20261123_203000_staging_pre-upgrade",
+      );
     return { command: { verb: "verify", args: { ref: rest[0] } }, json };
   }
   const words = first === "backup" ? rest : positionals;
   if (words.length > 2) {
-    throw usage(`Too many words: ${words.map(shown).join(" ")}. A backup takes [ENV] [LABEL].`, "Example: dbbackup prod pre-upgrade");
+    throw usage(
+      `Too many words: ${words.map(shown).join(" ")}. A backup takes [ENV] [LABEL].`,
+      "Example: dbbackup prod pre-upgrade",
+    );
   }
   let env: string | undefined;
   let label: string | undefined;

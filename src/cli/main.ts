@@ -2,9 +2,9 @@ import { run as runBackupCommand } from "../../commands/backup.js";
 import type { CommandContext } from "../../commands/context.js";
 import { run as runList } from "../../commands/list.js";
 import { run as runVerify } from "../../commands/verify.js";
+import { redactText } from "../backup/redact.js";
 import { type Config, loadConfig } from "../config.js";
 import { DbBackupError, isDbBackupError } from "../errors.js";
-import { redactText } from "../backup/redact.js";
 import { TOOL_VERSION } from "../version.js";
 import { type ParsedCli, parseArgv } from "./argv.js";
 import { ProgressReporter } from "./progress.js";
@@ -12,7 +12,14 @@ import { COLOR, HELP, PLAIN, renderBackup, renderError, renderList, renderVerify
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
 
-const USAGE_CODES = new Set(["usage", "config_invalid", "bad_label", "url_invalid", "url_with_env", "not_found"]);
+const USAGE_CODES = new Set([
+  "usage",
+  "config_invalid",
+  "bad_label",
+  "url_invalid",
+  "url_with_env",
+  "not_found",
+]);
 
 function exitCodeFor(error: DbBackupError): number {
   if (error.code === "cancelled") return EXIT.cancelled;
@@ -57,17 +64,24 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (command.verb === "version") {
-    stdout.write(json ? `${JSON.stringify({ ok: true, version: TOOL_VERSION })}\n` : `dbbackup ${TOOL_VERSION}\n`);
+    stdout.write(
+      json ? `${JSON.stringify({ ok: true, version: TOOL_VERSION })}\n` : `dbbackup ${TOOL_VERSION}\n`,
+    );
     return EXIT.ok;
   }
-  if (!config) return fail(configError ?? new DbBackupError("config_invalid", "Configuration could not be read.", "Check .env."));
+  if (!config)
+    return fail(
+      configError ?? new DbBackupError("config_invalid", "Configuration could not be read.", "Check .env."),
+    );
 
   const abort = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.cancelled);
-    stderr.write("\nCancelling: stopping pg_dump and removing the unfinished folder (Ctrl-C again to quit now)…\n");
+    stderr.write(
+      "\nCancelling: stopping pg_dump and removing the unfinished folder (Ctrl-C again to quit now)…\n",
+    );
     abort.abort();
   };
   process.on("SIGINT", onSignal);
@@ -102,7 +116,13 @@ export async function main(argv: string[]): Promise<number> {
     progress.finish();
     if (isDbBackupError(error)) return fail(error);
     const message = redactText(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    return fail(new DbBackupError("internal_error", `dbbackup crashed: ${message}`, "This is a bug; please report it with the output above."));
+    return fail(
+      new DbBackupError(
+        "internal_error",
+        `dbbackup crashed: ${message}`,
+        "This is a bug; please report it with the output above.",
+      ),
+    );
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

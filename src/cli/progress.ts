@@ -22,7 +22,9 @@ export class ProgressReporter {
   handle = (event: BackupEvent): void => {
     switch (event.type) {
       case "started":
-        this.line(`backing up ${event.env}${event.label ? ` (${event.label})` : ""} from ${event.target} → ${event.id}`);
+        this.line(
+          `backing up ${event.env}${event.label ? ` (${event.label})` : ""} from ${event.target} → ${event.id}`,
+        );
         break;
       case "warning":
         this.line(`! ${event.message}`);

@@ -16,7 +16,13 @@ export interface Style {
 }
 
 const wrap = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
-export const COLOR: Style = { ok: wrap(32, 39), bad: wrap(31, 39), warn: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+export const COLOR: Style = {
+  ok: wrap(32, 39),
+  bad: wrap(31, 39),
+  warn: wrap(33, 39),
+  dim: wrap(2, 22),
+  bold: wrap(1, 22),
+};
 const same = (text: string) => text;
 export const PLAIN: Style = { ok: same, bad: same, warn: same, dim: same, bold: same };
 
@@ -41,13 +47,19 @@ export function renderBackup(r: BackupResult, s: Style): string {
     ...table([
       ["  folder", r.dir],
       ["  from", `${r.target} (${r.source})`],
-      ["  server", `${shortVersion(r.serverVersion)}, dumped with pg_dump ${r.pgDumpVersion}, ${r.compression}`],
+      [
+        "  server",
+        `${shortVersion(r.serverVersion)}, dumped with pg_dump ${r.pgDumpVersion}, ${r.compression}`,
+      ],
       [
         "  size",
         `db_full.dump ${formatBytes(dump?.bytes ?? 0)}, schema.sql ${formatBytes(schema?.bytes ?? 0)}, total ${formatBytes(r.totalBytes)} (database ${formatBytes(r.databaseBytes)})`,
       ],
       ["  sha256", `db_full.dump ${dump?.sha256.slice(0, 16) ?? "?"}…`],
-      ["  extensions", `${r.extensions.length}: ${r.extensions.map((e) => `${e.name} ${e.version}`).join(", ")}`],
+      [
+        "  extensions",
+        `${r.extensions.length}: ${r.extensions.map((e) => `${e.name} ${e.version}`).join(", ")}`,
+      ],
       ["  views", `${r.views}, ${r.securityInvokerViews} with security_invoker=true`],
       [
         "  TOC",
@@ -59,7 +71,11 @@ export function renderBackup(r: BackupResult, s: Style): string {
   ];
   for (const w of r.warnings) lines.push(`  ${s.warn("!")} ${w}`);
   if (r.restoreCommand) {
-    lines.push("", `Restore it (into an empty or disposable database first; practise quarterly):`, `  ${r.restoreCommand}`);
+    lines.push(
+      "",
+      `Restore it (into an empty or disposable database first; practise quarterly):`,
+      `  ${r.restoreCommand}`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }
@@ -78,12 +94,24 @@ export function renderList(r: ListResult, s: Style, now: Date): string {
     for (const b of rows) {
       const stage = b.stage ? STAGE_LABEL[b.stage] : "none";
       const verify = b.lastVerify && !b.lastVerify.ok ? " (re-verify FAILED)" : "";
-      cells.push([`  ${b.id}`, b.label ?? "-", formatBytes(b.totalBytes), formatAge(now, b.finishedAt), stage + verify, b.requestedBy]);
+      cells.push([
+        `  ${b.id}`,
+        b.label ?? "-",
+        formatBytes(b.totalBytes),
+        formatAge(now, b.finishedAt),
+        stage + verify,
+        b.requestedBy,
+      ]);
     }
     lines.push(...table(cells));
   }
   for (const run of r.running) {
-    lines.push("", s.warn(`running: ${run.env} backup ${run.id}, started by ${run.requestedBy} ${formatAge(now, run.startedAt)}`));
+    lines.push(
+      "",
+      s.warn(
+        `running: ${run.env} backup ${run.id}, started by ${run.requestedBy} ${formatAge(now, run.startedAt)}`,
+      ),
+    );
   }
   for (const u of r.unreadable) lines.push(s.warn(`not a backup (ignored): ${u.dir}: ${u.reason}`));
   return `${lines.join("\n")}\n`;
@@ -94,7 +122,10 @@ export function renderVerify(r: VerifyResult, s: Style): string {
     ? `${s.ok("✔")} ${s.bold(r.id)} still verifies: files unchanged, archive readable`
     : `${s.bad("✖")} ${s.bold(r.id)} FAILED verification: ${r.problem ?? ""}`;
   const lines = [head, ...r.stages.map((st) => `  ${stageLine(st, s)}`)];
-  if (!r.ok) lines.push(`  → Don't restore from this backup; take a new one (dbbackup ${r.env === "adhoc" ? "--url …" : r.env}).`);
+  if (!r.ok)
+    lines.push(
+      `  → Don't restore from this backup; take a new one (dbbackup ${r.env === "adhoc" ? "--url …" : r.env}).`,
+    );
   return `${lines.join("\n")}\n`;
 }
 
