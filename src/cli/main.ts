@@ -1,7 +1,4 @@
-import { run as runBackupCommand } from "../../commands/backup.js";
 import type { CommandContext } from "../../commands/context.js";
-import { run as runList } from "../../commands/list.js";
-import { run as runVerify } from "../../commands/verify.js";
 import { redactText } from "../backup/redact.js";
 import { type Config, loadConfig } from "../config.js";
 import { DbBackupError, isDbBackupError } from "../errors.js";
@@ -95,19 +92,23 @@ export async function main(argv: string[]): Promise<number> {
   };
   try {
     switch (command.verb) {
+      // Each verb loads only what it needs: `list` must not pay for pg and execa at start-up.
       case "backup": {
-        const result = await runBackupCommand(ctx, command.args);
+        const { run } = await import("../../commands/backup.js");
+        const result = await run(ctx, command.args);
         progress.finish();
         stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderBackup(result, style));
         return EXIT.ok;
       }
       case "list": {
-        const result = await runList(ctx, command.args);
+        const { run } = await import("../../commands/list.js");
+        const result = await run(ctx, command.args);
         stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderList(result, style, new Date()));
         return EXIT.ok;
       }
       case "verify": {
-        const result = await runVerify(ctx, command.args);
+        const { run } = await import("../../commands/verify.js");
+        const result = await run(ctx, command.args);
         stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderVerify(result, style));
         return result.ok ? EXIT.ok : EXIT.failed;
       }
