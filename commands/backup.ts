@@ -43,12 +43,17 @@ export interface BackupResult {
   restoreCommand?: string;
 }
 
+/** Quoted only when needed, so the usual line stays the runbook's and an odd path still pastes safely. */
+function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}
+
 /** The runbook's restore line, with the URL left in its variable so no secret is printed. */
 export function restoreCommand(manifest: Manifest, dir: string, cwd: string): string {
   const rel = path.relative(cwd, dir);
   const shown = rel.startsWith("..") || path.isAbsolute(rel) ? dir : rel;
   const urlVar = manifest.source === "--url" ? "TARGET_DATABASE_URL" : manifest.source;
-  return `pg_restore --clean --if-exists --no-owner --no-privileges -j4 -d "$${urlVar}" ${path.join(shown, "db_full.dump")}`;
+  return `pg_restore --clean --if-exists --no-owner --no-privileges -j4 -d "$${urlVar}" ${shellQuote(path.join(shown, "db_full.dump"))}`;
 }
 
 export function backupResult(manifest: Manifest, dir: string, withHint: boolean, cwd: string): BackupResult {

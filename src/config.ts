@@ -41,8 +41,16 @@ const schema = z.object({
   DBBACKUP_LOCK_WAIT_TIMEOUT: z
     .string()
     .regex(/^[0-9]+(s|ms|min)?$/, "must be a duration like 60s, 500ms or 2min")
+    .refine(
+      (v) => Number.parseInt(v, 10) > 0,
+      "must be more than 0 (0 would let pg_dump wait on a lock forever)",
+    )
     .default("60s"),
-  DBBACKUP_EXACT_COUNT_MAX_ROWS: z.coerce.number().int().nonnegative().default(1_000_000),
+  DBBACKUP_EXACT_COUNT_MAX_ROWS: z.coerce
+    .number()
+    .int("must be a whole number")
+    .nonnegative("must be 0 or more")
+    .default(1_000_000),
   PG_BIN_DIR: z.string().min(1).optional(),
 });
 
@@ -79,8 +87,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   const parsed = schema.safeParse(merged);
   if (!parsed.success) {
+    const named = new Set<string>();
     for (const issue of parsed.error.issues) {
       const key = String(issue.path[0]);
+      if (named.has(key)) continue; // one line per setting, its first problem
+      named.add(key);
       problems.push(
         `${key}=${JSON.stringify(merged[key])}: ${issue.message} (${FIXES[key] ?? "fix or unset it"})`,
       );
@@ -92,6 +103,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     const match = /^DATABASE_URL_([A-Z][A-Z0-9_]*)$/.exec(key);
     if (!match?.[1] || value === undefined || value.trim() === "") continue;
     const name = match[1].toLowerCase().replace(/_/g, "-");
+    if (name === "adhoc") {
+      problems.push(`${key}: "adhoc" is where --url backups are filed; give this environment another name`);
+      continue;
+    }
     if (!ENV_NAME.test(name)) {
       problems.push(
         `${key}: the environment name must be at most 31 letters, digits and _, starting with a letter`,

@@ -237,20 +237,32 @@ export async function openSnapshotSession(
     );
     const row = snap.rows[0];
     const server: ServerVersion = { version: row?.version ?? "", serverVersionNum: Number(row?.num) };
+    let reading = 0;
+    let closed: Promise<void> | undefined;
     return {
       snapshotId: row?.id ?? "",
       ...server,
       serverMajor: Math.floor(server.serverVersionNum / 10_000),
       async readCatalog() {
+        reading++;
         try {
           return await readCatalog(client, options.exactCountMaxRows, target.database, server);
         } catch (error) {
           throw explainQueryError(error, target, options);
+        } finally {
+          reading--;
         }
       },
-      async close() {
-        await client.query("rollback").catch(() => {});
-        await client.end().catch(() => {});
+      close() {
+        closed ??= (async () => {
+          // A read still waiting (on a migration's lock, say) would hold a queued ROLLBACK, and so
+          // the whole run, for up to the lock timeout after pg_dump failed or was cancelled. Just
+          // end the connection then: pg drops the socket under an active query, and the server
+          // rolls the transaction back itself.
+          if (reading === 0) await client.query("rollback").catch(() => {});
+          await client.end().catch(() => {});
+        })();
+        return closed;
       },
     };
   } catch (error) {

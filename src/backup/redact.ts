@@ -1,7 +1,7 @@
 /** Everything that leaves the process (logs, messages, manifests) passes through here first. */
 
 const URL_WITH_PASSWORD = /\b(postgres(?:ql)?:\/\/[^:/?#@\s]*):([^@/?#\s]*)@/gi;
-const PASSWORD_PARAM = /\b(password|passwd|pwd)=([^&\s]+)/gi;
+const PASSWORD_PARAM = /\b(\w*password|passwd|pwd)=([^&\s]+)/gi;
 
 /** `postgresql://user:secret@host/db` → `postgresql://user:****@host/db`, anywhere in a text. */
 export function redactText(text: string, secrets: readonly string[] = []): string {

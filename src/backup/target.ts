@@ -24,7 +24,7 @@ export interface Target {
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "::1", "[::1]", ""]);
 
 export function isLocalHost(host: string): boolean {
-  return LOCAL_HOSTS.has(host) || host.startsWith("127.") || host.startsWith("/");
+  return LOCAL_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host) || host.startsWith("/");
 }
 
 const SUPABASE_5432_ADVICE =
@@ -35,7 +35,7 @@ function urlAdvice(env: string): string {
     return "Set DATABASE_URL_PROD in .env (prod never falls back to DATABASE_URL), or pass --url.";
   if (env === "staging")
     return "Set DATABASE_URL_STAGING (or the legacy DATABASE_URL) in .env, or pass --url.";
-  return `Set DATABASE_URL_${env.toUpperCase()} in .env, or pass --url.`;
+  return `Set DATABASE_URL_${env.toUpperCase().replace(/-/g, "_")} in .env, or pass --url.`;
 }
 
 /** Parses and checks a connection URL. Nothing here connects; nothing thrown contains the password. */

@@ -1,0 +1,178 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { listBackups } from "../../src/backup/catalog.js";
+import { manifestSchema } from "../../src/backup/manifest.js";
+import { dateOfId, makeManifest, writeBackupFolder } from "../helpers/manifest.js";
+
+let root: string;
+
+beforeEach(() => {
+  root = mkdtempSync(path.join(os.tmpdir(), "dbbackup-catalog-"));
+});
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+function backup(id: string): string {
+  return writeBackupFolder(root, makeManifest(id));
+}
+
+describe("the manifest factory (test/helpers/manifest.ts)", () => {
+  it("builds manifests that pass the real schema", () => {
+    for (const id of [
+      "20261123_203000_staging",
+      "20261123_203000_prod_pre-upgrade",
+      "20261123_203000_adhoc_x",
+    ]) {
+      const result = manifestSchema.safeParse(makeManifest(id));
+      expect(result.success, JSON.stringify(result.error?.issues)).toBe(true);
+    }
+  });
+
+  it("takes env, label and times from the id", () => {
+    const m = makeManifest("20261123_203000_eu-prod_pre-upgrade");
+    expect(m).toMatchObject({ env: "eu-prod", label: "pre-upgrade", source: "DATABASE_URL_EU_PROD" });
+    expect(m.startedAt).toBe("2026-11-23T20:30:00.000Z");
+    expect(dateOfId(m.id).toISOString()).toBe(m.startedAt);
+    expect(makeManifest("20261123_203000_staging").label).toBeNull();
+  });
+});
+
+describe("listBackups", () => {
+  it("lists every env alphabetically, newest first within each", async () => {
+    backup("20261101_090000_staging");
+    backup("20261120_100000_staging_pre-upgrade");
+    backup("20261110_080000_staging_migration-42");
+    backup("20261105_120000_prod_pre-upgrade");
+    backup("20261121_120000_prod");
+    backup("20261119_000000_eu-prod_x");
+    const listing = await listBackups(root);
+    expect(listing.backups.map((b) => b.id)).toEqual([
+      "20261119_000000_eu-prod_x",
+      "20261121_120000_prod",
+      "20261105_120000_prod_pre-upgrade",
+      "20261120_100000_staging_pre-upgrade",
+      "20261110_080000_staging_migration-42",
+      "20261101_090000_staging",
+    ]);
+    expect(listing.unreadable).toEqual([]);
+    expect(listing.running).toEqual([]);
+  });
+
+  it("gives what list shows: label, size, stage, who, when, folder", async () => {
+    const dir = backup("20261120_100000_staging_pre-upgrade");
+    const [b] = (await listBackups(root)).backups;
+    expect(b).toEqual({
+      id: "20261120_100000_staging_pre-upgrade",
+      env: "staging",
+      label: "pre-upgrade",
+      dir,
+      requestedBy: "alice",
+      finishedAt: "2026-11-20T10:00:42.000Z",
+      totalBytes: makeManifest("20261120_100000_staging_pre-upgrade").totalBytes,
+      serverVersion: expect.stringContaining("PostgreSQL 15.18"),
+      stage: "readable",
+    });
+  });
+
+  it("carries a failed re-verify, so list can warn about it", async () => {
+    writeBackupFolder(
+      root,
+      makeManifest("20261120_100000_prod", {
+        verification: { lastVerify: { at: "2026-11-21T00:00:00.000Z", ok: false, by: "bob" } },
+      }),
+    );
+    const [b] = (await listBackups(root)).backups;
+    expect(b?.lastVerify).toEqual({ at: "2026-11-21T00:00:00.000Z", ok: false });
+  });
+
+  it("filters by env, exactly (prod does not match eu-prod)", async () => {
+    backup("20261121_120000_prod");
+    backup("20261119_000000_eu-prod_x");
+    backup("20261120_100000_staging");
+    const listing = await listBackups(root, "prod");
+    expect(listing.backups.map((b) => b.id)).toEqual(["20261121_120000_prod"]);
+    expect((await listBackups(root, "eu-prod")).backups.map((b) => b.id)).toEqual([
+      "20261119_000000_eu-prod_x",
+    ]);
+    expect((await listBackups(root, "qa")).backups).toEqual([]);
+  });
+
+  it("reports folders with a missing, broken or foreign manifest as unreadable and never lists them", async () => {
+    backup("20261121_120000_staging");
+    mkdirSync(path.join(root, "20261122_000000_staging_no-manifest"));
+    mkdirSync(path.join(root, "20261122_010000_staging_bad-json"));
+    writeFileSync(path.join(root, "20261122_010000_staging_bad-json", "manifest.json"), "{ half a manif");
+    mkdirSync(path.join(root, "20261122_020000_staging_foreign"));
+    writeFileSync(
+      path.join(root, "20261122_020000_staging_foreign", "manifest.json"),
+      JSON.stringify({ hello: 1 }),
+    );
+    const listing = await listBackups(root);
+    expect(listing.backups.map((b) => b.id)).toEqual(["20261121_120000_staging"]);
+    const reasons = Object.fromEntries(listing.unreadable.map((u) => [path.basename(u.dir), u.reason]));
+    expect(reasons).toEqual({
+      "20261122_000000_staging_no-manifest": "no manifest.json",
+      "20261122_010000_staging_bad-json": "manifest.json is not valid JSON",
+      "20261122_020000_staging_foreign": "manifest.json is not a dbbackup manifest",
+    });
+    for (const u of listing.unreadable) expect(path.dirname(u.dir)).toBe(root);
+  });
+
+  it("applies the env filter to unreadable folders too", async () => {
+    mkdirSync(path.join(root, "20261122_000000_staging_no-manifest"));
+    expect((await listBackups(root, "prod")).unreadable).toEqual([]);
+  });
+
+  it("never lists a hidden in-progress folder, even one holding a complete manifest", async () => {
+    const id = "20261122_000000_staging_pre-upgrade";
+    writeBackupFolder(root, makeManifest(id), `.inprogress-${id}`);
+    mkdirSync(path.join(root, ".inprogress-20261122_010000_prod"));
+    const listing = await listBackups(root);
+    expect(listing.backups).toEqual([]);
+    expect(listing.unreadable).toEqual([]);
+  });
+
+  it("shows a run in progress from its env lock", async () => {
+    const id = "20261122_000000_staging_pre-upgrade";
+    mkdirSync(path.join(root, `.inprogress-${id}`));
+    mkdirSync(path.join(root, ".locks"));
+    writeFileSync(
+      path.join(root, ".locks", "staging.json"),
+      JSON.stringify({
+        pid: process.pid,
+        host: os.hostname(),
+        requestedBy: "bob",
+        startedAt: "2026-11-22T00:00:00.000Z",
+        id,
+      }),
+    );
+    const listing = await listBackups(root);
+    expect(listing.running).toEqual([
+      { env: "staging", id, requestedBy: "bob", startedAt: "2026-11-22T00:00:00.000Z" },
+    ]);
+    expect(listing.backups).toEqual([]);
+    expect((await listBackups(root, "prod")).running).toEqual([]);
+  });
+
+  it("ignores other things in the backups folder", async () => {
+    backup("20261121_120000_staging");
+    mkdirSync(path.join(root, ".logs"));
+    writeFileSync(path.join(root, ".logs", "20261121_120000_staging.log"), "log");
+    mkdirSync(path.join(root, "old stuff"));
+    writeFileSync(path.join(root, "README.txt"), "hi");
+    const listing = await listBackups(root);
+    expect(listing.backups.map((b) => b.id)).toEqual(["20261121_120000_staging"]);
+    expect(listing.unreadable).toEqual([]);
+  });
+
+  it("gives an empty listing when the backups folder does not exist yet", async () => {
+    expect(await listBackups(path.join(root, "missing"))).toEqual({
+      backups: [],
+      unreadable: [],
+      running: [],
+    });
+  });
+});

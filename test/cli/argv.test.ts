@@ -1,0 +1,178 @@
+import { describe, expect, it } from "vitest";
+import { type ParsedCli, parseArgv } from "../../src/cli/argv.js";
+import { DbBackupError } from "../../src/errors.js";
+
+const NONE: string[] = [];
+
+function usageError(argv: string[], envs: string[] = NONE): DbBackupError {
+  let parsed: ParsedCli | undefined;
+  try {
+    parsed = parseArgv(argv, envs);
+  } catch (error) {
+    if (error instanceof DbBackupError) return error;
+    throw error;
+  }
+  throw new Error(`parseArgv accepted ${JSON.stringify(argv)}: ${JSON.stringify(parsed)}`);
+}
+
+describe("parseArgv: backups, as the runbook's command line meant them", () => {
+  it("`pre-upgrade` is a label for staging (the default env)", () => {
+    expect(parseArgv(["pre-upgrade"], ["staging", "prod"])).toEqual({
+      command: { verb: "backup", args: { restoreHint: true, label: "pre-upgrade" } },
+      json: false,
+    });
+  });
+
+  it("no words: a staging backup without a label", () => {
+    expect(parseArgv([], NONE)).toEqual({
+      command: { verb: "backup", args: { restoreHint: true } },
+      json: false,
+    });
+  });
+
+  it("`prod pre-upgrade` is prod with a label, even when prod is not configured (so the URL advice comes later)", () => {
+    expect(parseArgv(["prod", "pre-upgrade"], NONE).command).toEqual({
+      verb: "backup",
+      args: { restoreHint: true, env: "prod", label: "pre-upgrade" },
+    });
+  });
+
+  it("`prod` alone is the env, `staging` too", () => {
+    expect(parseArgv(["prod"], NONE).command).toEqual({
+      verb: "backup",
+      args: { restoreHint: true, env: "prod" },
+    });
+    expect(parseArgv(["staging"], NONE).command).toEqual({
+      verb: "backup",
+      args: { restoreHint: true, env: "staging" },
+    });
+  });
+
+  it("a configured custom env is an env; unconfigured, the same word is a label", () => {
+    expect(parseArgv(["eu-prod", "pre-upgrade"], ["eu-prod"]).command).toEqual({
+      verb: "backup",
+      args: { restoreHint: true, env: "eu-prod", label: "pre-upgrade" },
+    });
+    expect(parseArgv(["eu-prod"], ["eu-prod"]).command).toMatchObject({ args: { env: "eu-prod" } });
+    expect(parseArgv(["eu-prod"], NONE).command).toMatchObject({ args: { label: "eu-prod" } });
+  });
+
+  it("the explicit `backup` verb takes the same words", () => {
+    expect(parseArgv(["backup", "prod", "x"], NONE).command).toEqual({
+      verb: "backup",
+      args: { restoreHint: true, env: "prod", label: "x" },
+    });
+  });
+
+  it("refuses an unknown env with two words, listing the known ones and the variable to set", () => {
+    const error = usageError(["eu-prod", "pre-upgrade"], ["qa"]);
+    expect(error.code).toBe("usage");
+    expect(error.message).toBe('Unknown environment "eu-prod"; known: prod, qa, staging.');
+    expect(error.hint).toContain("DATABASE_URL_EU_PROD");
+    expect(error.hint).toContain("--url");
+  });
+
+  it("refuses too many words", () => {
+    const error = usageError(["prod", "pre-upgrade", "now"]);
+    expect(error.code).toBe("usage");
+    expect(error.message).toContain("Too many words");
+    expect(error.message).toContain('"now"');
+    expect(error.hint).toContain("dbbackup prod pre-upgrade");
+  });
+
+  it("--url, as two words or with =, for a one-off backup", () => {
+    const url = "postgresql://u:p@db.x.supabase.co:5432/postgres?sslmode=require";
+    expect(parseArgv(["--url", url, "manual"], NONE).command).toEqual({
+      verb: "backup",
+      args: { restoreHint: true, label: "manual", url },
+    });
+    expect(parseArgv([`--url=${url}`], NONE).command).toEqual({
+      verb: "backup",
+      args: { restoreHint: true, url },
+    });
+  });
+
+  it("refuses --url with no value, or given twice", () => {
+    expect(usageError(["--url"]).message).toContain("--url needs a value");
+    expect(usageError(["--url="]).message).toContain("--url needs a value");
+    expect(usageError(["--url", "postgresql://a@h/db", "--url=postgresql://b@h/db"]).message).toContain(
+      "twice",
+    );
+  });
+
+  it("--no-restore-hint turns the hint off, wherever it stands", () => {
+    expect(parseArgv(["--no-restore-hint", "pre-upgrade"], NONE).command).toEqual({
+      verb: "backup",
+      args: { restoreHint: false, label: "pre-upgrade" },
+    });
+    expect(parseArgv(["prod", "x", "--no-restore-hint"], NONE).command).toMatchObject({
+      args: { restoreHint: false },
+    });
+  });
+
+  it("--json anywhere", () => {
+    expect(parseArgv(["--json", "prod", "x"], NONE).json).toBe(true);
+    expect(parseArgv(["prod", "--json", "x"], NONE)).toEqual({
+      command: { verb: "backup", args: { restoreHint: true, env: "prod", label: "x" } },
+      json: true,
+    });
+    expect(parseArgv(["list", "--json"], NONE).json).toBe(true);
+    expect(parseArgv(["prod", "x"], NONE).json).toBe(false);
+  });
+
+  it("refuses an unknown option, naming it", () => {
+    const error = usageError(["prod", "--force"]);
+    expect(error.code).toBe("usage");
+    expect(error.message).toBe('Unknown option "--force".');
+    expect(error.hint).toContain("dbbackup help");
+  });
+
+  it("after --, a word starting with - is a positional (the label check refuses it later)", () => {
+    expect(parseArgv(["--", "-x"], NONE).command).toEqual({
+      verb: "backup",
+      args: { restoreHint: true, label: "-x" },
+    });
+  });
+});
+
+describe("parseArgv: list, verify, help", () => {
+  it("list, list ENV, list ENV --json", () => {
+    expect(parseArgv(["list"], NONE)).toEqual({ command: { verb: "list", args: {} }, json: false });
+    expect(parseArgv(["list", "prod", "--json"], NONE)).toEqual({
+      command: { verb: "list", args: { env: "prod" } },
+      json: true,
+    });
+    expect(parseArgv(["--json", "list", "eu-prod"], ["eu-prod"])).toEqual({
+      command: { verb: "list", args: { env: "eu-prod" } },
+      json: true,
+    });
+  });
+
+  it("refuses list of an unknown env and list with two envs", () => {
+    expect(usageError(["list", "qa"]).message).toContain('Unknown environment "qa"');
+    expect(usageError(["list", "prod", "staging"]).message).toContain("at most one environment");
+  });
+
+  it("verify takes exactly one id or path", () => {
+    expect(parseArgv(["verify", "20261123_203000_staging_pre-upgrade", "--json"], NONE)).toEqual({
+      command: { verb: "verify", args: { ref: "20261123_203000_staging_pre-upgrade" } },
+      json: true,
+    });
+    expect(parseArgv(["verify", "./backups/x"], NONE).command).toEqual({
+      verb: "verify",
+      args: { ref: "./backups/x" },
+    });
+    expect(usageError(["verify"]).message).toContain("verify takes one backup id or folder");
+    expect(usageError(["verify", "a", "b"]).message).toContain("verify takes one backup id or folder");
+  });
+
+  it("help, --help and -h, whatever else is there", () => {
+    for (const argv of [["help"], ["--help"], ["-h"], ["prod", "x", "--help"]]) {
+      expect(parseArgv(argv, NONE).command).toEqual({ verb: "help" });
+    }
+  });
+
+  it("--version", () => {
+    expect(parseArgv(["--version"], NONE).command).toEqual({ verb: "version" });
+  });
+});
