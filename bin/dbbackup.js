@@ -5,7 +5,9 @@ import { fileURLToPath } from "node:url";
 
 const entry = new URL("../dist/src/cli/main.js", import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
-  process.stderr.write("dbbackup is not built yet.\n  → Run `npm ci` (or `npm run build`) in the dbbackup folder.\n");
+  process.stderr.write(
+    "dbbackup is not built yet.\n  → Run `npm ci` (or `npm run build`) in the dbbackup folder.\n",
+  );
   process.exit(2);
 }
 const { main } = await import(entry.href);

@@ -7,7 +7,8 @@ import type { CommandContext } from "./context.js";
 
 export const backupArgs = z.object({
   env: z.string().regex(ENV_NAME, "environment names are lower-case letters, digits and -").optional(),
-  label: z.string().max(200).optional(),
+  // Length and characters are checked by checkLabel, whose message says the rules.
+  label: z.string().optional(),
   url: z.string().max(4096).optional(),
   restoreHint: z.boolean().default(true),
 });

@@ -159,9 +159,11 @@ async function readCatalog(
     }
     const estimate = Number(t.estimate);
     if (estimate <= exactCountMaxRows) {
-      const r = await client.query<{ n: string }>(
-        `select count(*) as n from only ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`,
-      );
+      const r = await client
+        .query<{ n: string }>(`select count(*) as n from only ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`)
+        .catch((error: unknown) => {
+          throw Object.assign(error as object, { table: `${t.schema}.${t.name}` });
+        });
       tableInfos.push({
         schema: t.schema,
         name: t.name,
@@ -202,11 +204,11 @@ export interface SnapshotOptions {
 
 function explainQueryError(error: unknown, target: Target, options: SnapshotOptions): DbBackupError {
   if (error instanceof DbBackupError) return error;
-  const e = error as { code?: string; message?: string };
+  const e = error as { code?: string; message?: string; table?: string };
   if (e.code === "55P03") {
     return new DbBackupError(
       "lock_timeout",
-      `A table stayed locked for over ${options.lockWaitTimeoutSeconds}s while counting rows (a migration or long transaction holds it).`,
+      `Table ${e.table ?? "(unknown)"} stayed locked for over ${options.lockWaitTimeoutSeconds}s while counting rows: a migration or long transaction holds it.`,
       "Wait for the migration to finish (see pg_stat_activity), then run the backup again; DBBACKUP_LOCK_WAIT_TIMEOUT sets the wait.",
     );
   }

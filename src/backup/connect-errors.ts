@@ -69,7 +69,7 @@ export function explainConnectError(error: unknown, target: Target): DbBackupErr
     return new DbBackupError(
       "ssl_required",
       `The server at ${target.host} requires SSL and the connection was not encrypted.`,
-      `Add ?sslmode=require to ${envVar}.`,
+      `Set sslmode=require in ${envVar} (…/postgres?sslmode=require).`,
     );
   }
   if (/does not support SSL|server does not support SSL/i.test(text)) {

@@ -1,4 +1,5 @@
 import { statfsSync } from "node:fs";
+import path from "node:path";
 import { DbBackupError } from "../errors.js";
 import { explainConnectError } from "./connect-errors.js";
 import { redactText } from "./redact.js";
@@ -50,8 +51,8 @@ export function explainChildFailure(failure: ChildFailure, target: Target, outDi
     const free = freeMegabytes(outDir);
     return new DbBackupError(
       "disk_full",
-      `The disk holding ${outDir} is full (${free ?? "?"} MB free); ${tool} could not finish writing.`,
-      "Free space there (dbbackup prune removes old backups) or point DBBACKUP_DIR at a bigger disk, then run again.",
+      `The disk holding ${path.dirname(outDir)} filled up (${free ?? "?"} MB free when ${tool} failed); the partial backup was removed.`,
+      "Free space there (delete old backups; `dbbackup list` shows them) or point DBBACKUP_DIR at a bigger disk, then run again.",
     );
   }
   if (/server version mismatch/i.test(stderr)) {
@@ -74,10 +75,15 @@ export function explainChildFailure(failure: ChildFailure, target: Target, outDi
       `Back up as the database owner (Supabase: the postgres user), or GRANT SELECT ON ${denied[2]} TO ${target.user}.`,
     );
   }
+  // pg_dump implements --lock-wait-timeout with statement_timeout around its LOCK TABLE, so a lock
+  // it waited too long for reads "statement timeout" with "Query was: LOCK TABLE <name> …".
+  const lockTableTimedOut =
+    /canceling statement due to statement timeout/i.test(stderr) && /Query was: LOCK TABLE /i.test(stderr);
   if (
+    lockTableTimedOut ||
     /could not obtain lock on relation|lock timeout|canceling statement due to lock timeout/i.test(stderr)
   ) {
-    const rel = /relation "([^"]+)"/.exec(stderr)?.[1];
+    const rel = /relation "([^"]+)"/.exec(stderr)?.[1] ?? /Query was: LOCK TABLE (\S+)/i.exec(stderr)?.[1];
     return new DbBackupError(
       "lock_timeout",
       `${tool} waited too long for a lock${rel ? ` on ${rel}` : ""}: something (a migration, a long transaction) holds it.`,

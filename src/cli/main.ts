@@ -1,3 +1,4 @@
+import { ZodError } from "zod";
 import type { CommandContext } from "../../commands/context.js";
 import { redactText } from "../backup/redact.js";
 import { type Config, loadConfig } from "../config.js";
@@ -9,6 +10,7 @@ import { COLOR, HELP, PLAIN, renderBackup, renderError, renderList, renderVerify
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
 
+/** Exit 2: the request or the configuration was wrong, and nothing was touched. */
 const USAGE_CODES = new Set([
   "usage",
   "config_invalid",
@@ -16,6 +18,9 @@ const USAGE_CODES = new Set([
   "url_invalid",
   "url_with_env",
   "not_found",
+  "no_url",
+  "port_6543",
+  "compress_unsupported",
 ]);
 
 function exitCodeFor(error: DbBackupError): number {
@@ -116,6 +121,16 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     progress.finish();
     if (isDbBackupError(error)) return fail(error);
+    if (error instanceof ZodError) {
+      const issue = error.issues[0];
+      return fail(
+        new DbBackupError(
+          "usage",
+          `Invalid ${issue?.path.join(".") || "argument"}: ${issue?.message ?? "rejected"}.`,
+          "Run `dbbackup help` for the commands and their arguments.",
+        ),
+      );
+    }
     const message = redactText(error instanceof Error ? (error.stack ?? error.message) : String(error));
     return fail(
       new DbBackupError(

@@ -85,13 +85,17 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
     expect(first.exitCode, first.stderr).toBe(0);
     expect(backupFolders(root())).toHaveLength(1);
     expect(path.basename(onlyBackup())).toMatch(ID_SHAPE);
-    expect(first.stdout).toMatch(/✔ staging backup \d{8}_\d{6}_staging_pre-upgrade verified to stage 2 readable/);
+    expect(first.stdout).toMatch(
+      /✔ staging backup \d{8}_\d{6}_staging_pre-upgrade verified to stage 2 readable/,
+    );
     expect(first.stdout).toContain("✔ stage 1 dumped");
     expect(first.stdout).toContain("✔ stage 2 readable");
     expect(first.stdout).toContain("PostgreSQL 15");
     expect(first.stdout).toMatch(/views\s+5, 2 with security_invoker=true/);
     expect(first.stdout).toMatch(/extensions\s+5: citext/);
-    expect(first.stdout).toMatch(/pg_restore --clean --if-exists --no-owner --no-privileges -j4 -d "\$DATABASE_URL_STAGING" backups\/\d{8}_\d{6}_staging_pre-upgrade\/db_full\.dump/);
+    expect(first.stdout).toMatch(
+      /pg_restore --clean --if-exists --no-owner --no-privileges -j4 -d "\$DATABASE_URL_STAGING" backups\/\d{8}_\d{6}_staging_pre-upgrade\/db_full\.dump/,
+    );
   });
 
   it("never puts the password in pg_dump's argv, the output, the log or the manifest", () => {
@@ -101,7 +105,9 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
       expect(line).not.toContain(PASSWORD);
       expect(line).not.toContain(encodeURIComponent(PASSWORD));
     }
-    const logs = readdirSync(path.join(root(), ".logs")).map((f) => readFileSync(path.join(root(), ".logs", f), "utf8"));
+    const logs = readdirSync(path.join(root(), ".logs")).map((f) =>
+      readFileSync(path.join(root(), ".logs", f), "utf8"),
+    );
     const manifest = readFileSync(path.join(onlyBackup(), "manifest.json"), "utf8");
     for (const text of [first.stdout, first.stderr, manifest, ...logs]) {
       expect(text).not.toContain(PASSWORD);
@@ -114,7 +120,14 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
   it("writes the runbook's five artifacts and a manifest that reads back", () => {
     const dir = onlyBackup();
     expect(readdirSync(dir).sort()).toEqual(
-      ["db_full.dump", "extensions.tsv", "manifest.json", "schema.sql", "version.txt", "views_reloptions.tsv"].sort(),
+      [
+        "db_full.dump",
+        "extensions.tsv",
+        "manifest.json",
+        "schema.sql",
+        "version.txt",
+        "views_reloptions.tsv",
+      ].sort(),
     );
     const manifest = manifestSchema.parse(JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8")));
     expect(manifest.env).toBe("staging");
@@ -160,7 +173,14 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
       );
       const restore = await execa(
         "pg_restore",
-        ["--no-owner", "--no-privileges", "--exit-on-error", "-d", target.url(), path.join(onlyBackup(), "db_full.dump")],
+        [
+          "--no-owner",
+          "--no-privileges",
+          "--exit-on-error",
+          "-d",
+          target.url(),
+          path.join(onlyBackup(), "db_full.dump"),
+        ],
         { reject: false },
       );
       expect(restore.stderr).toBe("");
@@ -241,7 +261,9 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
       );
       const second = await runCli(["second"], { cwd: work.dir, env: { USER: "bob" } });
       expect(second.exitCode).toBe(1);
-      expect(second.stderr).toMatch(/A staging backup is already running: alice started it at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+      expect(second.stderr).toMatch(
+        /A staging backup is already running: alice started it at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/,
+      );
       expect(backupFolders(root()).some((n) => n.endsWith("_second"))).toBe(false);
     } finally {
       await lock.release();
@@ -266,7 +288,10 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
       const list = await runCli(["list", "--json"], { cwd: work.dir });
       const ids = (JSON.parse(list.stdout) as { backups: { id: string }[] }).backups.map((b) => b.id);
       expect(ids.some((id) => id.endsWith("_killed"))).toBe(false);
-      const log = readFileSync(path.join(root(), ".logs", `${hidden.slice(".inprogress-".length)}.log`), "utf8");
+      const log = readFileSync(
+        path.join(root(), ".logs", `${hidden.slice(".inprogress-".length)}.log`),
+        "utf8",
+      );
       expect(log).toContain("step dump started");
     } finally {
       await lock.release();
@@ -277,7 +302,9 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
     );
     const next = await runCli(["after-kill"], { cwd: work.dir });
     expect(next.exitCode, next.stderr).toBe(0);
-    expect(next.stderr).toMatch(/removed 1 abandoned in-progress folder\(s\): .*\.inprogress-\d{8}_\d{6}_staging_killed/);
+    expect(next.stderr).toMatch(
+      /removed 1 abandoned in-progress folder\(s\): .*\.inprogress-\d{8}_\d{6}_staging_killed/,
+    );
     expect(readdirSync(root()).some((n) => n.startsWith(".inprogress-"))).toBe(false);
   });
 });
