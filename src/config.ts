@@ -56,7 +56,7 @@ const schema = z.object({
 
 const FIXES: Record<string, string> = {
   DBBACKUP_COMPRESS:
-    "e.g. DBBACKUP_COMPRESS=gzip:1 (pg_dump ≤ 15) or zstd:3 (pg_dump ≥ 16), or leave it unset",
+    "e.g. DBBACKUP_COMPRESS=gzip:4 (pg_dump ≤ 15) or zstd:3 (pg_dump ≥ 16), or leave it unset",
   DBBACKUP_LOCK_WAIT_TIMEOUT: "e.g. DBBACKUP_LOCK_WAIT_TIMEOUT=60s",
   DBBACKUP_EXACT_COUNT_MAX_ROWS: "a whole number of rows, e.g. 1000000",
   DBBACKUP_DIR: "a folder path, e.g. ./backups",

@@ -157,7 +157,7 @@ describe("loadConfig: problems", () => {
     const lines = error.message.split("\n").filter((l) => l.startsWith("  - "));
     expect(lines).toHaveLength(4);
     expect(error.message).toContain('DBBACKUP_COMPRESS="brotli"');
-    expect(error.message).toContain("gzip:1");
+    expect(error.message).toContain("gzip:4");
     expect(error.message).toContain('DBBACKUP_LOCK_WAIT_TIMEOUT="forever"');
     expect(error.message).toContain("60s");
     expect(error.message).toContain("DBBACKUP_EXACT_COUNT_MAX_ROWS");

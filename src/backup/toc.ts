@@ -1,3 +1,5 @@
+import type { CatalogCounts } from "./catalog-snapshot.js";
+
 /** Parsing `pg_restore --list`: pure, so it is tested on text alone. */
 
 export interface TocEntry {
@@ -8,14 +10,8 @@ export interface TocEntry {
   tag: string;
 }
 
-export interface TocCounts {
-  tables: number;
-  views: number;
-  materializedViews: number;
-  policies: number;
-  extensions: number;
-  functions: number;
-  sequences: number;
+/** The archive's counts, named as the live catalog's so the two compare key by key. */
+export interface TocCounts extends CatalogCounts {
   tableData: number;
 }
 

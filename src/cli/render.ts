@@ -151,6 +151,6 @@ Every command takes --json (one JSON document on stdout) and exits non-zero on f
 
 Settings (.env in this folder, or the environment):
   DATABASE_URL_STAGING, DATABASE_URL_PROD, DATABASE_URL_<NAME>   connection URLs (port 5432, sslmode=require)
-  DBBACKUP_DIR (./backups)  DBBACKUP_COMPRESS (gzip:1 on pg_dump ≤ 15, zstd on ≥ 16)
+  DBBACKUP_DIR (./backups)  DBBACKUP_COMPRESS (gzip:4 on pg_dump ≤ 15, zstd on ≥ 16)
   DBBACKUP_LOCK_WAIT_TIMEOUT (60s)  PG_BIN_DIR (where pg_dump lives, if not the usual places)
 `;

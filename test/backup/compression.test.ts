@@ -3,9 +3,9 @@ import { compressionArgs, defaultCompression } from "../../src/backup/compressio
 import { DbBackupError } from "../../src/errors.js";
 
 describe("defaultCompression", () => {
-  it("is gzip:1 on pg_dump 15 and older, zstd on 16 and newer", () => {
-    expect(defaultCompression(14)).toBe("gzip:1");
-    expect(defaultCompression(15)).toBe("gzip:1");
+  it("is gzip:4 on pg_dump 15 and older, zstd on 16 and newer", () => {
+    expect(defaultCompression(14)).toBe("gzip:4");
+    expect(defaultCompression(15)).toBe("gzip:4");
     expect(defaultCompression(16)).toBe("zstd");
     expect(defaultCompression(17)).toBe("zstd");
   });
@@ -14,7 +14,7 @@ describe("defaultCompression", () => {
     for (const major of [14, 15, 16, 17]) {
       expect(() => compressionArgs(defaultCompression(major), major)).not.toThrow();
     }
-    expect(compressionArgs(defaultCompression(15), 15)).toEqual(["-Z", "1"]);
+    expect(compressionArgs(defaultCompression(15), 15)).toEqual(["-Z", "4"]);
     expect(compressionArgs(defaultCompression(17), 17)).toEqual(["--compress=zstd"]);
   });
 });

@@ -603,7 +603,7 @@ describe("errors a person can hit, through the real CLI", () => {
     expectHumanError(await run(work, ["pre-upgrade"]), USAGE, [
       "2 problems",
       'DBBACKUP_COMPRESS="bogus"',
-      "gzip:1",
+      "gzip:4",
       'DBBACKUP_LOCK_WAIT_TIMEOUT="soon"',
       "60s",
       ".env",

@@ -31,9 +31,8 @@ function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-/** Starts the real CLI (`node bin/dbbackup.js …`) without waiting: for kill and concurrency tests. */
-export function startCli(args: string[], options: CliOptions) {
-  return execa("node", [BIN, ...args], {
+function spawn(file: string, args: string[], options: CliOptions) {
+  return execa(file, args, {
     cwd: options.cwd,
     env: cleanEnv(options.env),
     extendEnv: false,
@@ -41,6 +40,11 @@ export function startCli(args: string[], options: CliOptions) {
     stdin: "ignore",
     timeout: options.timeoutMs ?? 120_000,
   });
+}
+
+/** Starts the real CLI (`node bin/dbbackup.js …`) without waiting: for kill and concurrency tests. */
+export function startCli(args: string[], options: CliOptions) {
+  return spawn("node", [BIN, ...args], options);
 }
 
 export async function runCli(args: string[], options: CliOptions): Promise<CliResult> {
@@ -49,14 +53,7 @@ export async function runCli(args: string[], options: CliOptions): Promise<CliRe
 }
 
 export async function runShim(args: string[], options: CliOptions): Promise<CliResult> {
-  const r = await execa("bash", [SHIM, ...args], {
-    cwd: options.cwd,
-    env: cleanEnv(options.env),
-    extendEnv: false,
-    reject: false,
-    stdin: "ignore",
-    timeout: options.timeoutMs ?? 120_000,
-  });
+  const r = await spawn("bash", [SHIM, ...args], options);
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
