@@ -58,7 +58,9 @@ export interface SnapshotSession {
   version: string;
   serverVersionNum: number;
   serverMajor: number;
-  /** Reads the catalog and row counts in the snapshot; meant to run while pg_dump works. */
+  /** Tables holding rows (partitions, not their parents): the total of pg_dump's progress. */
+  countDataTables(): Promise<number>;
+  /** Reads the catalog and row counts in the snapshot. */
   readCatalog(): Promise<CatalogSnapshot>;
   close(): Promise<void>;
 }
@@ -245,6 +247,13 @@ export async function openSnapshotSession(
       snapshotId: row?.id ?? "",
       ...server,
       serverMajor: Math.floor(server.serverVersionNum / 10_000),
+      async countDataTables() {
+        const r = await client.query<{ n: string }>(
+          `select count(*) as n from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where c.relkind = 'r' and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}`,
+        );
+        return Number(r.rows[0]?.n ?? 0);
+      },
       async readCatalog() {
         reading++;
         try {

@@ -230,34 +230,43 @@ async function work(ctx: WorkContext): Promise<Manifest> {
     const compressArgs = compressionArgs(compression, tools.major);
     conn = childConnection(target);
 
-    const progress: DumpProgress = { tablesTotal: undefined };
-    const [catalog] = await Promise.all([
-      timed(
-        ctx,
-        "catalog",
-        async () => {
-          const read = await session.readCatalog();
-          progress.tablesTotal = read.tables.filter((t) => !t.partitioned).length;
-          return read;
-        },
-        durations,
-      ).catch((error: unknown) => {
+    const progress: DumpProgress = { tablesTotal: await session.countDataTables() };
+    // The full dump runs alone: it is the long pole, and on a small machine anything beside it
+    // slows it down. Everything else reads the same snapshot afterwards, alongside stage 2's
+    // full read of the archive, which leaves a core free for it.
+    await timed(
+      ctx,
+      "dump",
+      () => dumpFull(ctx, tools, conn!, session, compressArgs, abort, progress),
+      durations,
+    );
+    const guard = <T>(promise: Promise<T>): Promise<T> =>
+      promise.catch((error: unknown) => {
         abort.abort();
         throw error;
-      }),
-      dumpAll(ctx, tools, conn, session, compressArgs, abort, durations, progress),
-    ]);
-    await writeCompanions(dir, catalog, tools.version);
-    await session.close();
-
-    const [stage1, stage2] = await timed(
+      });
+    const [stage1, stage2, catalog] = await timed(
       ctx,
       "verify",
-      () =>
-        Promise.all([
-          verifyDumped(dir, [...ARTIFACTS]),
-          verifyReadable(dir, tools.pgRestore, catalog.counts, { signal: abort.signal }),
-        ]),
+      async () => {
+        const catalogRead = guard(timed(ctx, "catalog", () => session.readCatalog(), durations));
+        const schema = guard(
+          timed(ctx, "schema", () => dumpSchema(ctx, tools, conn!, session, abort), durations),
+        );
+        const companions = guard(catalogRead.then((c) => writeCompanions(dir, c, tools.version)));
+        const readable = guard(
+          verifyReadable(
+            dir,
+            tools.pgRestore,
+            catalogRead.then((c) => c.counts),
+            { signal: abort.signal },
+          ),
+        );
+        const dumped = guard(Promise.all([schema, companions]).then(() => verifyDumped(dir, [...ARTIFACTS])));
+        const [s1, s2, c] = await Promise.all([dumped, readable, catalogRead, schema, companions]);
+        await session.close();
+        return [s1, s2, c] as const;
+      },
       durations,
     );
     const stages: StageResult[] = [stage1.result, stage2.result];
@@ -332,28 +341,41 @@ function catalogSection(catalog: CatalogSnapshot): Manifest["catalog"] {
 }
 
 interface DumpProgress {
-  /** Known once the catalog read (running alongside the dump) finishes. */
+  /** Tables with data of their own (partitions, not their parents): what pg_dump --verbose counts. */
   tablesTotal: number | undefined;
 }
 
 const VERBOSE_TABLE = /dumping contents of table "?([^"]+)"?/;
 
-async function dumpAll(
+function pgDumpCommon(ctx: WorkContext, conn: ChildConnection, session: SnapshotSession): string[] {
+  return [
+    `--dbname=${conn.conninfo}`,
+    `--snapshot=${session.snapshotId}`,
+    `--lock-wait-timeout=${ctx.request.config.lockWaitTimeoutSeconds * 1000}`,
+  ];
+}
+
+async function failed(
+  ctx: WorkContext,
+  result: Awaited<ReturnType<typeof runPgProcess>>,
+  abort: AbortController,
+): Promise<void> {
+  if (result.ok) return;
+  abort.abort();
+  const cancelled = ctx.request.signal?.aborted === true;
+  throw explainChildFailure({ ...result, cancelled: cancelled || result.cancelled }, ctx.target, ctx.dir);
+}
+
+async function dumpFull(
   ctx: WorkContext,
   tools: PgTools,
   conn: ChildConnection,
   session: SnapshotSession,
   compressArgs: string[],
   abort: AbortController,
-  durations: Record<string, number>,
   progress: DumpProgress,
 ): Promise<void> {
-  const { dir, log, emit, target, request } = ctx;
-  const common = [
-    `--dbname=${conn.conninfo}`,
-    `--snapshot=${session.snapshotId}`,
-    `--lock-wait-timeout=${request.config.lockWaitTimeoutSeconds * 1000}`,
-  ];
+  const { dir, log, emit } = ctx;
   const dumpFile = path.join(dir, DUMP_FILE);
   let tablesDone = 0;
   const dumpStarted = performance.now();
@@ -364,56 +386,49 @@ async function dumpAll(
     );
   }, 1000);
   poll.unref();
-  const fail = async (result: Awaited<ReturnType<typeof runPgProcess>>) => {
-    if (result.ok) return;
-    abort.abort();
-    const cancelled = request.signal?.aborted === true;
-    throw explainChildFailure({ ...result, cancelled: cancelled || result.cancelled }, target, dir);
-  };
   try {
-    await Promise.all([
-      timed(
-        ctx,
-        "dump",
-        async () => {
-          const result = await runPgProcess(
-            tools.pgDump,
-            ["--format=custom", ...compressArgs, "--verbose", `--file=${dumpFile}`, ...common],
-            {
-              env: conn.env,
-              signal: abort.signal,
-              onStderrLine(line) {
-                log.line(`pg_dump: ${line.replace(/^pg_dump: /, "")}`);
-                const m = VERBOSE_TABLE.exec(line);
-                if (m?.[1]) {
-                  tablesDone += 1;
-                  emit({ type: "tables", done: tablesDone, total: progress.tablesTotal, table: m[1] });
-                }
-              },
-            },
-          );
-          await fail(result);
+    const result = await runPgProcess(
+      tools.pgDump,
+      [
+        "--format=custom",
+        ...compressArgs,
+        "--verbose",
+        `--file=${dumpFile}`,
+        ...pgDumpCommon(ctx, conn, session),
+      ],
+      {
+        env: conn.env,
+        signal: abort.signal,
+        onStderrLine(line) {
+          log.line(`pg_dump: ${line.replace(/^pg_dump: /, "")}`);
+          const m = VERBOSE_TABLE.exec(line);
+          if (m?.[1]) {
+            tablesDone += 1;
+            emit({ type: "tables", done: tablesDone, total: progress.tablesTotal, table: m[1] });
+          }
         },
-        durations,
-      ),
-      timed(
-        ctx,
-        "schema",
-        async () => {
-          const result = await runPgProcess(
-            tools.pgDump,
-            ["--schema-only", `--file=${path.join(dir, SCHEMA_FILE)}`, ...common],
-            { env: conn.env, signal: abort.signal, onStderrLine: (line) => log.line(`pg_dump -s: ${line}`) },
-          );
-          await fail(result);
-        },
-        durations,
-      ),
-    ]);
+      },
+    );
+    await failed(ctx, result, abort);
   } finally {
     clearInterval(poll);
   }
   const final = await stat(dumpFile).catch(() => undefined);
   if (final)
     emit({ type: "bytes", bytes: final.size, elapsedMs: Math.round(performance.now() - dumpStarted) });
+}
+
+async function dumpSchema(
+  ctx: WorkContext,
+  tools: PgTools,
+  conn: ChildConnection,
+  session: SnapshotSession,
+  abort: AbortController,
+): Promise<void> {
+  const result = await runPgProcess(
+    tools.pgDump,
+    ["--schema-only", `--file=${path.join(ctx.dir, SCHEMA_FILE)}`, ...pgDumpCommon(ctx, conn, session)],
+    { env: conn.env, signal: abort.signal, onStderrLine: (line) => ctx.log.line(`pg_dump -s: ${line}`) },
+  );
+  await failed(ctx, result, abort);
 }

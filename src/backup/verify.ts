@@ -101,10 +101,12 @@ const COMPARED: (keyof CatalogCounts)[] = ["tables", "views", "materializedViews
 export async function verifyReadable(
   dir: string,
   pgRestore: string,
-  live: CatalogCounts,
+  live: CatalogCounts | Promise<CatalogCounts>,
   options: { signal?: AbortSignal | undefined } = {},
 ): Promise<Stage2Result> {
   const started = performance.now();
+  const liveCounts = Promise.resolve(live);
+  liveCounts.catch(() => {}); // awaited below; a failure meanwhile must not count as unhandled
   const dump = path.join(dir, DUMP_FILE);
   const env = { PGSERVICEFILE: "/dev/null" };
   const [listed, readAll] = await Promise.all([
@@ -121,14 +123,16 @@ export async function verifyReadable(
       detail: `pg_restore --list: ${toc.entries.length} entries`,
     });
     const counts = tocCounts(toc);
+    // The live counts may still be coming (read in the dump's snapshot while the archive is read).
+    const liveNow = await liveCounts;
     for (const key of COMPARED) {
-      const same = counts[key] === live[key];
+      const same = counts[key] === liveNow[key];
       checks.push({
         name: `count:${key}`,
         ok: same,
         detail: same
-          ? `${counts[key]} in archive = ${live[key]} live`
-          : `${counts[key]} in archive but ${live[key]} live`,
+          ? `${counts[key]} in archive = ${liveNow[key]} live`
+          : `${counts[key]} in archive but ${liveNow[key]} live`,
       });
     }
   } else {
