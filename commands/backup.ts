@@ -1,5 +1,5 @@
 import path from "node:path";
-import { z } from "zod";
+import { z } from "zod/v3";
 import type { FileEntry, Manifest, StageResult } from "../src/backup/manifest.js";
 import { runBackup } from "../src/backup/pipeline.js";
 import { ENV_NAME } from "../src/config.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "zod/v3";
 import { type Listing, listBackups } from "../src/backup/catalog.js";
 import { ENV_NAME } from "../src/config.js";
 import type { CommandContext } from "./context.js";

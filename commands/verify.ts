@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { z } from "zod";
+import { z } from "zod/v3";
 import { isBackupId } from "../src/backup/ids.js";
 import { ManifestError, readManifest, type StageResult, writeManifest } from "../src/backup/manifest.js";
 import { findPgTools } from "../src/backup/pgtools.js";

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import dotenv from "dotenv";
-import { z } from "zod";
+import { z } from "zod/v3";
 import { DbBackupError } from "./errors.js";
 
 /** Where an environment's URL came from: shown to the user so a legacy fallback is never a surprise. */

@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
+import { z } from "zod/v3";
 import { readLock } from "./env-lock.js";
 import { isBackupId } from "./ids.js";
 import { MANIFEST_FILE, STAGES } from "./manifest.js";
@@ -44,29 +44,29 @@ export interface Listing {
   running: { env: string; id: string; requestedBy: string; startedAt: string }[];
 }
 
+type StoredSummary = Omit<BackupSummary, "dir">;
+
 /** Synchronous on purpose: a thousand tiny reads cost less than a thousand promise round trips. */
-function readSummary(root: string, name: string): BackupSummary | { dir: string; reason: string } {
-  const dir = path.join(root, name);
+function readSummary(dir: string): StoredSummary | { reason: string } {
   let text: string;
   try {
     text = readFileSync(path.join(dir, MANIFEST_FILE), "utf8");
   } catch {
-    return { dir, reason: "no manifest.json" };
+    return { reason: "no manifest.json" };
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return { dir, reason: "manifest.json is not valid JSON" };
+    return { reason: "manifest.json is not valid JSON" };
   }
   const parsed = summarySchema.safeParse(json);
-  if (!parsed.success) return { dir, reason: "manifest.json is not a dbbackup manifest" };
+  if (!parsed.success) return { reason: "manifest.json is not a dbbackup manifest" };
   const m = parsed.data;
   return {
     id: m.id,
     env: m.env,
     label: m.label,
-    dir,
     requestedBy: m.requestedBy,
     finishedAt: m.finishedAt,
     totalBytes: m.totalBytes,
@@ -74,6 +74,51 @@ function readSummary(root: string, name: string): BackupSummary | { dir: string;
     stage: m.verification.stage,
     ...(m.verification.lastVerify ? { lastVerify: m.verification.lastVerify } : {}),
   };
+}
+
+const storedSummarySchema = z.object({
+  id: z.string(),
+  env: z.string(),
+  label: z.string().nullable(),
+  requestedBy: z.string(),
+  finishedAt: z.string(),
+  totalBytes: z.number(),
+  serverVersion: z.string(),
+  stage: z.enum(STAGES).nullable(),
+  lastVerify: z.object({ at: z.string(), ok: z.boolean() }).optional(),
+});
+const indexSchema = z.object({
+  schema: z.literal("dbbackup.list-index/1"),
+  entries: z.record(
+    z.string(),
+    z.object({ mtimeMs: z.number(), size: z.number(), summary: storedSummarySchema }),
+  ),
+});
+type ListIndex = z.infer<typeof indexSchema>;
+const INDEX_FILE = ".list-index.json";
+
+/**
+ * A cache of manifest summaries, trusted only while a manifest's mtime and size are unchanged: one
+ * small file instead of a thousand manifests to parse. Lost or corrupt, it is simply rebuilt.
+ */
+function readIndex(root: string): ListIndex["entries"] {
+  try {
+    const parsed = indexSchema.safeParse(JSON.parse(readFileSync(path.join(root, INDEX_FILE), "utf8")));
+    return parsed.success ? parsed.data.entries : {};
+  } catch {
+    return {};
+  }
+}
+
+function writeIndex(root: string, entries: ListIndex["entries"]): void {
+  const file = path.join(root, INDEX_FILE);
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, JSON.stringify({ schema: "dbbackup.list-index/1", entries } satisfies ListIndex));
+    renameSync(tmp, file);
+  } catch {
+    rmSync(tmp, { force: true }); // read-only backups folder: list still works, just slower
+  }
 }
 
 /** Every backup under root, per env (alphabetical), newest first within each. Reads manifests only. */
@@ -85,13 +130,40 @@ export async function listBackups(root: string, env?: string): Promise<Listing> 
     return { backups: [], unreadable: [], running: [] };
   }
   const candidates = names.filter((n) => isBackupId(n) && (env === undefined || n.split("_")[2] === env));
-  const results = candidates.map((n) => readSummary(root, n));
+  const present = new Set(names);
+  const cached = readIndex(root);
+  const entries: ListIndex["entries"] = {};
+  for (const [name, entry] of Object.entries(cached)) if (present.has(name)) entries[name] = entry;
+  let changed = Object.keys(entries).length !== Object.keys(cached).length;
   const backups: BackupSummary[] = [];
   const unreadable: Listing["unreadable"] = [];
-  for (const r of results) {
-    if ("id" in r) backups.push(r);
-    else unreadable.push(r);
+  for (const name of candidates) {
+    const dir = path.join(root, name);
+    let stats: { mtimeMs: number; size: number };
+    try {
+      stats = statSync(path.join(dir, MANIFEST_FILE));
+    } catch {
+      unreadable.push({ dir, reason: "no manifest.json" });
+      if (entries[name]) changed = true;
+      delete entries[name];
+      continue;
+    }
+    const hit = entries[name];
+    if (hit && hit.mtimeMs === stats.mtimeMs && hit.size === stats.size) {
+      backups.push({ ...hit.summary, dir });
+      continue;
+    }
+    const summary = readSummary(dir);
+    changed = true;
+    if ("reason" in summary) {
+      unreadable.push({ dir, reason: summary.reason });
+      delete entries[name];
+      continue;
+    }
+    entries[name] = { mtimeMs: stats.mtimeMs, size: stats.size, summary };
+    backups.push({ ...summary, dir });
   }
+  if (changed) writeIndex(root, entries);
   backups.sort((a, b) => (a.env === b.env ? b.id.localeCompare(a.id) : a.env.localeCompare(b.env)));
   const running: Listing["running"] = [];
   const inProgressEnvs = new Set(

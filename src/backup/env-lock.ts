@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { z } from "zod";
+import { z } from "zod/v3";
 import { DbBackupError } from "../errors.js";
 
 const lockSchema = z.object({

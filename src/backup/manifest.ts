@@ -1,6 +1,6 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
+import { z } from "zod/v3";
 
 export const MANIFEST_FILE = "manifest.json";
 export const MANIFEST_SCHEMA = "dbbackup.manifest/1";

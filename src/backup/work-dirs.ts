@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { z } from "zod";
+import { z } from "zod/v3";
 import { isProcessAlive } from "./env-lock.js";
 
 /** Hidden, so neither `list` nor a person's `ls backups/` mistakes it for a backup. */

@@ -1,4 +1,4 @@
-import { ZodError } from "zod";
+import { ZodError } from "zod/v3";
 import type { CommandContext } from "../../commands/context.js";
 import { redactText } from "../backup/redact.js";
 import { type Config, loadConfig } from "../config.js";

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -174,5 +174,41 @@ describe("listBackups", () => {
       unreadable: [],
       running: [],
     });
+  });
+});
+
+describe("listBackups' summary cache (.list-index.json)", () => {
+  it("sees a manifest rewritten after it was cached (verify's result, a new label)", async () => {
+    const dir = backup("20261120_100000_staging_pre-upgrade");
+    expect((await listBackups(root)).backups[0]?.lastVerify).toBeUndefined();
+    const changed = makeManifest("20261120_100000_staging_pre-upgrade");
+    changed.verification.lastVerify = { at: "2026-11-21T00:00:00.000Z", ok: false, by: "tester" };
+    writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(changed, null, 2));
+    const again = await listBackups(root);
+    expect(again.backups[0]?.lastVerify).toEqual({ at: "2026-11-21T00:00:00.000Z", ok: false });
+  });
+
+  it("drops a deleted backup and survives a corrupt cache", async () => {
+    backup("20261120_100000_staging_a");
+    const gone = backup("20261121_100000_staging_b");
+    expect((await listBackups(root)).backups).toHaveLength(2);
+    rmSync(gone, { recursive: true });
+    expect((await listBackups(root)).backups.map((b) => b.id)).toEqual(["20261120_100000_staging_a"]);
+    writeFileSync(path.join(root, ".list-index.json"), "{ not json");
+    expect((await listBackups(root)).backups.map((b) => b.id)).toEqual(["20261120_100000_staging_a"]);
+  });
+
+  it("keeps other envs cached while listing one", async () => {
+    backup("20261120_100000_staging_a");
+    backup("20261120_100000_prod_a");
+    await listBackups(root, "staging");
+    await listBackups(root, "prod");
+    const index = JSON.parse(readFileSync(path.join(root, ".list-index.json"), "utf8")) as {
+      entries: Record<string, unknown>;
+    };
+    expect(Object.keys(index.entries).sort()).toEqual([
+      "20261120_100000_prod_a",
+      "20261120_100000_staging_a",
+    ]);
   });
 });

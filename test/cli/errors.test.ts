@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
+import { z } from "zod/v3";
 import { parseClientVersion } from "../../src/backup/pgtools.js";
 import { freePort, type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
 import { type CliResult, runCli, startCli, workdir } from "../helpers/cli.js";
