@@ -3,12 +3,17 @@ import { backupId, checkLabel, isBackupId, parseBackupId, timestampPart } from "
 import { DbBackupError } from "../../src/errors.js";
 
 describe("checkLabel", () => {
-  it.each(["pre-upgrade", "migration-42", "tenant.split", "a", "0day", "auth_change", "x".repeat(40)])(
-    "accepts %j",
-    (label) => {
-      expect(checkLabel(label)).toBe(label);
-    },
-  );
+  it.each([
+    "pre-upgrade",
+    "migration-42",
+    "tenant.split",
+    "a",
+    "0day",
+    "auth_change",
+    "x".repeat(40),
+  ])("accepts %j", (label) => {
+    expect(checkLabel(label)).toBe(label);
+  });
 
   it.each([
     ["empty", ""],
