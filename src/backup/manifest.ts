@@ -79,6 +79,29 @@ export const manifestSchema = z.object({
     lastVerify: z.object({ at: z.string(), ok: z.boolean(), by: z.string() }).optional(),
   }),
   warnings: z.array(z.string()),
+  /** Set by `dbbackup keep`: retention never deletes a pinned backup. */
+  pin: z.object({ reason: z.string(), by: z.string(), at: z.string() }).optional(),
+  /** The latest stage-3 restore test (`dbbackup restore-test`), whatever its result. */
+  restoreTest: z
+    .object({
+      at: z.string(),
+      by: z.string(),
+      ok: z.boolean(),
+      ms: z.number(),
+      serverMajor: z.number(),
+      /** What matched, what was expected to differ (e.g. an extension vanilla Postgres lacks), what failed. */
+      parity: z.array(
+        z.object({
+          kind: z.enum(["table", "view", "extension", "policies", "error"]),
+          name: z.string(),
+          expected: z.string(),
+          actual: z.string(),
+          result: z.enum(["ok", "expected", "failed"]),
+          note: z.string().optional(),
+        }),
+      ),
+    })
+    .optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
