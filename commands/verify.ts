@@ -1,7 +1,5 @@
-import { existsSync, statSync } from "node:fs";
-import path from "node:path";
 import { z } from "zod/v3";
-import { isBackupId } from "../src/backup/ids.js";
+import { locateBackup } from "../src/backup/locate.js";
 import { ManifestError, readManifest, type StageResult, writeManifest } from "../src/backup/manifest.js";
 import { findPgTools } from "../src/backup/pgtools.js";
 import { verifyDumped, verifyReadable } from "../src/backup/verify.js";
@@ -22,37 +20,10 @@ export interface VerifyResult {
   problem?: string;
 }
 
-/** An id under the backups folder, or a path to a backup folder. */
-function resolveBackupDir(root: string, ref: string, cwd: string): string {
-  if (isBackupId(ref)) {
-    const dir = path.join(root, ref);
-    if (existsSync(dir)) return dir;
-    throw new DbBackupError(
-      "not_found",
-      `No backup ${ref} in ${root}.`,
-      "Run `dbbackup list` to see the ids.",
-    );
-  }
-  if (ref.includes("/") || ref.startsWith(".")) {
-    const dir = path.resolve(cwd, ref);
-    if (existsSync(dir) && statSync(dir).isDirectory()) return dir;
-    throw new DbBackupError(
-      "not_found",
-      `${dir} is not a folder.`,
-      "Give a backup id or the path of a backup folder.",
-    );
-  }
-  throw new DbBackupError(
-    "not_found",
-    `"${ref.slice(0, 80)}" is neither a backup id (like 20261123_203000_staging_pre-upgrade) nor a path.`,
-    "Run `dbbackup list` to see the ids.",
-  );
-}
-
 /** Re-runs stages 1 and 2 on a backup already on disk: files unchanged, archive readable, TOC as recorded. */
 export async function run(ctx: CommandContext, input: VerifyArgs): Promise<VerifyResult> {
   const args = verifyArgs.parse(input);
-  const dir = resolveBackupDir(ctx.config.backupsDir, args.ref, ctx.cwd ?? process.cwd());
+  const dir = await locateBackup(ctx.config.backupsDir, args.ref, ctx.cwd ?? process.cwd());
   let manifest: Awaited<ReturnType<typeof readManifest>>;
   try {
     manifest = await readManifest(dir);

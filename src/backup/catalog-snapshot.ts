@@ -199,6 +199,28 @@ async function readCatalog(
   };
 }
 
+/**
+ * The catalog of a database we own outright (a restore test's scratch copy): every table counted
+ * exactly, no snapshot needed.
+ */
+export async function readCatalogOf(url: string): Promise<CatalogSnapshot> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 15_000 });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    const v = await client.query<{ version: string; num: string; db: string }>(
+      "select version() as version, current_setting('server_version_num') as num, current_database() as db",
+    );
+    const row = v.rows[0];
+    return await readCatalog(client, Number.POSITIVE_INFINITY, row?.db ?? "", {
+      version: row?.version ?? "",
+      serverVersionNum: Number(row?.num),
+    });
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 export interface SnapshotOptions {
   lockWaitTimeoutSeconds: number;
   exactCountMaxRows: number;

@@ -1,0 +1,241 @@
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { readCatalogOf } from "../backup/catalog-snapshot.js";
+import { EXTENSIONS_FILE, VIEWS_FILE } from "../backup/companions.js";
+import { locateBackup } from "../backup/locate.js";
+import { type Manifest, readManifest, type StageResult, writeManifest } from "../backup/manifest.js";
+import { runPgProcess } from "../backup/pg-process.js";
+import { findPgTools } from "../backup/pgtools.js";
+import { markInUse } from "../backup/restore-lock.js";
+import { DUMP_FILE, SCHEMA_FILE } from "../backup/verify.js";
+import type { Config } from "../config.js";
+import { DbBackupError } from "../errors.js";
+import { appendDrill } from "../state/drill-log.js";
+import { rolesInSchema, SUPABASE_ROLES } from "./archive-roles.js";
+import { compareRestore, type ParityRow, parsePgArray, parseTsv } from "./parity.js";
+import { missingExtensions, parseRestoreErrors } from "./restore-errors.js";
+import { type ScratchServer, startScratchServer } from "./scratch-server.js";
+
+export type RestoreStep = "server" | "roles" | "restore" | "compare";
+
+export type RestoreEvent =
+  | { type: "started"; id: string; serverMajor: number }
+  | { type: "step"; step: RestoreStep; status: "started" | "finished"; ms?: number; detail?: string };
+
+export interface RestoreTestRequest {
+  config: Config;
+  ref: string;
+  env?: string | undefined;
+  requestedBy: string;
+  cwd: string;
+  /** Leave the scratch server running and hand it back (the caller stops it). */
+  keepServer?: boolean;
+  signal?: AbortSignal | undefined;
+  onEvent?: (event: RestoreEvent) => void;
+}
+
+export interface RestoreTestOutcome {
+  ok: boolean;
+  id: string;
+  dir: string;
+  env: string;
+  ms: number;
+  serverMajor: number;
+  parity: ParityRow[];
+  /** Only with keepServer: the scratch server, still running. */
+  server?: ScratchServer;
+}
+
+const DATABASE = "restore_test";
+
+async function createRoles(url: string, roles: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const role of roles) {
+      const exists = await client.query("select 1 from pg_roles where rolname = $1", [role]);
+      if (exists.rowCount === 0) await client.query(`create role "${role.replace(/"/g, '""')}" nologin`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Stage 3 `restored`: restore the archive into a disposable Postgres of the dump's major and
+ * compare it with what the manifest recorded at dump time. The result goes into the manifest and
+ * the drill log, pass or fail.
+ */
+export async function runRestoreTest(request: RestoreTestRequest): Promise<RestoreTestOutcome> {
+  const emit = request.onEvent ?? (() => {});
+  const root = request.config.backupsDir;
+  const dir = await locateBackup(root, request.ref, request.cwd, request.env);
+  let manifest: Manifest;
+  try {
+    manifest = await readManifest(dir);
+  } catch (error) {
+    throw new DbBackupError(
+      "bad_manifest",
+      `${dir} has no readable manifest.json: ${error instanceof Error ? error.message : String(error)}`,
+      "Only a complete dbbackup backup can be restore-tested; take a new one.",
+    );
+  }
+  if (manifest.verification.stage === null) {
+    throw new DbBackupError("not_verified", `${manifest.id} never passed stage 2.`, "Take a new backup.");
+  }
+  const started = performance.now();
+  const inUse = markInUse(root, manifest.id, request.requestedBy);
+  const step = async <T>(
+    name: RestoreStep,
+    fn: () => Promise<T>,
+    detail?: (value: T) => string,
+  ): Promise<T> => {
+    emit({ type: "step", step: name, status: "started" });
+    const t0 = performance.now();
+    const value = await fn();
+    emit({
+      type: "step",
+      step: name,
+      status: "finished",
+      ms: Math.round(performance.now() - t0),
+      ...(detail ? { detail: detail(value) } : {}),
+    });
+    return value;
+  };
+  let server: ScratchServer | undefined;
+  try {
+    emit({ type: "started", id: manifest.id, serverMajor: manifest.server.major });
+    // A pg_restore at least as new as the pg_dump that wrote the archive.
+    const tools = await findPgTools(manifest.client.major, manifest.client.version, request.config.pgBinDir);
+    server = await step(
+      "server",
+      () => startScratchServer({ major: manifest.server.major }),
+      (s) => `Postgres ${s.major} on 127.0.0.1:${s.port}`,
+    );
+    const admin = new pg.Client({ connectionString: server.url() });
+    await admin.connect();
+    await admin.query(`create database ${DATABASE}`);
+    await admin.end();
+    const url = server.url(DATABASE);
+    const schemaSql = readFileSync(path.join(dir, SCHEMA_FILE), "utf8");
+    const roles = [...new Set([...SUPABASE_ROLES, ...rolesInSchema(schemaSql)])].sort();
+    await step(
+      "roles",
+      () => createRoles(url, roles),
+      () => `${roles.length} roles: ${roles.join(", ")}`,
+    );
+    const restore = await step("restore", () =>
+      runPgProcess(
+        tools.pgRestore,
+        [
+          "--no-owner",
+          "--no-privileges",
+          `--jobs=${Math.max(1, os.availableParallelism())}`,
+          `--dbname=${url}`,
+          path.join(dir, DUMP_FILE),
+        ],
+        { env: { PGSERVICEFILE: "/dev/null" }, signal: request.signal },
+      ),
+    );
+    if (!restore.ok && (restore.cancelled || request.signal?.aborted)) {
+      throw new DbBackupError(
+        "cancelled",
+        "The restore test was cancelled.",
+        "Nothing was recorded; run it again.",
+      );
+    }
+    if (!restore.ok && restore.signal) {
+      throw new DbBackupError(
+        "restore_killed",
+        `pg_restore was killed (${restore.signal}).`,
+        "Run the restore test again; check memory limits if it repeats.",
+      );
+    }
+    const errors = parseRestoreErrors(restore.ok ? "" : restore.stderr);
+    const parity = await step("compare", async () => {
+      const restored = await readCatalogOf(url);
+      const views = parseTsv(readFileSync(path.join(dir, VIEWS_FILE), "utf8")).map(
+        ([schema = "", name = "", rel = "{}"]) => ({
+          schema,
+          name,
+          reloptions: parsePgArray(rel),
+        }),
+      );
+      const extensions = parseTsv(readFileSync(path.join(dir, EXTENSIONS_FILE), "utf8")).map(
+        ([name = ""]) => name,
+      );
+      return compareRestore({
+        tables: manifest.catalog.tables,
+        views,
+        extensions,
+        policies: manifest.catalog.counts.policies,
+        errors,
+        restored,
+        missingExtensions: missingExtensions(errors),
+      });
+    });
+    const ok = parity.every((row) => row.result !== "failed");
+    const ms = Math.round(performance.now() - started);
+    await record(manifest, dir, parity, ok, ms, request.requestedBy);
+    appendDrill(root, {
+      at: new Date().toISOString(),
+      by: request.requestedBy,
+      backupId: manifest.id,
+      env: manifest.env,
+      ok,
+      ms,
+      serverMajor: manifest.server.major,
+      summary: summarize(parity),
+    });
+    const outcome: RestoreTestOutcome = {
+      ok,
+      id: manifest.id,
+      dir,
+      env: manifest.env,
+      ms,
+      serverMajor: manifest.server.major,
+      parity,
+    };
+    if (request.keepServer) {
+      outcome.server = server;
+      server = undefined;
+    }
+    return outcome;
+  } finally {
+    inUse.release();
+    await server?.stop();
+  }
+}
+
+export function summarize(parity: ParityRow[]): string {
+  const count = (r: ParityRow["result"]) => parity.filter((p) => p.result === r).length;
+  return `${count("ok")} matched, ${count("expected")} expected differences, ${count("failed")} failed`;
+}
+
+async function record(
+  manifest: Manifest,
+  dir: string,
+  parity: ParityRow[],
+  ok: boolean,
+  ms: number,
+  by: string,
+): Promise<void> {
+  const at = new Date().toISOString();
+  const stage: StageResult = {
+    stage: "restored",
+    ok,
+    at,
+    ms,
+    checks: [{ name: "restore-test", ok, detail: summarize(parity) }],
+  };
+  manifest.verification.stages = [
+    ...manifest.verification.stages.filter((s) => s.stage !== "restored"),
+    stage,
+  ];
+  // A failed restore test takes stage 3 away (and says why) but never stage 2, which still holds.
+  manifest.verification.stage = ok ? "restored" : "readable";
+  manifest.restoreTest = { at, by, ok, ms, serverMajor: manifest.server.major, parity };
+  await writeManifest(dir, manifest);
+}
