@@ -185,6 +185,50 @@ async function dbbackupList(backupsDir: string, template: Record<string, unknown
   return { cliMs: median(times) ?? 0, emptyCliMs: median(empty) ?? 0, inProcessMs: median(inProcess) ?? 0 };
 }
 
+interface RestoreComparison {
+  /** `dbbackup restore-test <id>`: server start, roles, pg_restore -j<cores>, parity, records. */
+  dbbackupMs: number;
+  /** Start a server, create an empty database, raw `pg_restore -j2` into it. */
+  rawMs: number;
+  ok: boolean;
+}
+
+/** Stage 3 against the least a person could do by hand to prove the same restore works. */
+async function restoreComparison(backupsDir: string, scratch: string): Promise<RestoreComparison> {
+  const [id] = (await readdir(backupsDir)).filter((n) => !n.startsWith("."));
+  if (!id) throw new Error(`no backup kept in ${backupsDir}`);
+  const dump = path.join(backupsDir, id, "db_full.dump");
+  await mkdir(scratch, { recursive: true });
+  const rawStarted = performance.now();
+  const server = await startScratchServer({ major: 15 });
+  try {
+    const admin = new pg.Client({ connectionString: server.url() });
+    await admin.connect();
+    await admin.query("create database raw_restore");
+    await admin.end();
+    const raw = await measureCommand("pg_restore", [
+      "--no-owner",
+      "--no-privileges",
+      "-j2",
+      "-d",
+      server.url("raw_restore"),
+      dump,
+    ]);
+    if (raw.exitCode !== 0) log(`raw pg_restore exited ${raw.exitCode}: ${raw.stderr.trim().slice(-300)}`);
+  } finally {
+    await server.stop();
+  }
+  const rawMs = performance.now() - rawStarted;
+  log(`raw server start + pg_restore -j2: ${seconds(rawMs)}`);
+  const run = await measureCommand(process.execPath, [cliPath, "restore-test", id, "--json"], {
+    cwd: scratch,
+    env: { DBBACKUP_DIR: backupsDir, PATH: process.env.PATH ?? "/usr/bin:/bin" },
+  });
+  const body = JSON.parse(run.stdout || "{}") as { ok?: boolean; summary?: string };
+  log(`dbbackup restore-test: ${seconds(run.ms)}, ${body.summary ?? run.stderr.trim().slice(-300)}`);
+  return { dbbackupMs: run.ms, rawMs, ok: body.ok === true };
+}
+
 /** A pg_dump 15 equivalent of dbbackup's compression setting, so the raw baseline matches it. */
 function rawArgsFor(compression: string): string[] {
   if (compression === "none") return ["-Z", "0"];
@@ -269,6 +313,7 @@ async function main(): Promise<void> {
     const runbook: BaselineResult[] = [];
     const raw: BaselineResult[] = [];
     const dbbackup: DbbackupRun[] = [];
+    let keptBackup: string | undefined;
     const dbbackupAlt: DbbackupRun[] = [];
     let dir = 0;
     const fresh = () => path.join(work, `run-${++dir}`);
@@ -282,7 +327,9 @@ async function main(): Promise<void> {
           log(
             `dbbackup: ${seconds(result.ms)}, dump ${mebibytes(result.dumpBytes)} (${result.compression}), peak RSS ${mebibytes(result.peakRssBytes)}, steps ${JSON.stringify(result.manifest.durationsMs)}`,
           );
-          await rm(out, { recursive: true, force: true });
+          // The first backup stays for the restore-test comparison.
+          if (keptBackup === undefined) keptBackup = out;
+          else await rm(out, { recursive: true, force: true });
         },
       },
       {
@@ -349,6 +396,7 @@ async function main(): Promise<void> {
       await rm(out, { recursive: true, force: true });
     }
 
+    const restore = keptBackup ? await restoreComparison(keptBackup, fresh()) : undefined;
     const idleRss = await dbbackupIdleRss();
     const template = dbbackup[0]?.manifest;
     const listMs = template ? await dbbackupList(fresh(), template) : undefined;
@@ -404,6 +452,13 @@ async function main(): Promise<void> {
         seconds(rawMs),
         ratio(ourMs, rawMs),
         "≤ 1.05",
+      ],
+      [
+        `restore-test (stage 3${restore?.ok === false ? ", FAILED" : ""}) vs server start + raw pg_restore -j2`,
+        seconds(restore?.dbbackupMs),
+        seconds(restore?.rawMs),
+        ratio(restore?.dbbackupMs, restore?.rawMs),
+        "≤ 1.20",
       ],
       [
         "peak RSS vs idle CLI",

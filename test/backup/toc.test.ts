@@ -6,7 +6,7 @@ import { parseToc, tocCounts } from "../../src/backup/toc.js";
 
 /**
  * test/fixtures/supabase.toc.txt is real `pg_restore --list` output (Postgres 15, pg_dump 15.18 -Fc)
- * of test/fixtures/supabase.sql loaded into a fresh database.
+ * of src/demo/supabase-sample.sql loaded into a fresh database.
  */
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
 const tocText = readFileSync(path.join(fixtures, "supabase.toc.txt"), "utf8");

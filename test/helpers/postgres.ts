@@ -70,7 +70,14 @@ export async function createDatabase(server: ScratchServer, name: string): Promi
   return server.url(name);
 }
 
+/** The Supabase-shaped sample is also `npm run demo`'s, so it lives with the demo's code. */
+const SHIPPED_FIXTURES: Record<string, string> = {
+  supabase: path.join(fixturesDir, "..", "..", "src", "demo", "supabase-sample.sql"),
+};
+
 export function fixturePath(fixtureName: string): string {
+  const shipped = SHIPPED_FIXTURES[fixtureName.replace(/\.sql$/, "")];
+  if (shipped) return shipped;
   return path.join(fixturesDir, fixtureName.endsWith(".sql") ? fixtureName : `${fixtureName}.sql`);
 }
 
@@ -261,7 +268,7 @@ export type ExpectedFixture = Omit<CatalogSummary, "serverMajor">;
 
 /** What a fixture holds once loaded on a server of `major`. */
 export function expectedFixture(fixtureName: string, major: number): ExpectedFixture {
-  const file = fixturePath(fixtureName).replace(/\.sql$/, ".expected.json");
+  const file = path.join(fixturesDir, `${fixtureName.replace(/\.sql$/, "")}.expected.json`);
   const expected = JSON.parse(readFileSync(file, "utf8")) as ExpectedFile;
   const override = expected.byMajor?.[String(major)];
   return {

@@ -1,10 +1,9 @@
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { rolesInSchema } from "../../src/restore/archive-roles.js";
 import { startScratchServer } from "../../src/restore/scratch-server.js";
-import { fixturePath, loadFixture } from "../helpers/postgres.js";
+import { loadFixture } from "../helpers/postgres.js";
 
 describe("rolesInSchema", () => {
   it("finds owners, grantees, policy roles and default-privilege roles, quoted or not", () => {
@@ -31,9 +30,7 @@ describe("rolesInSchema", () => {
     try {
       await loadFixture(server.url(), "supabase");
       const { stdout } = await execa("pg_dump", ["--schema-only", server.url()]);
-      const expected = JSON.parse(
-        readFileSync(path.join(path.dirname(fixturePath("supabase")), "supabase.expected.json"), "utf8"),
-      ) as {
+      const expected = JSON.parse(readFileSync("test/fixtures/supabase.expected.json", "utf8")) as {
         roles: string[];
       };
       const found = rolesInSchema(stdout);

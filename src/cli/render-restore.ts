@@ -1,0 +1,39 @@
+import type { RestoreTestResult } from "../../commands/restore-test.js";
+import type { RestoreEvent } from "../restore/restore-test.js";
+import { formatDuration } from "./format.js";
+import type { Style } from "./render.js";
+
+const SHOWN = 40;
+
+/** The restore test's report: what passed (counted), what was expected to differ, what failed. */
+export function renderRestoreTest(r: RestoreTestResult, s: Style): string {
+  const head = r.ok
+    ? `${s.ok("✔")} ${s.bold(`restore test of ${r.id} passed`)}: stage 3 restored`
+    : `${s.bad("✖")} ${s.bold(`restore test of ${r.id} FAILED`)}: not restorable as recorded`;
+  const lines = [
+    head,
+    `  Postgres ${r.serverMajor} scratch server, ${formatDuration(r.durationMs)}: ${r.summary}`,
+  ];
+  const tables = r.parity.filter((p) => p.kind === "table");
+  const okTables = tables.filter((p) => p.result === "ok").length;
+  lines.push(`  tables: ${okTables} of ${tables.length} with the rows recorded at dump time`);
+  const notable = r.parity.filter((p) => p.result !== "ok");
+  for (const p of notable.slice(0, SHOWN)) {
+    const mark = p.result === "failed" ? s.bad("✖ failed  ") : s.warn("~ expected");
+    lines.push(
+      `  ${mark} ${p.kind} ${p.name}: expected ${p.expected}, got ${p.actual}${p.note ? ` (${p.note})` : ""}`,
+    );
+  }
+  if (notable.length > SHOWN) lines.push(`  … and ${notable.length - SHOWN} more (--json has them all)`);
+  if (!r.ok) lines.push("  → Don't rely on this backup: take a new one and restore-test it.");
+  if (r.serverUrl) lines.push("", `The restored copy is at ${r.serverUrl} until you press Ctrl-C.`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** One plain line per step, as the restore test goes. */
+export function renderRestoreEvent(e: RestoreEvent): string | undefined {
+  if (e.type === "started") return `restore-testing ${e.id} on a Postgres ${e.serverMajor} scratch server`;
+  if (e.status === "finished")
+    return `${e.step} done in ${formatDuration(e.ms ?? 0)}${e.detail ? `: ${e.detail}` : ""}`;
+  return undefined;
+}
