@@ -25,6 +25,8 @@ export interface Config {
   exactCountMaxRows: number;
   /** Who asked, recorded in the manifest. */
   requestedBy: string;
+  /** `dbbackup prune`: how many backups per env to keep (on-demand = any label but "pre-upgrade"). */
+  retention: { keepOnDemand: number; keepPreUpgrade: number };
 }
 
 /** Env names go into folder names and ids, so `_` (the id separator) becomes `-`: DATABASE_URL_EU_PROD → eu-prod. */
@@ -52,6 +54,17 @@ const schema = z.object({
     .nonnegative("must be 0 or more")
     .default(1_000_000),
   PG_BIN_DIR: z.string().min(1).optional(),
+  // A string first: z.coerce would read an empty value as 0, i.e. "keep none".
+  DBBACKUP_KEEP_ON_DEMAND: z
+    .string()
+    .regex(/^[0-9]{1,6}$/, "must be a whole number, 0 or more")
+    .default("5")
+    .transform(Number),
+  DBBACKUP_KEEP_PRE_UPGRADE: z
+    .string()
+    .regex(/^[0-9]{1,6}$/, "must be a whole number, 0 or more")
+    .default("2")
+    .transform(Number),
 });
 
 const FIXES: Record<string, string> = {
@@ -61,6 +74,8 @@ const FIXES: Record<string, string> = {
   DBBACKUP_EXACT_COUNT_MAX_ROWS: "a whole number of rows, e.g. 1000000",
   DBBACKUP_DIR: "a folder path, e.g. ./backups",
   PG_BIN_DIR: "a folder that holds pg_dump, e.g. /usr/lib/postgresql/17/bin",
+  DBBACKUP_KEEP_ON_DEMAND: "how many on-demand backups per env prune keeps, e.g. 5",
+  DBBACKUP_KEEP_PRE_UPGRADE: "how many pre-upgrade backups per env prune keeps, e.g. 2",
 };
 
 function seconds(value: string): number {
@@ -137,5 +152,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     pgBinDir: data.PG_BIN_DIR,
     exactCountMaxRows: data.DBBACKUP_EXACT_COUNT_MAX_ROWS,
     requestedBy: merged.DBBACKUP_REQUESTED_BY ?? merged.USER ?? merged.LOGNAME ?? os.userInfo().username,
+    retention: { keepOnDemand: data.DBBACKUP_KEEP_ON_DEMAND, keepPreUpgrade: data.DBBACKUP_KEEP_PRE_UPGRADE },
   };
 }

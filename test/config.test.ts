@@ -139,6 +139,25 @@ describe("loadConfig: settings", () => {
     expect(loadConfig({ cwd, env: { DBBACKUP_REQUESTED_BY: "bob", USER: "alice" } }).requestedBy).toBe("bob");
   });
 
+  it("retention counts: the runbook's 5 on-demand and 2 pre-upgrade by default, else as set", () => {
+    expect(loadConfig({ cwd, env: {} }).retention).toEqual({ keepOnDemand: 5, keepPreUpgrade: 2 });
+    writeDotenv("DBBACKUP_KEEP_PRE_UPGRADE=4\n");
+    expect(loadConfig({ cwd, env: { DBBACKUP_KEEP_ON_DEMAND: "0" } }).retention).toEqual({
+      keepOnDemand: 0,
+      keepPreUpgrade: 4,
+    });
+  });
+
+  it("refuses retention counts that are not whole numbers, an empty one included (it would mean 0)", () => {
+    const error = configError({ DBBACKUP_KEEP_ON_DEMAND: "", DBBACKUP_KEEP_PRE_UPGRADE: "2.5" });
+    expect(error.message).toMatch(/^Configuration has 2 problems:/);
+    expect(error.message).toContain('DBBACKUP_KEEP_ON_DEMAND="": must be a whole number, 0 or more');
+    expect(error.message).toContain('DBBACKUP_KEEP_PRE_UPGRADE="2.5": must be a whole number, 0 or more');
+    expect(error.message).toContain("e.g. 5");
+    expect(configError({ DBBACKUP_KEEP_ON_DEMAND: "-1" }).message).toContain("DBBACKUP_KEEP_ON_DEMAND");
+    expect(configError({ DBBACKUP_KEEP_PRE_UPGRADE: "five" }).message).toContain("DBBACKUP_KEEP_PRE_UPGRADE");
+  });
+
   it("takes PG_BIN_DIR", () => {
     expect(loadConfig({ cwd, env: { PG_BIN_DIR: "/opt/pg17/bin" } }).pgBinDir).toBe("/opt/pg17/bin");
   });

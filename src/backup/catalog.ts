@@ -20,6 +20,7 @@ const summarySchema = z.object({
     stage: z.enum(STAGES).nullable(),
     lastVerify: z.object({ at: z.string(), ok: z.boolean() }).optional(),
   }),
+  pin: z.object({ reason: z.string(), by: z.string(), at: z.string() }).optional(),
 });
 
 export interface BackupSummary {
@@ -34,6 +35,8 @@ export interface BackupSummary {
   stage: (typeof STAGES)[number] | null;
   /** The latest `verify` re-check, when one ran. */
   lastVerify?: { at: string; ok: boolean };
+  /** Set by `dbbackup keep`: prune never deletes it. */
+  pin?: { reason: string; by: string; at: string };
 }
 
 export interface Listing {
@@ -73,6 +76,7 @@ function readSummary(dir: string): StoredSummary | { reason: string } {
     serverVersion: m.server.version,
     stage: m.verification.stage,
     ...(m.verification.lastVerify ? { lastVerify: m.verification.lastVerify } : {}),
+    ...(m.pin ? { pin: m.pin } : {}),
   };
 }
 
@@ -86,6 +90,7 @@ const storedSummarySchema = z.object({
   serverVersion: z.string(),
   stage: z.enum(STAGES).nullable(),
   lastVerify: z.object({ at: z.string(), ok: z.boolean() }).optional(),
+  pin: z.object({ reason: z.string(), by: z.string(), at: z.string() }).optional(),
 });
 const indexSchema = z.object({
   schema: z.literal("dbbackup.list-index/1"),

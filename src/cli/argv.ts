@@ -1,12 +1,21 @@
 import type { BackupArgs } from "../../commands/backup.js";
+import type { KeepArgs, UnkeepArgs } from "../../commands/keep.js";
 import type { ListArgs } from "../../commands/list.js";
+import type { PruneArgs } from "../../commands/prune.js";
+import type { RestoreTestArgs } from "../../commands/restore-test.js";
 import type { VerifyArgs } from "../../commands/verify.js";
+import { ADHOC_ENV } from "../backup/target.js";
 import { DbBackupError } from "../errors.js";
 
 export type CliCommand =
   | { verb: "backup"; args: BackupArgs }
   | { verb: "list"; args: ListArgs }
   | { verb: "verify"; args: VerifyArgs }
+  | { verb: "prune"; args: PruneArgs }
+  | { verb: "keep"; args: KeepArgs }
+  | { verb: "unkeep"; args: UnkeepArgs }
+  | { verb: "restore-test"; args: RestoreTestArgs }
+  | { verb: "demo" }
   | { verb: "help" }
   | { verb: "version" };
 
@@ -15,7 +24,17 @@ export interface ParsedCli {
   json: boolean;
 }
 
-export const VERBS = ["backup", "list", "verify", "help"] as const;
+export const VERBS = [
+  "backup",
+  "list",
+  "verify",
+  "prune",
+  "keep",
+  "unkeep",
+  "restore-test",
+  "demo",
+  "help",
+] as const;
 /** Always read as environments, configured or not, so `prod x` with no URL gets the URL advice. */
 export const BUILTIN_ENVS = ["staging", "prod"] as const;
 
@@ -41,6 +60,10 @@ export function parseArgv(argv: readonly string[], configuredEnvs: Iterable<stri
   let url: string | undefined;
   let help = false;
   let version = false;
+  let dryRun = false;
+  let reason: string | undefined;
+  let envOption: string | undefined;
+  let keepServer = false;
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? "";
@@ -52,7 +75,19 @@ export function parseArgv(argv: readonly string[], configuredEnvs: Iterable<stri
     else if (arg === "--no-restore-hint") restoreHint = false;
     else if (arg === "-h" || arg === "--help") help = true;
     else if (arg === "--version" || arg === "-V") version = true;
-    else if (arg === "--url" || arg.startsWith("--url=")) {
+    else if (arg === "--dry-run") dryRun = true;
+    else if (arg === "--keep-server") keepServer = true;
+    else if (arg === "--env" || arg.startsWith("--env=")) {
+      const value = arg === "--env" ? argv[++i] : arg.slice("--env=".length);
+      if (value === undefined || value === "") throw usage("--env needs a value: --env staging");
+      envOption = value;
+    } else if (arg === "--reason" || arg.startsWith("--reason=")) {
+      const value = arg === "--reason" ? argv[++i] : arg.slice("--reason=".length);
+      if (value === undefined || value.trim() === "")
+        throw usage('--reason needs a value: dbbackup keep <ID> --reason "before tenant split"');
+      if (reason !== undefined) throw usage("--reason was given twice.");
+      reason = value;
+    } else if (arg === "--url" || arg.startsWith("--url=")) {
       const value = arg === "--url" ? argv[++i] : arg.slice("--url=".length);
       if (value === undefined || value === "")
         throw usage("--url needs a value: --url 'postgresql://user:pass@host:5432/db?sslmode=require'");
@@ -65,6 +100,32 @@ export function parseArgv(argv: readonly string[], configuredEnvs: Iterable<stri
   if (version) return { command: { verb: "version" }, json };
   const [first, ...rest] = positionals;
   if (help || first === "help") return { command: { verb: "help" }, json };
+  if ((envOption !== undefined || keepServer) && first !== "restore-test") {
+    throw usage(
+      `${envOption !== undefined ? "--env" : "--keep-server"} goes with restore-test: dbbackup restore-test latest --env staging`,
+    );
+  }
+  if (first === "demo") {
+    if (rest.length > 0) throw usage(`demo takes no arguments, got ${rest.map(shown).join(" ")}.`);
+    return { command: { verb: "demo" }, json };
+  }
+  if (first === "restore-test") {
+    // `restore-test latest --env staging`, or Slack's `restore-test latest staging`.
+    const [ref, envWord, ...extra] = rest;
+    if (!ref || extra.length > 0 || (envWord !== undefined && envOption !== undefined)) {
+      throw usage(
+        "restore-test takes a backup: dbbackup restore-test latest --env staging, or an id or folder.",
+      );
+    }
+    const env = envOption ?? envWord;
+    if (env !== undefined && !envs.has(env)) throw unknownEnv(env, envs);
+    const args: RestoreTestArgs = { ref, keepServer };
+    if (env !== undefined) args.env = env;
+    return { command: { verb: "restore-test", args }, json };
+  }
+  if (dryRun && first !== "prune") throw usage("--dry-run goes with prune: dbbackup prune [ENV] --dry-run");
+  if (reason !== undefined && first !== "keep")
+    throw usage('--reason goes with keep: dbbackup keep <ID> --reason "before tenant split"');
 
   if (first === "list") {
     if (rest.length > 1)
@@ -72,6 +133,24 @@ export function parseArgv(argv: readonly string[], configuredEnvs: Iterable<stri
     const env = rest[0];
     if (env !== undefined && !envs.has(env)) throw unknownEnv(env, envs);
     return { command: { verb: "list", args: env === undefined ? {} : { env } }, json };
+  }
+  if ((first === "prune" || first === "keep" || first === "unkeep") && url !== undefined)
+    throw usage(`${first} takes no --url: it works on the backups folder (--url backups are under "adhoc").`);
+  if (first === "prune") {
+    if (rest.length > 1)
+      throw usage(`prune takes at most one environment, got ${rest.length}: ${rest.map(shown).join(" ")}.`);
+    const env = rest[0];
+    if (env !== undefined && env !== ADHOC_ENV && !envs.has(env)) throw unknownEnv(env, envs);
+    return { command: { verb: "prune", args: env === undefined ? { dryRun } : { env, dryRun } }, json };
+  }
+  if (first === "keep" || first === "unkeep") {
+    if (rest.length !== 1 || !rest[0])
+      throw usage(
+        `${first} takes one backup id: dbbackup ${first} 20261123_203000_staging_pre-upgrade${first === "keep" ? ' --reason "before tenant split"' : ""}`,
+      );
+    const id = rest[0];
+    if (first === "unkeep") return { command: { verb: "unkeep", args: { id } }, json };
+    return { command: { verb: "keep", args: reason === undefined ? { id } : { id, reason } }, json };
   }
   if (first === "verify") {
     if (rest.length !== 1 || !rest[0])

@@ -3,10 +3,12 @@ import type { CommandContext } from "../../commands/context.js";
 import { redactText } from "../backup/redact.js";
 import { type Config, loadConfig } from "../config.js";
 import { DbBackupError, isDbBackupError } from "../errors.js";
+import type { RestoreEvent } from "../restore/restore-test.js";
 import { TOOL_VERSION } from "../version.js";
 import { type ParsedCli, parseArgv } from "./argv.js";
 import { ProgressReporter } from "./progress.js";
 import { COLOR, HELP, PLAIN, renderBackup, renderError, renderList, renderVerify } from "./render.js";
+import { renderRestoreEvent, renderRestoreTest } from "./render-restore.js";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -71,31 +73,53 @@ export async function main(argv: string[]): Promise<number> {
     );
     return EXIT.ok;
   }
-  if (!config)
-    return fail(
-      configError ?? new DbBackupError("config_invalid", "Configuration could not be read.", "Check .env."),
-    );
-
   const abort = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.cancelled);
-    stderr.write(
-      "\nCancelling: stopping pg_dump and removing the unfinished folder (Ctrl-C again to quit now)…\n",
-    );
+    stderr.write("\nCancelling: stopping what runs and cleaning up after it (Ctrl-C again to quit now)…\n");
     abort.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   const progress = new ProgressReporter(stderr, stderr.isTTY === true, stderr.columns ?? 100);
-  const ctx: CommandContext = {
-    config,
-    requestedBy: config.requestedBy,
-    signal: abort.signal,
-    onEvent: progress.handle,
+  const restoreLine = (event: RestoreEvent) => {
+    const line = renderRestoreEvent(event);
+    if (line) stderr.write(`${line}\n`);
   };
   try {
+    // The demo needs no configuration at all: it brings its own database.
+    if (command.verb === "demo") {
+      const { run } = await import("../../commands/demo.js");
+      const result = await run(
+        {
+          signal: abort.signal,
+          onEvent: progress.handle,
+          onRestoreEvent: restoreLine,
+          onNote: (line) => stderr.write(`${line}\n`),
+        },
+        {},
+      );
+      progress.finish();
+      stdout.write(
+        json
+          ? `${JSON.stringify(result, null, 2)}\n`
+          : `${renderBackup(result.backup, style)}\n${renderRestoreTest(result.restore, style)}`,
+      );
+      return result.ok ? EXIT.ok : EXIT.failed;
+    }
+    if (!config) {
+      return fail(
+        configError ?? new DbBackupError("config_invalid", "Configuration could not be read.", "Check .env."),
+      );
+    }
+    const ctx: CommandContext = {
+      config,
+      requestedBy: config.requestedBy,
+      signal: abort.signal,
+      onEvent: progress.handle,
+    };
     switch (command.verb) {
       // Each verb loads only what it needs: `list` must not pay for pg and execa at start-up.
       case "backup": {
@@ -116,6 +140,47 @@ export async function main(argv: string[]): Promise<number> {
         const result = await run(ctx, command.args);
         stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderVerify(result, style));
         return result.ok ? EXIT.ok : EXIT.failed;
+      }
+      case "prune": {
+        const [{ run }, { renderPrune }] = await Promise.all([
+          import("../../commands/prune.js"),
+          import("./render-retention.js"),
+        ]);
+        const result = await run(ctx, command.args);
+        stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderPrune(result, style));
+        if (result.stopped) return EXIT.cancelled;
+        return result.backups.some((b) => b.outcome === "failed") ? EXIT.failed : EXIT.ok;
+      }
+      case "keep": {
+        const [{ runKeep }, { renderKeep }] = await Promise.all([
+          import("../../commands/keep.js"),
+          import("./render-retention.js"),
+        ]);
+        const result = await runKeep(ctx, command.args);
+        stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderKeep(result, style));
+        return EXIT.ok;
+      }
+      case "restore-test": {
+        const { run } = await import("../../commands/restore-test.js");
+        const { result, stopServer } = await run({ ...ctx, onRestoreEvent: restoreLine }, command.args);
+        stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderRestoreTest(result, style));
+        if (result.serverUrl) {
+          // --keep-server: the restored copy stays up for inspection until Ctrl-C.
+          await new Promise<void>((resolve) =>
+            abort.signal.addEventListener("abort", () => resolve(), { once: true }),
+          );
+          await stopServer();
+        }
+        return result.ok ? EXIT.ok : EXIT.failed;
+      }
+      case "unkeep": {
+        const [{ runUnkeep }, { renderUnkeep }] = await Promise.all([
+          import("../../commands/keep.js"),
+          import("./render-retention.js"),
+        ]);
+        const result = await runUnkeep(ctx, command.args);
+        stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderUnkeep(result, style));
+        return EXIT.ok;
       }
     }
   } catch (error) {

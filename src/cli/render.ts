@@ -90,7 +90,9 @@ export function renderList(r: ListResult, s: Style, now: Date): string {
     const rows = r.backups.filter((b) => b.env === env);
     if (lines.length > 0) lines.push("");
     lines.push(s.bold(`${env} (${rows.length})`));
-    const cells = [["  ID", "LABEL", "SIZE", "AGE", "STAGE", "BY"]];
+    // PIN only when something in this env is pinned (`dbbackup keep`): last, so a long reason aligns nothing.
+    const pins = rows.some((b) => b.pin);
+    const cells = [["  ID", "LABEL", "SIZE", "AGE", "STAGE", "BY", ...(pins ? ["PIN"] : [])]];
     for (const b of rows) {
       const stage = b.stage ? STAGE_LABEL[b.stage] : "none";
       const verify = b.lastVerify && !b.lastVerify.ok ? " (re-verify FAILED)" : "";
@@ -101,6 +103,7 @@ export function renderList(r: ListResult, s: Style, now: Date): string {
         formatAge(now, b.finishedAt),
         stage + verify,
         b.requestedBy,
+        ...(pins ? [b.pin ? `pinned${b.pin.reason ? `: ${b.pin.reason}` : ` by ${b.pin.by}`}` : "-"] : []),
       ]);
     }
     lines.push(...table(cells));
@@ -144,6 +147,16 @@ Usage:
       or any NAME with DATABASE_URL_<NAME>. --url backs up a one-off URL, filed as "adhoc".
   dbbackup list [ENV] [--json]        Backups, newest first per env, with their verification stage.
   dbbackup verify <ID|PATH> [--json]  Re-check a backup: files unchanged (sha256), archive readable.
+  dbbackup prune [ENV] [--dry-run] [--json]
+      Delete old backups: per env keep the last DBBACKUP_KEEP_ON_DEMAND (5) on-demand and the last
+      DBBACKUP_KEEP_PRE_UPGRADE (2) pre-upgrade ones; never a pinned one, one a restore test is
+      reading, the env's newest verified one, or anything of an env while its backup runs.
+      --dry-run shows what would go and why, deleting nothing.
+  dbbackup keep <ID> [--reason TEXT]  Pin a backup: prune never deletes it. dbbackup unkeep <ID> unpins it.
+  dbbackup restore-test <ID|PATH|latest> [--env ENV] [--keep-server] [--json]
+      Stage 3: restore into a throwaway Postgres of the dump's major and compare tables, rows,
+      views, extensions and policies with what was recorded; kept in the manifest and drill log.
+  dbbackup demo                       The whole thing on a throwaway Postgres, no setup needed.
   dbbackup help                       This text.
 
 Every command takes --json (one JSON document on stdout) and exits non-zero on failure:
@@ -153,4 +166,5 @@ Settings (.env in this folder, or the environment):
   DATABASE_URL_STAGING, DATABASE_URL_PROD, DATABASE_URL_<NAME>   connection URLs (port 5432, sslmode=require)
   DBBACKUP_DIR (./backups)  DBBACKUP_COMPRESS (gzip:4 on pg_dump ≤ 15, zstd on ≥ 16)
   DBBACKUP_LOCK_WAIT_TIMEOUT (60s)  PG_BIN_DIR (where pg_dump lives, if not the usual places)
+  DBBACKUP_KEEP_ON_DEMAND (5)  DBBACKUP_KEEP_PRE_UPGRADE (2)   what prune keeps per env
 `;

@@ -6,13 +6,13 @@ export type ParityRow = NonNullable<Manifest["restoreTest"]>["parity"][number];
 
 /** Reads a runbook TSV back (header skipped, COPY-style escapes undone). */
 export function parseTsv(text: string): string[][] {
-  const unescape = (f: string) =>
+  const unescapeField = (f: string) =>
     f.replace(/\\([\\tnr])/g, (_, c: string) => ({ "\\": "\\", t: "\t", n: "\n", r: "\r" })[c] ?? c);
   return text
     .split("\n")
     .slice(1)
     .filter((l) => l.length > 0)
-    .map((l) => l.split("\t").map(unescape));
+    .map((l) => l.split("\t").map(unescapeField));
 }
 
 /** `{security_invoker=true,"a b=c"}` → ["security_invoker=true", "a b=c"] */

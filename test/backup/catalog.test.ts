@@ -212,3 +212,27 @@ describe("listBackups' summary cache (.list-index.json)", () => {
     ]);
   });
 });
+
+describe("listBackups: pins", () => {
+  const PIN = { reason: "before tenant split", by: "alice", at: "2026-11-21T09:00:00.000Z" };
+
+  it("carries a pin (dbbackup keep) so list can show it, and none for unpinned backups", async () => {
+    writeBackupFolder(root, makeManifest("20261120_100000_prod", { pin: PIN }));
+    backup("20261121_100000_prod");
+    const [newer, pinned] = (await listBackups(root)).backups;
+    expect(pinned?.pin).toEqual(PIN);
+    expect(newer && "pin" in newer).toBe(false);
+  });
+
+  it("sees a pin added and removed after the summary was cached", async () => {
+    const id = "20261120_100000_prod";
+    const dir = backup(id);
+    expect((await listBackups(root)).backups[0]?.pin).toBeUndefined();
+    writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(makeManifest(id, { pin: PIN }), null, 2));
+    expect((await listBackups(root)).backups[0]?.pin).toEqual(PIN);
+    // …and from the cache too, on the next run.
+    expect((await listBackups(root)).backups[0]?.pin).toEqual(PIN);
+    writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(makeManifest(id), null, 2));
+    expect((await listBackups(root)).backups[0]?.pin).toBeUndefined();
+  });
+});

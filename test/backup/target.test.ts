@@ -10,6 +10,7 @@ function config(envs: Record<string, Omit<EnvironmentConfig, "name">>): Config {
     lockWaitTimeoutSeconds: 60,
     exactCountMaxRows: 1_000_000,
     requestedBy: "alice",
+    retention: { keepOnDemand: 5, keepPreUpgrade: 2 },
   };
 }
 

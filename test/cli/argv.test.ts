@@ -176,3 +176,74 @@ describe("parseArgv: list, verify, help", () => {
     expect(parseArgv(["--version"], NONE).command).toEqual({ verb: "version" });
   });
 });
+
+describe("parseArgv: prune, keep, unkeep", () => {
+  const ID = "20261123_203000_staging_pre-upgrade";
+
+  it("prune [ENV] [--dry-run] [--json]", () => {
+    expect(parseArgv(["prune"], NONE)).toEqual({
+      command: { verb: "prune", args: { dryRun: false } },
+      json: false,
+    });
+    expect(parseArgv(["prune", "prod", "--dry-run", "--json"], NONE)).toEqual({
+      command: { verb: "prune", args: { env: "prod", dryRun: true } },
+      json: true,
+    });
+    expect(parseArgv(["--dry-run", "prune", "eu-prod"], ["eu-prod"]).command).toEqual({
+      verb: "prune",
+      args: { env: "eu-prod", dryRun: true },
+    });
+    // --url backups are filed as adhoc, so adhoc can be pruned by name.
+    expect(parseArgv(["prune", "adhoc"], NONE).command).toEqual({
+      verb: "prune",
+      args: { env: "adhoc", dryRun: false },
+    });
+  });
+
+  it("refuses prune of an unknown env, of two envs, or with --url", () => {
+    expect(usageError(["prune", "qa"]).message).toContain('Unknown environment "qa"');
+    expect(usageError(["prune", "prod", "staging"]).message).toContain("prune takes at most one environment");
+    expect(usageError(["prune", "--url", "postgresql://h:5432/d"]).message).toContain("prune takes no --url");
+  });
+
+  it("--dry-run only with prune: never a backup or a list that silently ignores it", () => {
+    for (const argv of [
+      ["--dry-run"],
+      ["pre-upgrade", "--dry-run"],
+      ["list", "--dry-run"],
+      ["keep", ID, "--dry-run"],
+    ]) {
+      expect(usageError(argv).message).toContain("--dry-run goes with prune");
+    }
+  });
+
+  it("keep <ID> [--reason TEXT], unkeep <ID>", () => {
+    expect(parseArgv(["keep", ID], NONE)).toEqual({
+      command: { verb: "keep", args: { id: ID } },
+      json: false,
+    });
+    expect(parseArgv(["keep", ID, "--reason", "before tenant split", "--json"], NONE)).toEqual({
+      command: { verb: "keep", args: { id: ID, reason: "before tenant split" } },
+      json: true,
+    });
+    expect(parseArgv(["keep", "--reason=q4 audit", ID], NONE).command).toEqual({
+      verb: "keep",
+      args: { id: ID, reason: "q4 audit" },
+    });
+    expect(parseArgv(["unkeep", ID], NONE).command).toEqual({ verb: "unkeep", args: { id: ID } });
+  });
+
+  it("refuses keep/unkeep without exactly one id, --reason without a value or twice, --reason elsewhere", () => {
+    expect(usageError(["keep"]).message).toContain("keep takes one backup id");
+    expect(usageError(["keep", ID, ID]).message).toContain("keep takes one backup id");
+    expect(usageError(["unkeep"]).message).toContain("unkeep takes one backup id");
+    expect(usageError(["keep", ID, "--reason"]).message).toContain("--reason needs a value");
+    expect(usageError(["keep", ID, "--reason", "  "]).message).toContain("--reason needs a value");
+    expect(usageError(["keep", ID, "--reason", "a", "--reason", "b"]).message).toContain("given twice");
+    expect(usageError(["unkeep", ID, "--reason", "x"]).message).toContain("--reason goes with keep");
+    expect(usageError(["pre-upgrade", "--reason", "x"]).message).toContain("--reason goes with keep");
+    expect(usageError(["keep", ID, "--url", "postgresql://h:5432/d"]).message).toContain(
+      "keep takes no --url",
+    );
+  });
+});

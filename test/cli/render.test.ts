@@ -326,3 +326,48 @@ describe("format", () => {
     ).toEqual(["a     bb  c", "dddd  e   ffff"]);
   });
 });
+
+describe("renderList: pins (dbbackup keep)", () => {
+  const now = new Date("2026-11-23T22:30:00.000Z");
+  const base = { ok: true as const, root: "/b", env: null, unreadable: [], running: [] };
+  const summary = (id: string, pin?: { reason: string; by: string; at: string }) => ({
+    id,
+    env: id.split("_")[2] ?? "",
+    label: null,
+    dir: `/b/${id}`,
+    requestedBy: "alice",
+    finishedAt: "2026-11-20T10:00:42.000Z",
+    totalBytes: 1024,
+    serverVersion: "PostgreSQL 15.18",
+    stage: "readable" as const,
+    ...(pin ? { pin } : {}),
+  });
+
+  it("adds a PIN column to an env with a pinned backup: the reason, or who pinned it", () => {
+    const text = renderList(
+      {
+        ...base,
+        backups: [
+          summary("20261122_100000_prod", { reason: "", by: "bob", at: "2026-11-22T00:00:00Z" }),
+          summary("20261121_100000_prod"),
+          summary("20261120_100000_prod", {
+            reason: "before tenant split",
+            by: "alice",
+            at: "2026-11-21T00:00:00Z",
+          }),
+          summary("20261120_100000_staging"),
+        ],
+      },
+      PLAIN,
+      now,
+    );
+    const lines = text.split("\n");
+    expect(lines[1]?.trim().split(/\s+/)).toEqual(["ID", "LABEL", "SIZE", "AGE", "STAGE", "BY", "PIN"]);
+    expect(lines[2]?.split(/\s{2,}/).at(-1)).toBe("pinned by bob");
+    expect(lines[3]?.split(/\s{2,}/).at(-1)).toBe("-");
+    expect(lines[4]?.split(/\s{2,}/).at(-1)).toBe("pinned: before tenant split");
+    // staging has no pin: no PIN column there.
+    const staging = lines.indexOf("staging (1)");
+    expect(lines[staging + 1]?.trim().split(/\s+/)).toEqual(["ID", "LABEL", "SIZE", "AGE", "STAGE", "BY"]);
+  });
+});
