@@ -205,6 +205,8 @@ async function restoreComparison(backupsDir: string, scratch: string): Promise<R
     const admin = new pg.Client({ connectionString: server.url() });
     await admin.connect();
     await admin.query("create database raw_restore");
+    // What a careful person does first, as restore-test does: the roles the dump's grants name.
+    await admin.query("create role bench_app nologin; create role bench_readonly nologin");
     await admin.end();
     const raw = await measureCommand("pg_restore", [
       "--no-owner",

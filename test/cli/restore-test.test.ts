@@ -1,9 +1,10 @@
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
-import { runCli, workdir } from "../helpers/cli.js";
-import { loadFixture } from "../helpers/postgres.js";
+import { runCli, startCli, workdir } from "../helpers/cli.js";
+import { loadFixture, sql } from "../helpers/postgres.js";
 
 describe("dbbackup restore-test through the CLI", () => {
   let server: ScratchServer;
@@ -45,5 +46,41 @@ describe("dbbackup restore-test through the CLI", () => {
     const none = await runCli(["restore-test", "latest", "--env", "prod"], { cwd: work.dir });
     expect(none.exitCode).toBe(2);
     expect(none.stderr).toMatch(/No prod backup in .* has passed verification yet/);
+  });
+});
+
+describe("restore-test interrupted with Ctrl-C", () => {
+  it("stops pg_restore, removes the scratch server's data and exits 130", async () => {
+    const server = await startScratchServer({ major: 15 });
+    const work = workdir({ DATABASE_URL_STAGING: server.url() });
+    // The scratch server's temp dir goes here, so the test can see it is gone; postgres must reach it.
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "dbbackup-ctrlc-"));
+    chmodSync(tmp, 0o755);
+    try {
+      await loadFixture(server.url(), "supabase");
+      await sql(
+        server.url(),
+        "create table public.bulk as select g as id, md5(g::text) as a, md5((g * 7)::text) as b from generate_series(1, 1500000) g",
+      );
+      expect((await runCli(["big"], { cwd: work.dir })).exitCode).toBe(0);
+      const child = startCli(["restore-test", "latest"], { cwd: work.dir, env: { TMPDIR: tmp } });
+      let stderr = "";
+      child.stderr?.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const deadline = Date.now() + 30_000;
+      while (!/roles done/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(stderr).toMatch(/roles done/);
+      expect(readdirSync(tmp).some((n) => n.startsWith("dbbackup-pg15-"))).toBe(true);
+      child.kill("SIGINT");
+      const done = await child;
+      expect(done.exitCode).toBe(130);
+      expect(String(done.stderr)).toMatch(/✖ The restore test was cancelled/);
+      expect(readdirSync(tmp).filter((n) => n.startsWith("dbbackup-pg15-"))).toEqual([]);
+    } finally {
+      await server.stop();
+      work.remove();
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
