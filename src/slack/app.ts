@@ -1,0 +1,235 @@
+import { App, LogLevel, type Logger as SlackLogger } from "@slack/bolt";
+import type { Logger } from "pino";
+import type { CommandContext } from "../../commands/context.js";
+import { parseArgv } from "../cli/argv.js";
+import type { Config } from "../config.js";
+import { DbBackupError, isDbBackupError } from "../errors.js";
+import { SlackProgress } from "./progress.js";
+import type { SlackSettings } from "./settings.js";
+import {
+  backupDoneView,
+  backupFailedView,
+  backupStartedView,
+  helpView,
+  listView,
+  restoreHintView,
+  type SlackMessage,
+  usageErrorView,
+} from "./views.js";
+
+export interface Bot {
+  app: App;
+  /** Verifies the token (fails fast on a bad one), then listens. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Backups started from Slack and still running (for shutdown and tests). */
+  running(): Promise<void>[];
+}
+
+export interface BotOptions {
+  config: Config;
+  settings: SlackSettings;
+  logger: Logger;
+  /** Progress updates at most this often (tests shorten it). */
+  progressIntervalMs?: number;
+}
+
+function slackLogger(logger: Logger): SlackLogger {
+  let level = LogLevel.WARN;
+  return {
+    debug: (...msg) => logger.debug({ slack: msg.map(String).join(" ") }),
+    info: (...msg) => logger.info({ slack: msg.map(String).join(" ") }),
+    warn: (...msg) => logger.warn({ slack: msg.map(String).join(" ") }),
+    error: (...msg) => logger.error({ slack: msg.map(String).join(" ") }),
+    setLevel: (l) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+/** Slack sends the text after the command; it is split like a shell would, without a shell. */
+export function slashWords(text: string): string[] {
+  if (text.length > 500)
+    throw new DbBackupError(
+      "usage",
+      "That command is too long (over 500 characters).",
+      "Try /dbbackup help.",
+    );
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(text.replace(/[\n\t]/g, " "))) {
+    throw new DbBackupError(
+      "usage",
+      "That command has control characters in it.",
+      "Type it again without them.",
+    );
+  }
+  return text.trim().split(/\s+/).filter(Boolean);
+}
+
+export function createBot(options: BotOptions): Bot {
+  const { config, settings, logger } = options;
+  const socketMode = settings.appToken !== undefined;
+  const app = new App({
+    token: settings.botToken,
+    ...(socketMode
+      ? { socketMode: true, appToken: settings.appToken }
+      : { signingSecret: settings.signingSecret }),
+    endpoints: "/slack/events",
+    port: settings.port,
+    logger: slackLogger(logger),
+    logLevel: LogLevel.WARN,
+    // Verified explicitly in start(), where a bad token can fail the start with a clear message.
+    tokenVerificationEnabled: false,
+    clientOptions: {
+      ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+      // Bounded: a Slack outage must not turn into half an hour of silent retries.
+      retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
+    },
+  });
+  const jobs = new Set<Promise<void>>();
+  const envs = () => config.environments.keys();
+
+  const post = async (message: SlackMessage, extra: { thread_ts?: string } = {}) => {
+    const r = await app.client.chat.postMessage({ channel: settings.channel, ...message, ...extra });
+    return r.ts;
+  };
+
+  async function runBackupFromSlack(
+    userId: string,
+    env: string | undefined,
+    label: string | undefined,
+    url?: string,
+  ) {
+    if (url !== undefined) {
+      throw new DbBackupError(
+        "usage",
+        "--url isn't accepted from Slack.",
+        "Configure the environment's URL on the bot's host instead.",
+      );
+    }
+    const envName = env ?? "staging";
+    const base = { env: envName, label: label ?? null, requestedBy: userId };
+    const ts = await post(
+      backupStartedView({
+        ...base,
+        step: "starting",
+        tablesDone: 0,
+        tablesTotal: undefined,
+        bytes: 0,
+        elapsedMs: 0,
+      }),
+    );
+    const update = async (message: SlackMessage) => {
+      if (ts) await app.client.chat.update({ channel: settings.channel, ts, ...message });
+    };
+    const progress = new SlackProgress(base, update, options.progressIntervalMs);
+    const ctx: CommandContext = { config, requestedBy: userId, onEvent: progress.handle };
+    try {
+      const { run } = await import("../../commands/backup.js");
+      const result = await run(ctx, { env: envName, ...(label ? { label } : {}), restoreHint: true });
+      progress.close();
+      await update(backupDoneView(result));
+      if (result.restoreCommand && ts) await post(restoreHintView(result.restoreCommand), { thread_ts: ts });
+    } catch (error) {
+      progress.close();
+      const clear = isDbBackupError(error)
+        ? error
+        : new DbBackupError(
+            "internal_error",
+            "dbbackup failed unexpectedly.",
+            "The bot's log has the details.",
+          );
+      logger.error({ err: error, env: envName, userId }, "backup from Slack failed");
+      await update(backupFailedView(envName, userId, clear.message, clear.hint));
+    }
+  }
+
+  app.command("/dbbackup", async ({ command, ack, client }) => {
+    let words: string[];
+    let parsed: ReturnType<typeof parseArgv>;
+    try {
+      words = slashWords(command.text ?? "");
+      parsed = parseArgv(words, envs());
+    } catch (error) {
+      const e = isDbBackupError(error)
+        ? error
+        : new DbBackupError("usage", "I couldn't read that command.", "Try /dbbackup help.");
+      await ack({ response_type: "ephemeral", ...usageErrorView(e.message, e.hint) });
+      return;
+    }
+    const c = parsed.command;
+    if (c.verb === "help" || c.verb === "version") {
+      await ack({ response_type: "ephemeral", ...helpView() });
+      return;
+    }
+    if (c.verb === "list") {
+      await ack();
+      const { run } = await import("../../commands/list.js");
+      const result = await run({ config, requestedBy: command.user_id }, c.args);
+      await client.chat.postEphemeral({
+        channel: command.channel_id,
+        user: command.user_id,
+        ...listView(result, new Date()),
+      });
+      return;
+    }
+    if (c.verb === "backup") {
+      const env = c.args.env ?? "staging";
+      if (settings.approvalEnvs.includes(env)) {
+        await ack({
+          response_type: "ephemeral",
+          ...usageErrorView(
+            `${env} backups need a second person's approval, which this version of the bot doesn't offer yet.`,
+            `Take it from a terminal on the bot's host: npx dbbackup ${env} ${c.args.label ?? ""}`.trim(),
+          ),
+        });
+        return;
+      }
+      await ack(); // first, always: a dump can take minutes, Slack waits 3 seconds
+      const job = runBackupFromSlack(command.user_id, c.args.env, c.args.label, c.args.url).catch(
+        (error: unknown) => {
+          logger.error({ err: error }, "posting a backup to Slack failed");
+        },
+      );
+      jobs.add(job);
+      void job.finally(() => jobs.delete(job));
+      return;
+    }
+    await ack({
+      response_type: "ephemeral",
+      ...usageErrorView(
+        `/dbbackup ${c.verb} isn't available from Slack yet.`,
+        `Run it on the bot's host: npx dbbackup ${c.verb} …`,
+      ),
+    });
+  });
+
+  app.error(async (error) => {
+    logger.error({ err: error }, "Slack listener error");
+  });
+
+  return {
+    app,
+    async start() {
+      try {
+        await app.client.auth.test({ token: settings.botToken });
+      } catch (error) {
+        const code =
+          (error as { data?: { error?: string } }).data?.error ??
+          (error instanceof Error ? error.message : String(error));
+        throw new DbBackupError(
+          "slack_auth",
+          `Slack refused SLACK_BOT_TOKEN (${code}).`,
+          "Copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page into SLACK_BOT_TOKEN.",
+        );
+      }
+      await app.start();
+    },
+    async stop() {
+      await app.stop();
+    },
+    running: () => [...jobs],
+  };
+}

@@ -1,0 +1,48 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import dotenv from "dotenv";
+import { loadConfig } from "../config.js";
+import { isDbBackupError } from "../errors.js";
+import { createLogger } from "../log.js";
+import { createBot } from "./app.js";
+import { loadSlackSettings } from "./settings.js";
+
+/** `npm start`: the bot. Exit 2 on bad settings (each named), 1 if Slack refuses to start it. */
+export async function main(): Promise<number> {
+  const logger = createLogger();
+  const envFile = path.join(process.cwd(), ".env");
+  const env = { ...(existsSync(envFile) ? dotenv.parse(readFileSync(envFile)) : {}), ...process.env };
+  let bot: ReturnType<typeof createBot>;
+  let settings: ReturnType<typeof loadSlackSettings>;
+  try {
+    const config = loadConfig();
+    settings = loadSlackSettings(env);
+    bot = createBot({ config, settings, logger });
+  } catch (error) {
+    if (!isDbBackupError(error)) throw error;
+    process.stderr.write(`✖ ${error.message}\n  → ${error.hint}\n`);
+    return 2;
+  }
+  try {
+    await bot.start();
+  } catch (error) {
+    if (!isDbBackupError(error)) throw error;
+    process.stderr.write(`✖ ${error.message}\n  → ${error.hint}\n`);
+    return 1;
+  }
+  logger.info(
+    { mode: settings.appToken ? "socket" : `http :${settings.port}/slack/events`, channel: settings.channel },
+    "dbbackup bot started",
+  );
+  return new Promise<number>((resolve) => {
+    const shutdown = async (signal: string) => {
+      logger.info({ signal }, "shutting down: no new work; waiting for running backups");
+      await bot.stop().catch(() => {});
+      const grace = new Promise((r) => setTimeout(r, settings.shutdownGraceMs).unref());
+      await Promise.race([Promise.allSettled(bot.running()), grace]);
+      resolve(0);
+    };
+    process.once("SIGTERM", () => void shutdown("SIGTERM"));
+    process.once("SIGINT", () => void shutdown("SIGINT"));
+  });
+}

@@ -1,0 +1,110 @@
+import { z } from "zod/v3";
+import { DbBackupError } from "../errors.js";
+
+/** The bot's own settings (the backup settings stay in src/config.ts); every problem named at once. */
+
+const SLACK_ID = /^[UWSCGD][A-Z0-9]{2,}$/;
+const DURATION = /^[0-9]+(ms|s|m|min|h)$/;
+
+function durationMs(value: string): number {
+  const n = Number.parseInt(value, 10);
+  if (value.endsWith("ms")) return n;
+  if (value.endsWith("h")) return n * 3_600_000;
+  if (value.endsWith("min") || value.endsWith("m")) return n * 60_000;
+  return n * 1000;
+}
+
+const idList = (what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v ?? "").split(/[\s,]+/).filter(Boolean))
+    .refine(
+      (ids) => ids.every((id) => SLACK_ID.test(id)),
+      `must be Slack ${what} IDs (like U0123ABCD), comma-separated`,
+    );
+
+const schema = z.object({
+  SLACK_BOT_TOKEN: z
+    .string({ required_error: "is required" })
+    .regex(/^xoxb-/, "must be a bot token (xoxb-…)"),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(/^xapp-/, "must be an app-level token (xapp-…)")
+    .optional(),
+  SLACK_SIGNING_SECRET: z.string().min(8, "looks too short for a signing secret").optional(),
+  SLACK_API_URL: z.string().url("must be a URL like https://slack.com/api/").optional(),
+  DBBACKUP_CHANNEL: z
+    .string({ required_error: "is required: where results, approvals and nags go" })
+    .regex(/^[CG][A-Z0-9]{2,}$/, "must be a channel ID (C0123ABCD; in Slack: channel details → bottom)"),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  DBBACKUP_PROD_APPROVERS: idList("user or user group"),
+  DBBACKUP_REQUESTERS: idList("user or user group"),
+  DBBACKUP_ALLOWED_CHANNELS: idList("channel"),
+  DBBACKUP_APPROVAL_TTL: z.string().regex(DURATION, "must be a duration like 30m or 1h").default("30m"),
+  DBBACKUP_APPROVAL_ENVS: z
+    .string()
+    .default("prod")
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean)),
+  DBBACKUP_MIN_APPROVERS: z.coerce.number().int().min(1).max(10).default(1),
+  DBBACKUP_SHUTDOWN_GRACE: z.string().regex(DURATION, "must be a duration like 60s").default("60s"),
+});
+
+export interface SlackSettings {
+  botToken: string;
+  /** Socket Mode when set; otherwise HTTP on `port` with the signing secret. */
+  appToken: string | undefined;
+  signingSecret: string | undefined;
+  apiUrl: string | undefined;
+  channel: string;
+  port: number;
+  approvers: string[];
+  requesters: string[];
+  allowedChannels: string[];
+  approvalTtlMs: number;
+  approvalEnvs: string[];
+  minApprovers: number;
+  shutdownGraceMs: number;
+}
+
+export function loadSlackSettings(env: Record<string, string | undefined>): SlackSettings {
+  const parsed = schema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    const named = new Set<string>();
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0]);
+      if (named.has(key)) continue;
+      named.add(key);
+      problems.push(`${key}: ${issue.message}`);
+    }
+  }
+  if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+    problems.push(
+      "SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: one is required (app token for Socket Mode, signing secret for HTTP)",
+    );
+  }
+  if (!parsed.success || problems.length > 0) {
+    throw new DbBackupError(
+      "config_invalid",
+      `The Slack bot's settings have ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n  - ${problems.join("\n  - ")}`,
+      "Fix them in .env (README → Slack bot lists every setting), then start again.",
+    );
+  }
+  const d = parsed.data;
+  return {
+    botToken: d.SLACK_BOT_TOKEN,
+    appToken: d.SLACK_APP_TOKEN,
+    signingSecret: d.SLACK_SIGNING_SECRET,
+    apiUrl: d.SLACK_API_URL,
+    channel: d.DBBACKUP_CHANNEL,
+    port: d.PORT,
+    approvers: d.DBBACKUP_PROD_APPROVERS,
+    requesters: d.DBBACKUP_REQUESTERS,
+    allowedChannels: d.DBBACKUP_ALLOWED_CHANNELS,
+    approvalTtlMs: durationMs(d.DBBACKUP_APPROVAL_TTL),
+    approvalEnvs: d.DBBACKUP_APPROVAL_ENVS,
+    minApprovers: d.DBBACKUP_MIN_APPROVERS,
+    shutdownGraceMs: durationMs(d.DBBACKUP_SHUTDOWN_GRACE),
+  };
+}

@@ -1,0 +1,147 @@
+import type { types } from "@slack/bolt";
+import type { BackupResult } from "../../commands/backup.js";
+import type { ListResult } from "../../commands/list.js";
+import { formatAge, formatBytes, formatDuration, STAGE_LABEL, shortVersion } from "../cli/format.js";
+
+/** Block Kit views: pure functions of result objects, always with a plain-text fallback. */
+
+export type Block = types.KnownBlock;
+
+export interface SlackMessage {
+  text: string;
+  blocks: Block[];
+}
+
+/** Slack's limits: 3,000 characters a section, 50 blocks a message. */
+const SECTION_MAX = 3000;
+const BLOCKS_MAX = 50;
+
+function clip(text: string, max = SECTION_MAX): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Slack's mrkdwn treats & < > as markup; anything we didn't write ourselves is escaped. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function section(text: string): Block {
+  return { type: "section", text: { type: "mrkdwn", text: clip(text) } };
+}
+
+function context(text: string): Block {
+  return { type: "context", elements: [{ type: "mrkdwn", text: clip(text) }] };
+}
+
+function message(text: string, blocks: Block[]): SlackMessage {
+  const capped =
+    blocks.length > BLOCKS_MAX ? [...blocks.slice(0, BLOCKS_MAX - 1), context("…cut to fit Slack")] : blocks;
+  return { text: clip(text, 4000), blocks: capped };
+}
+
+export function helpView(): SlackMessage {
+  const lines = [
+    "*`/dbbackup [env] [label]`* back up now (staging by default); prod asks a second person to approve",
+    "*`/dbbackup list [env]`* backups, newest first, with how far each is verified",
+    "*`/dbbackup help`* this",
+  ];
+  return message("dbbackup: /dbbackup [env] [label] | list [env] | help", [
+    section("*dbbackup* takes verified Postgres backups."),
+    section(lines.join("\n")),
+    context("Labels: a-z 0-9 . _ - (up to 40), e.g. `pre-upgrade`."),
+  ]);
+}
+
+export function usageErrorView(problem: string, hint: string): SlackMessage {
+  return message(`${problem} ${hint}`, [
+    section(`:warning: ${escapeMrkdwn(problem)}`),
+    context(`${escapeMrkdwn(hint)} · \`/dbbackup help\` lists the commands.`),
+  ]);
+}
+
+export function listView(r: ListResult, now: Date): SlackMessage {
+  if (r.backups.length === 0) {
+    return message(`No backups${r.env ? ` of ${r.env}` : ""} yet.`, [
+      section(`No backups${r.env ? ` of *${r.env}*` : ""} yet.`),
+    ]);
+  }
+  const blocks: Block[] = [];
+  for (const env of [...new Set(r.backups.map((b) => b.env))]) {
+    const rows = r.backups.filter((b) => b.env === env).slice(0, 10);
+    const lines = rows.map((b) => {
+      const stage = b.stage ? STAGE_LABEL[b.stage] : "not verified";
+      const pin = b.pin ? ` :pushpin: ${escapeMrkdwn(b.pin.reason)}` : "";
+      return `\`${b.id}\` ${formatBytes(b.totalBytes)} · ${formatAge(now, b.finishedAt)} · stage ${stage}${pin}`;
+    });
+    const more = r.backups.filter((b) => b.env === env).length - rows.length;
+    blocks.push(section(`*${env}*\n${lines.join("\n")}${more > 0 ? `\n…and ${more} older` : ""}`));
+  }
+  for (const run of r.running)
+    blocks.push(context(`:hourglass_flowing_sand: ${run.env} backup running, started by ${run.requestedBy}`));
+  return message(`${r.backups.length} backups`, blocks);
+}
+
+export interface BackupProgress {
+  env: string;
+  label: string | null;
+  requestedBy: string;
+  step: string;
+  tablesDone: number;
+  tablesTotal: number | undefined;
+  bytes: number;
+  elapsedMs: number;
+}
+
+function who(userId: string): string {
+  return /^[UW][A-Z0-9]+$/.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);
+}
+
+export function backupStartedView(p: BackupProgress): SlackMessage {
+  const what = `${p.env} backup${p.label ? ` (${escapeMrkdwn(p.label)})` : ""}`;
+  const tables = p.tablesTotal ? `${p.tablesDone}/${p.tablesTotal} tables` : `${p.tablesDone} tables`;
+  return message(`${p.requestedBy} started a ${p.env} backup`, [
+    section(`:hourglass_flowing_sand: ${who(p.requestedBy)} started a ${what}`),
+    context(`${p.step} · ${tables} · ${formatBytes(p.bytes)} written · ${formatDuration(p.elapsedMs)}`),
+  ]);
+}
+
+export function backupDoneView(r: BackupResult): SlackMessage {
+  const dump = r.files.find((f) => f.name === "db_full.dump");
+  const stage = r.stage ? STAGE_LABEL[r.stage] : "none";
+  const fields = [
+    `*Stage* ${stage}`,
+    `*Server* ${escapeMrkdwn(shortVersion(r.serverVersion))} (pg_dump ${escapeMrkdwn(r.pgDumpVersion)})`,
+    `*Size* ${formatBytes(dump?.bytes ?? 0)} dump, ${formatBytes(r.totalBytes)} total`,
+    `*sha256* \`${dump?.sha256.slice(0, 12) ?? "?"}\``,
+    `*Extensions* ${r.extensions.length}`,
+    `*Views* ${r.views} (${r.securityInvokerViews} security_invoker=true)`,
+    `*TOC* ${r.tocEntries} entries`,
+    `*Time* ${formatDuration(r.durationMs)}, ${r.mbPerSecond} MB/s`,
+  ];
+  const blocks: Block[] = [
+    section(
+      `:white_check_mark: *${r.env} backup verified* \`${r.id}\`${r.label ? ` (${escapeMrkdwn(r.label)})` : ""}`,
+    ),
+    { type: "section", fields: fields.map((text) => ({ type: "mrkdwn", text })) },
+  ];
+  for (const w of r.warnings) blocks.push(context(`:warning: ${escapeMrkdwn(w)}`));
+  return message(`${r.env} backup ${r.id} verified to stage ${stage}`, blocks);
+}
+
+export function backupFailedView(
+  env: string,
+  requestedBy: string,
+  problem: string,
+  hint: string,
+): SlackMessage {
+  return message(`${env} backup failed: ${problem}`, [
+    section(`:x: *${env} backup failed* (asked by ${who(requestedBy)})\n${escapeMrkdwn(problem)}`),
+    context(`What to do: ${escapeMrkdwn(hint)}`),
+  ]);
+}
+
+export function restoreHintView(command: string): SlackMessage {
+  return message(`Restore: ${command}`, [
+    section(`To restore (practise it on a scratch database first):\n\`\`\`${command}\`\`\``),
+  ]);
+}

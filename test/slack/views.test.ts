@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { slashWords } from "../../src/slack/app.js";
+import { backupFailedView, escapeMrkdwn, helpView, listView, usageErrorView } from "../../src/slack/views.js";
+
+describe("Block Kit views", () => {
+  it("always carry a plain-text fallback and stay within Slack's limits", () => {
+    const many = Array.from({ length: 80 }, (_, i) => ({
+      id: `20261123_2030${String(i).padStart(2, "0")}_env${i}`,
+      env: `env${i}`,
+      label: null,
+      dir: "/x",
+      requestedBy: "U1",
+      finishedAt: "2026-11-23T20:30:00.000Z",
+      totalBytes: 1024,
+      serverVersion: "PostgreSQL 15.8",
+      stage: "readable" as const,
+    }));
+    const view = listView(
+      { ok: true, root: "/x", env: null, backups: many, unreadable: [], running: [] },
+      new Date(),
+    );
+    expect(view.text.length).toBeGreaterThan(0);
+    expect(view.blocks.length).toBeLessThanOrEqual(50);
+    for (const block of view.blocks) {
+      if (block.type === "section" && block.text) expect(block.text.text.length).toBeLessThanOrEqual(3000);
+    }
+    expect(helpView().text).toContain("/dbbackup");
+  });
+
+  it("escapes what the user typed, so it can't ping @channel or fake a link", () => {
+    expect(escapeMrkdwn("<!channel> & <http://x|y>")).toBe("&lt;!channel&gt; &amp; &lt;http://x|y&gt;");
+    const view = usageErrorView('Invalid label "<!channel>"', "Use pre-upgrade.");
+    expect(JSON.stringify(view.blocks)).not.toContain("<!channel>");
+    const failed = backupFailedView("staging", "U0123ABCD", "disk <full>", "free space");
+    expect(JSON.stringify(failed.blocks)).toContain("<@U0123ABCD>");
+    expect(JSON.stringify(failed.blocks)).toContain("disk &lt;full&gt;");
+  });
+});
+
+describe("slashWords", () => {
+  it("splits on any whitespace and refuses 5,000 characters or control characters", () => {
+    expect(slashWords("  prod   pre-upgrade ")).toEqual(["prod", "pre-upgrade"]);
+    expect(() => slashWords("x".repeat(5000))).toThrow(/too long/);
+    expect(() => slashWords("staging \u0007bell")).toThrow(/control characters/);
+  });
+});
