@@ -1,0 +1,185 @@
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { z } from "zod/v3";
+import { JsonStore } from "./json-store.js";
+
+const approvalSchema = z.object({
+  id: z.string(),
+  env: z.string(),
+  label: z.string().nullable(),
+  reason: z.string().nullable(),
+  requestedBy: z.string(),
+  requestedAt: z.string(),
+  expiresAt: z.string(),
+  status: z.enum(["pending", "approved", "denied", "expired"]),
+  approvals: z.array(z.object({ by: z.string(), at: z.string() })),
+  decidedBy: z.string().nullable(),
+  decidedAt: z.string().nullable(),
+  /** The Slack message showing it, once posted. */
+  channel: z.string().nullable(),
+  ts: z.string().nullable(),
+});
+export type Approval = z.infer<typeof approvalSchema>;
+
+const fileSchema = z.object({ approvals: z.array(approvalSchema) });
+type ApprovalsFile = z.infer<typeof fileSchema>;
+
+export type Decision =
+  | { outcome: "approved"; approval: Approval }
+  | { outcome: "recorded"; approval: Approval; needed: number }
+  | { outcome: "denied"; approval: Approval }
+  | { outcome: "refused"; reason: string; approval?: Approval };
+
+export interface DecisionRules {
+  /** Who may approve: already resolved from user and user-group IDs. */
+  approvers: ReadonlySet<string>;
+  minApprovers: number;
+}
+
+/**
+ * The rules, as one pure function of the stored request: the requester never approves their own,
+ * only approvers decide, an expired or decided request stays as it is, and it takes `minApprovers`
+ * distinct people. The store applies it as one compare-and-set.
+ */
+export function decide(
+  approval: Approval,
+  clicker: string,
+  action: "approve" | "deny",
+  now: Date,
+  rules: DecisionRules,
+): Decision {
+  if (approval.status !== "pending") {
+    const when = approval.decidedAt ? ` at ${approval.decidedAt.slice(11, 16)} UTC` : "";
+    const by = approval.decidedBy ? ` by <@${approval.decidedBy}>` : "";
+    return {
+      outcome: "refused",
+      reason: `This request was already ${approval.status}${by}${when}.`,
+      approval,
+    };
+  }
+  if (now.getTime() >= new Date(approval.expiresAt).getTime()) {
+    return { outcome: "refused", reason: "This request has expired; ask for the backup again.", approval };
+  }
+  if (clicker === approval.requestedBy) {
+    return {
+      outcome: "refused",
+      reason: "You asked for this backup, so someone else has to approve it.",
+      approval,
+    };
+  }
+  if (!rules.approvers.has(clicker)) {
+    return { outcome: "refused", reason: "You're not one of the approvers for this environment.", approval };
+  }
+  const at = now.toISOString();
+  if (action === "deny") {
+    return {
+      outcome: "denied",
+      approval: { ...approval, status: "denied", decidedBy: clicker, decidedAt: at },
+    };
+  }
+  if (approval.approvals.some((a) => a.by === clicker)) {
+    return {
+      outcome: "refused",
+      reason: "You've already approved this; it needs someone else too.",
+      approval,
+    };
+  }
+  const approvals = [...approval.approvals, { by: clicker, at }];
+  if (approvals.length < rules.minApprovers) {
+    return {
+      outcome: "recorded",
+      approval: { ...approval, approvals },
+      needed: rules.minApprovers - approvals.length,
+    };
+  }
+  return {
+    outcome: "approved",
+    approval: { ...approval, approvals, status: "approved", decidedBy: clicker, decidedAt: at },
+  };
+}
+
+export class ApprovalStore {
+  private readonly store: JsonStore<ApprovalsFile>;
+
+  constructor(backupsDir: string) {
+    this.store = new JsonStore(path.join(backupsDir, ".state", "approvals.json"), fileSchema, () => ({
+      approvals: [],
+    }));
+  }
+
+  async create(input: {
+    env: string;
+    label: string | null;
+    reason: string | null;
+    requestedBy: string;
+    ttlMs: number;
+    now?: Date;
+  }): Promise<Approval> {
+    const now = input.now ?? new Date();
+    const approval: Approval = {
+      id: randomUUID(),
+      env: input.env,
+      label: input.label,
+      reason: input.reason,
+      requestedBy: input.requestedBy,
+      requestedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + input.ttlMs).toISOString(),
+      status: "pending",
+      approvals: [],
+      decidedBy: null,
+      decidedAt: null,
+      channel: null,
+      ts: null,
+    };
+    return this.store.update((s) => ({ next: { approvals: [...s.approvals, approval] }, result: approval }));
+  }
+
+  get(id: string): Approval | undefined {
+    return this.store.read().approvals.find((a) => a.id === id);
+  }
+
+  setMessage(id: string, channel: string, ts: string): Promise<void> {
+    return this.store.update((s) => ({
+      next: { approvals: s.approvals.map((a) => (a.id === id ? { ...a, channel, ts } : a)) },
+      result: undefined,
+    }));
+  }
+
+  /** One atomic compare-and-set: of twenty simultaneous clicks exactly one sees "approved". */
+  decide(
+    id: string,
+    clicker: string,
+    action: "approve" | "deny",
+    rules: DecisionRules,
+    now = new Date(),
+  ): Promise<Decision> {
+    return this.store.update<Decision>((s) => {
+      const current = s.approvals.find((a) => a.id === id);
+      if (!current)
+        return {
+          next: s,
+          result: { outcome: "refused", reason: "No such request (it may be from another bot)." },
+        };
+      const decision = decide(current, clicker, action, now, rules);
+      if (decision.outcome === "refused") return { next: s, result: decision };
+      return {
+        next: { approvals: s.approvals.map((a) => (a.id === id ? decision.approval : a)) },
+        result: decision,
+      };
+    });
+  }
+
+  /** Pending requests past their expiry become expired; returns them so their buttons can go. */
+  expire(now = new Date()): Promise<Approval[]> {
+    return this.store.update((s) => {
+      const expired: Approval[] = [];
+      const approvals = s.approvals.map((a) => {
+        if (a.status !== "pending" || new Date(a.expiresAt).getTime() > now.getTime()) return a;
+        const next = { ...a, status: "expired" as const, decidedAt: now.toISOString() };
+        expired.push(next);
+        return next;
+      });
+      return { next: { approvals }, result: expired };
+    });
+  }
+}
