@@ -190,6 +190,8 @@ export async function startScratchServer(options: ScratchServerOptions): Promise
     synchronous_commit: "off",
     full_page_writes: "off",
     max_connections: "50",
+    // Containers often give /dev/shm only 64 MB; files in the data dir work everywhere.
+    dynamic_shared_memory_type: "mmap",
     ...(options.ssl ? { ssl: "on" } : {}),
     ...options.settings,
   };
