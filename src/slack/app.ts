@@ -1,6 +1,7 @@
 import { App, LogLevel, type Logger as SlackLogger } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { CommandContext } from "../../commands/context.js";
+import { checkLabel } from "../backup/ids.js";
 import { parseArgv } from "../cli/argv.js";
 import type { Config } from "../config.js";
 import { DbBackupError, isDbBackupError } from "../errors.js";
@@ -80,12 +81,14 @@ export function createBot(options: BotOptions): Bot {
     port: settings.port,
     logger: slackLogger(logger),
     logLevel: LogLevel.WARN,
-    // Verified explicitly in start(), where a bad token can fail the start with a clear message.
-    tokenVerificationEnabled: false,
+    // auth.test runs in start() (app.init), where a bad token fails the start with a clear message.
+    deferInitialization: true,
     clientOptions: {
       ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
       // Bounded: a Slack outage must not turn into half an hour of silent retries.
       retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
+      // A 429 fails that one call at once instead of pausing every Slack call behind it.
+      rejectRateLimitedCalls: true,
     },
   });
   const jobs = new Set<Promise<void>>();
@@ -187,6 +190,15 @@ export function createBot(options: BotOptions): Bot {
         });
         return;
       }
+      if (c.args.label !== undefined) {
+        try {
+          checkLabel(c.args.label);
+        } catch (error) {
+          if (!isDbBackupError(error)) throw error;
+          await ack({ response_type: "ephemeral", ...usageErrorView(error.message, error.hint) });
+          return;
+        }
+      }
       await ack(); // first, always: a dump can take minutes, Slack waits 3 seconds
       const job = runBackupFromSlack(command.user_id, c.args.env, c.args.label, c.args.url).catch(
         (error: unknown) => {
@@ -214,7 +226,7 @@ export function createBot(options: BotOptions): Bot {
     app,
     async start() {
       try {
-        await app.client.auth.test({ token: settings.botToken });
+        await app.init();
       } catch (error) {
         const code =
           (error as { data?: { error?: string } }).data?.error ??
@@ -225,7 +237,8 @@ export function createBot(options: BotOptions): Bot {
           "Copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page into SLACK_BOT_TOKEN.",
         );
       }
-      await app.start();
+      if (socketMode) await app.start();
+      else await app.start({ port: settings.port, host: settings.host });
     },
     async stop() {
       await app.stop();

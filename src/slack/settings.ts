@@ -37,7 +37,8 @@ const schema = z.object({
   DBBACKUP_CHANNEL: z
     .string({ required_error: "is required: where results, approvals and nags go" })
     .regex(/^[CG][A-Z0-9]{2,}$/, "must be a channel ID (C0123ABCD; in Slack: channel details → bottom)"),
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default("0.0.0.0"),
   DBBACKUP_PROD_APPROVERS: idList("user or user group"),
   DBBACKUP_REQUESTERS: idList("user or user group"),
   DBBACKUP_ALLOWED_CHANNELS: idList("channel"),
@@ -58,6 +59,8 @@ export interface SlackSettings {
   apiUrl: string | undefined;
   channel: string;
   port: number;
+  /** Where the HTTP receiver listens (tests: 127.0.0.1). */
+  host: string;
   approvers: string[];
   requesters: string[];
   allowedChannels: string[];
@@ -99,6 +102,7 @@ export function loadSlackSettings(env: Record<string, string | undefined>): Slac
     apiUrl: d.SLACK_API_URL,
     channel: d.DBBACKUP_CHANNEL,
     port: d.PORT,
+    host: d.HOST,
     approvers: d.DBBACKUP_PROD_APPROVERS,
     requesters: d.DBBACKUP_REQUESTERS,
     allowedChannels: d.DBBACKUP_ALLOWED_CHANNELS,

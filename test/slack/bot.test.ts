@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { isDbBackupError } from "../../src/errors.js";
+import { createLogger } from "../../src/log.js";
+import { freePort, type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
+import { type Bot, createBot } from "../../src/slack/app.js";
+import { loadSlackSettings } from "../../src/slack/settings.js";
+import { workdir } from "../helpers/cli.js";
+import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
+import { loadFixture } from "../helpers/postgres.js";
+import { signedRequest, slashCommand, slashCommandBody } from "../helpers/slack-requests.js";
+
+const SECRET = "test-signing-secret-0123456789";
+const CHANNEL = "C0OPS0001";
+const ALICE = "U0ALICE01";
+
+describe("the Slack bot: real Bolt and WebClient, a fake Slack Web API, a real Postgres", () => {
+  let slack: FakeSlack;
+  let db: ScratchServer;
+  let work: { dir: string; remove(): void };
+  let bot: Bot;
+  let events: string;
+
+  beforeAll(async () => {
+    [slack, db] = await Promise.all([startFakeSlack(), startScratchServer({ major: 15 })]);
+    await loadFixture(db.url(), "supabase");
+    work = workdir();
+    const port = await freePort();
+    const config = loadConfig({
+      cwd: work.dir,
+      env: { DATABASE_URL_STAGING: db.url(), DATABASE_URL_PROD: db.url() },
+    });
+    const settings = loadSlackSettings({
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: slack.url,
+      DBBACKUP_CHANNEL: CHANNEL,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+    });
+    bot = createBot({ config, settings, logger: createLogger("silent"), progressIntervalMs: 50 });
+    await bot.start();
+    events = `http://127.0.0.1:${port}/slack/events`;
+  });
+  afterAll(async () => {
+    await bot?.stop();
+    await Promise.all([slack?.close(), db?.stop()]);
+    work?.remove();
+  });
+
+  const slash = (text: string, user = ALICE) =>
+    slashCommand(events, SECRET, { text, user_id: user, channel_id: CHANNEL });
+
+  it("answers help at once, to the asker only", async () => {
+    const r = await slash("help");
+    expect(r.status).toBe(200);
+    expect(r.elapsedMs).toBeLessThan(3000);
+    const body = JSON.parse(r.body) as { response_type: string; text: string };
+    expect(body.response_type).toBe("ephemeral");
+    expect(body.text).toContain("/dbbackup");
+    expect(slack.callsTo("chat.postMessage")).toHaveLength(0);
+  });
+
+  it("turns bad input into usage help and touches nothing", async () => {
+    for (const text of [
+      "../../etc",
+      "staging has spaces in label",
+      "x".repeat(5000),
+      "nosuchverb extra words here",
+      "staging ✨",
+    ]) {
+      const r = await slash(text);
+      expect(r.status).toBe(200);
+      const body = JSON.parse(r.body) as { response_type: string; text: string };
+      expect(body.response_type).toBe("ephemeral");
+      expect(body.text.length).toBeGreaterThan(10);
+    }
+    expect(slack.callsTo("chat.postMessage")).toHaveLength(0);
+  });
+
+  it("refuses a forged, unsigned or stale request with 401 and does nothing", async () => {
+    const body = slashCommandBody({ text: "staging forged", user_id: ALICE, channel_id: CHANNEL });
+    expect((await signedRequest(events, "wrong-secret-000000000", body)).status).toBe(401);
+    expect((await signedRequest(events, SECRET, body, { unsigned: true })).status).toBe(401);
+    const stale = Math.floor(Date.now() / 1000) - 10 * 60;
+    expect((await signedRequest(events, SECRET, body, { timestamp: stale })).status).toBe(401);
+    expect(slack.callsTo("chat.postMessage")).toHaveLength(0);
+  });
+
+  it("runs a staging backup: acks first, one message updated with progress, then the verified summary and a restore hint", async () => {
+    const r = await slash("staging pre-upgrade");
+    expect(r.status).toBe(200);
+    expect(r.elapsedMs).toBeLessThan(3000);
+    const started = await slack.waitForCall("chat.postMessage", (c) => c.body.channel === CHANNEL, 10_000);
+    expect(visibleText(started.body)).toContain(`<@${ALICE}> started a staging backup (pre-upgrade)`);
+    const done = await slack.waitForCall(
+      "chat.update",
+      (c) => visibleText(c.body).includes("staging backup verified"),
+      60_000,
+    );
+    const ts = String(done.body.ts);
+    const message = slack.message(CHANNEL, ts);
+    expect(message && visibleText(message)).toMatch(/Stage\* 2 readable/);
+    expect(message && visibleText(message)).toMatch(/security_invoker=true/);
+    const hint = await slack.waitForCall("chat.postMessage", (c) => c.body.thread_ts === ts, 10_000);
+    expect(visibleText(hint.body)).toContain("pg_restore --clean --if-exists --no-owner --no-privileges -j4");
+    expect(slack.callsTo("chat.postMessage").filter((c) => !c.body.thread_ts)).toHaveLength(1);
+  });
+
+  it("lists backups to the asker", async () => {
+    const r = await slash("list staging");
+    expect(r.status).toBe(200);
+    const eph = await slack.waitForCall("chat.postEphemeral", (c) => c.body.user === ALICE, 10_000);
+    expect(visibleText(eph.body)).toMatch(/\d{8}_\d{6}_staging_pre-upgrade/);
+  });
+
+  it("does not run prod without an approval flow, and says so", async () => {
+    const before = slack.callsTo("chat.postMessage").length;
+    const r = await slash("prod pre-upgrade");
+    const body = JSON.parse(r.body) as { text: string };
+    expect(body.text).toMatch(/prod backups need a second person's approval/);
+    expect(slack.callsTo("chat.postMessage")).toHaveLength(before);
+  });
+
+  it("fails fast at start when Slack refuses the token", async () => {
+    const settings = loadSlackSettings({
+      SLACK_BOT_TOKEN: "xoxb-not-the-right-one",
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: slack.url,
+      DBBACKUP_CHANNEL: CHANNEL,
+      PORT: String(await freePort()),
+      HOST: "127.0.0.1",
+    });
+    const config = loadConfig({ cwd: work.dir, env: {} });
+    const broken = createBot({ config, settings, logger: createLogger("silent") });
+    const t0 = Date.now();
+    const error = await broken.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(isDbBackupError(error) && error.message).toBe("Slack refused SLACK_BOT_TOKEN (invalid_auth).");
+  });
+});
