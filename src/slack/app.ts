@@ -1,13 +1,17 @@
 import { App, LogLevel, type Logger as SlackLogger } from "@slack/bolt";
 import type { Logger } from "pino";
+import { z } from "zod/v3";
 import type { CommandContext } from "../../commands/context.js";
 import { checkLabel } from "../backup/ids.js";
 import { parseArgv } from "../cli/argv.js";
 import type { Config } from "../config.js";
 import { DbBackupError, isDbBackupError } from "../errors.js";
+import { type Approval, ApprovalStore } from "../state/approvals.js";
+import { SlackDirectory } from "./directory.js";
 import { SlackProgress } from "./progress.js";
 import type { SlackSettings } from "./settings.js";
 import {
+  approvalView,
   backupDoneView,
   backupFailedView,
   backupStartedView,
@@ -25,6 +29,8 @@ export interface Bot {
   stop(): Promise<void>;
   /** Backups started from Slack and still running (for shutdown and tests). */
   running(): Promise<void>[];
+  /** Expire pending approvals past their time and remove their buttons; returns how many. */
+  sweepApprovals(now?: Date): Promise<number>;
 }
 
 export interface BotOptions {
@@ -33,6 +39,8 @@ export interface BotOptions {
   logger: Logger;
   /** Progress updates at most this often (tests shorten it). */
   progressIntervalMs?: number;
+  /** How often expired approvals lose their buttons. */
+  sweepIntervalMs?: number;
 }
 
 function slackLogger(logger: Logger): SlackLogger {
@@ -149,11 +157,100 @@ export function createBot(options: BotOptions): Bot {
     }
   }
 
+  const approvals = new ApprovalStore(config.backupsDir);
+  const approvers = new SlackDirectory(app.client, settings.approvers, logger);
+  const requesters = new SlackDirectory(app.client, settings.requesters, logger);
+
+  function startJob(work: Promise<void>): void {
+    const job = work.catch((error: unknown) => logger.error({ err: error }, "a Slack job failed"));
+    jobs.add(job);
+    void job.finally(() => jobs.delete(job));
+  }
+
+  async function whoMayAsk(userId: string, channelId: string): Promise<string | undefined> {
+    if (settings.allowedChannels.length > 0 && !settings.allowedChannels.includes(channelId)) {
+      return "dbbackup doesn't take commands in this channel.";
+    }
+    if (requesters.configured && !(await requesters.members()).has(userId)) {
+      return "You're not on the list of people who may ask dbbackup for backups.";
+    }
+    return undefined;
+  }
+
+  async function requestApproval(userId: string, env: string, label: string | null, reason: string | null) {
+    const approval = await approvals.create({
+      env,
+      label,
+      reason,
+      requestedBy: userId,
+      ttlMs: settings.approvalTtlMs,
+    });
+    const r = await app.client.chat.postMessage({
+      channel: settings.channel,
+      ...approvalView(approval, settings.minApprovers),
+    });
+    if (r.ts) await approvals.setMessage(approval.id, settings.channel, r.ts);
+  }
+
+  async function showApproval(approval: Approval): Promise<void> {
+    if (!approval.channel || !approval.ts) return;
+    await app.client.chat.update({
+      channel: approval.channel,
+      ts: approval.ts,
+      ...approvalView(approval, settings.minApprovers),
+    });
+  }
+
+  const approvalAction = z.object({ value: z.string().uuid() });
+  for (const [actionId, kind] of [
+    ["approval_approve", "approve"],
+    ["approval_deny", "deny"],
+  ] as const) {
+    app.action(actionId, async ({ ack, body, action }) => {
+      await ack();
+      const parsed = approvalAction.safeParse(action);
+      // Identity is the clicker from the signed payload; the button carries only the request id.
+      const clicker = body.user.id;
+      const channel = body.channel?.id ?? settings.channel;
+      if (!parsed.success) return;
+      const decision = await approvals.decide(parsed.data.value, clicker, kind, {
+        approvers: await approvers.members(),
+        minApprovers: settings.minApprovers,
+      });
+      if (decision.outcome === "refused") {
+        await app.client.chat.postEphemeral({ channel, user: clicker, text: decision.reason });
+        return;
+      }
+      await showApproval(decision.approval);
+      if (decision.outcome === "approved") {
+        const a = decision.approval;
+        startJob(runBackupFromSlack(a.requestedBy, a.env, a.label ?? undefined));
+      }
+    });
+  }
+
+  /** Pending requests past their time lose their buttons (a sweeper runs this; tests call it). */
+  async function sweepApprovals(now = new Date()): Promise<number> {
+    const expired = await approvals.expire(now);
+    for (const a of expired)
+      await showApproval(a).catch((error: unknown) =>
+        logger.warn({ err: error }, "expiring an approval message failed"),
+      );
+    return expired.length;
+  }
+  let sweeper: NodeJS.Timeout | undefined;
+
   app.command("/dbbackup", async ({ command, ack, client }) => {
     let words: string[];
     let parsed: ReturnType<typeof parseArgv>;
+    let reason: string | null = null;
     try {
       words = slashWords(command.text ?? "");
+      // `/dbbackup prod pre-upgrade before the 15.8 upgrade`: what follows the label is the reason.
+      if (words[0] !== undefined && settings.approvalEnvs.includes(words[0]) && words.length > 2) {
+        reason = words.slice(2).join(" ").slice(0, 300);
+        words = words.slice(0, 2);
+      }
       parsed = parseArgv(words, envs());
     } catch (error) {
       const e = isDbBackupError(error)
@@ -163,6 +260,14 @@ export function createBot(options: BotOptions): Bot {
       return;
     }
     const c = parsed.command;
+    const refusal = await whoMayAsk(command.user_id, command.channel_id);
+    if (refusal && c.verb !== "help" && c.verb !== "version") {
+      await ack({
+        response_type: "ephemeral",
+        ...usageErrorView(refusal, "Ask in the ops channel, or ask an admin to add you."),
+      });
+      return;
+    }
     if (c.verb === "help" || c.verb === "version") {
       await ack({ response_type: "ephemeral", ...helpView() });
       return;
@@ -180,16 +285,6 @@ export function createBot(options: BotOptions): Bot {
     }
     if (c.verb === "backup") {
       const env = c.args.env ?? "staging";
-      if (settings.approvalEnvs.includes(env)) {
-        await ack({
-          response_type: "ephemeral",
-          ...usageErrorView(
-            `${env} backups need a second person's approval, which this version of the bot doesn't offer yet.`,
-            `Take it from a terminal on the bot's host: npx dbbackup ${env} ${c.args.label ?? ""}`.trim(),
-          ),
-        });
-        return;
-      }
       if (c.args.label !== undefined) {
         try {
           checkLabel(c.args.label);
@@ -200,13 +295,11 @@ export function createBot(options: BotOptions): Bot {
         }
       }
       await ack(); // first, always: a dump can take minutes, Slack waits 3 seconds
-      const job = runBackupFromSlack(command.user_id, c.args.env, c.args.label, c.args.url).catch(
-        (error: unknown) => {
-          logger.error({ err: error }, "posting a backup to Slack failed");
-        },
-      );
-      jobs.add(job);
-      void job.finally(() => jobs.delete(job));
+      if (settings.approvalEnvs.includes(env)) {
+        await requestApproval(command.user_id, env, c.args.label ?? null, reason);
+        return;
+      }
+      startJob(runBackupFromSlack(command.user_id, c.args.env, c.args.label, c.args.url));
       return;
     }
     await ack({
@@ -237,12 +330,17 @@ export function createBot(options: BotOptions): Bot {
           "Copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page into SLACK_BOT_TOKEN.",
         );
       }
+      await Promise.all([approvers.members(), requesters.members()]);
       if (socketMode) await app.start();
       else await app.start({ port: settings.port, host: settings.host });
+      sweeper = setInterval(() => void sweepApprovals().catch(() => {}), options.sweepIntervalMs ?? 30_000);
+      sweeper.unref();
     },
     async stop() {
+      if (sweeper) clearInterval(sweeper);
       await app.stop();
     },
+    sweepApprovals,
     running: () => [...jobs],
   };
 }

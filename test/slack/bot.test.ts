@@ -114,14 +114,6 @@ describe("the Slack bot: real Bolt and WebClient, a fake Slack Web API, a real P
     expect(visibleText(eph.body)).toMatch(/\d{8}_\d{6}_staging_pre-upgrade/);
   });
 
-  it("does not run prod without an approval flow, and says so", async () => {
-    const before = slack.callsTo("chat.postMessage").length;
-    const r = await slash("prod pre-upgrade");
-    const body = JSON.parse(r.body) as { text: string };
-    expect(body.text).toMatch(/prod backups need a second person's approval/);
-    expect(slack.callsTo("chat.postMessage")).toHaveLength(before);
-  });
-
   it("fails fast at start when Slack refuses the token", async () => {
     const settings = loadSlackSettings({
       SLACK_BOT_TOKEN: "xoxb-not-the-right-one",
