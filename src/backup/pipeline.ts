@@ -214,6 +214,8 @@ async function work(ctx: WorkContext): Promise<Manifest> {
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort();
   request.signal?.addEventListener("abort", onOuterAbort);
+  // Cancelled while connecting: the listener above would never fire for a signal already aborted.
+  if (request.signal?.aborted) abort.abort();
   try {
     log.line(`server: ${session.version}`);
     const tools = await findPgTools(

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { App, LogLevel, type Logger as SlackLogger } from "@slack/bolt";
 import type { Logger } from "pino";
 import { z } from "zod/v3";
@@ -7,6 +8,8 @@ import { parseArgv } from "../cli/argv.js";
 import type { Config } from "../config.js";
 import { DbBackupError, isDbBackupError } from "../errors.js";
 import { type Approval, ApprovalStore } from "../state/approvals.js";
+import { audit } from "../state/audit.js";
+import { type Job, JobStore } from "../state/jobs.js";
 import { SlackDirectory } from "./directory.js";
 import { SlackProgress } from "./progress.js";
 import type { SlackSettings } from "./settings.js";
@@ -19,6 +22,7 @@ import {
   listView,
   restoreHintView,
   type SlackMessage,
+  statusView,
   usageErrorView,
 } from "./views.js";
 
@@ -107,13 +111,32 @@ export function createBot(options: BotOptions): Bot {
     return r.ts;
   };
 
+  const jobStore = new JobStore(config.backupsDir);
+  const live = new Map<string, { job: Job; abort: AbortController }>();
+  const root = config.backupsDir;
+
+  /** Tells the asker privately when the channel can't be posted to: the backup still runs. */
+  async function tellRequester(userId: string, channel: string | undefined, text: string): Promise<void> {
+    if (!channel) return;
+    await app.client.chat.postEphemeral({ channel, user: userId, text }).catch((error: unknown) => {
+      logger.warn({ err: error, userId }, "could not tell the requester either");
+    });
+  }
+
+  function slackErrorCode(error: unknown): string {
+    return (
+      (error as { data?: { error?: string } }).data?.error ??
+      (error instanceof Error ? error.message : String(error))
+    );
+  }
+
   async function runBackupFromSlack(
     userId: string,
     env: string | undefined,
     label: string | undefined,
-    url?: string,
+    extra: { url?: string | undefined; approvedBy?: string | null; askedIn?: string } = {},
   ) {
-    if (url !== undefined) {
+    if (extra.url !== undefined) {
       throw new DbBackupError(
         "usage",
         "--url isn't accepted from Slack.",
@@ -122,27 +145,79 @@ export function createBot(options: BotOptions): Bot {
     }
     const envName = env ?? "staging";
     const base = { env: envName, label: label ?? null, requestedBy: userId };
-    const ts = await post(
-      backupStartedView({
-        ...base,
-        step: "starting",
-        tablesDone: 0,
-        tablesTotal: undefined,
-        bytes: 0,
-        elapsedMs: 0,
-      }),
-    );
+    const job: Job = {
+      id: randomUUID().slice(0, 8),
+      env: envName,
+      label: label ?? null,
+      requestedBy: userId,
+      approvedBy: extra.approvedBy ?? null,
+      startedAt: new Date().toISOString(),
+      pid: process.pid,
+      channel: null,
+      ts: null,
+    };
+    const abort = new AbortController();
+    live.set(job.id, { job, abort });
+    await jobStore.add(job);
+    audit(root, "backup-started", {
+      job: job.id,
+      env: envName,
+      label: job.label,
+      by: userId,
+      approvedBy: job.approvedBy,
+    });
+    let ts: string | undefined;
+    try {
+      ts = await post(
+        backupStartedView({
+          ...base,
+          step: "starting",
+          tablesDone: 0,
+          tablesTotal: undefined,
+          bytes: 0,
+          elapsedMs: 0,
+        }),
+      );
+      if (ts) await jobStore.setMessage(job.id, settings.channel, ts);
+    } catch (error) {
+      const code = slackErrorCode(error);
+      logger.error({ err: error, code, channel: settings.channel }, "could not post to DBBACKUP_CHANNEL");
+      await tellRequester(
+        userId,
+        extra.askedIn,
+        `I can't post in <#${settings.channel}> (${code}); the ${envName} backup runs anyway. Invite me there: /invite @dbbackup`,
+      );
+    }
     const update = async (message: SlackMessage) => {
       if (ts) await app.client.chat.update({ channel: settings.channel, ts, ...message });
     };
     const progress = new SlackProgress(base, update, options.progressIntervalMs);
-    const ctx: CommandContext = { config, requestedBy: userId, onEvent: progress.handle };
+    const ctx: CommandContext = {
+      config,
+      requestedBy: userId,
+      onEvent: progress.handle,
+      signal: abort.signal,
+    };
     try {
       const { run } = await import("../../commands/backup.js");
       const result = await run(ctx, { env: envName, ...(label ? { label } : {}), restoreHint: true });
       progress.close();
-      await update(backupDoneView(result));
+      audit(root, "backup-finished", {
+        job: job.id,
+        env: envName,
+        id: result.id,
+        stage: result.stage ?? null,
+      });
+      await update(backupDoneView(result)).catch((error: unknown) =>
+        logger.error({ err: error }, "final update failed"),
+      );
       if (result.restoreCommand && ts) await post(restoreHintView(result.restoreCommand), { thread_ts: ts });
+      if (!ts)
+        await tellRequester(
+          userId,
+          extra.askedIn,
+          `The ${envName} backup ${result.id} is verified (stage ${result.stage}).`,
+        );
     } catch (error) {
       progress.close();
       const clear = isDbBackupError(error)
@@ -152,9 +227,67 @@ export function createBot(options: BotOptions): Bot {
             "dbbackup failed unexpectedly.",
             "The bot's log has the details.",
           );
+      audit(root, clear.code === "cancelled" ? "backup-cancelled" : "backup-failed", {
+        job: job.id,
+        env: envName,
+        code: clear.code,
+      });
       logger.error({ err: error, env: envName, userId }, "backup from Slack failed");
-      await update(backupFailedView(envName, userId, clear.message, clear.hint));
+      await update(backupFailedView(envName, userId, clear.message, clear.hint)).catch(() => {});
+      if (!ts) await tellRequester(userId, extra.askedIn, `The ${envName} backup failed: ${clear.message}`);
+    } finally {
+      live.delete(job.id);
+      await jobStore.remove(job.id);
     }
+  }
+
+  /** Backups a previous run of the bot left running: marked interrupted, their folders cleaned, the channel told. */
+  async function recoverInterrupted(): Promise<void> {
+    const orphans = await jobStore.takeOrphans();
+    if (orphans.length === 0) return;
+    const { cleanStaleInProgress } = await import("../backup/work-dirs.js");
+    cleanStaleInProgress(root);
+    for (const job of orphans) {
+      audit(root, "backup-interrupted", { job: job.id, env: job.env, by: job.requestedBy });
+      const view = backupFailedView(
+        job.env,
+        job.requestedBy,
+        `The bot stopped while this backup ran (started ${job.startedAt.slice(11, 16)} UTC); nothing was kept.`,
+        `Ask again: /dbbackup ${job.env}${job.label ? ` ${job.label}` : ""}`,
+      );
+      const done = job.ts
+        ? app.client.chat.update({ channel: job.channel ?? settings.channel, ts: job.ts, ...view })
+        : app.client.chat.postMessage({ channel: settings.channel, ...view });
+      await done.catch((error: unknown) =>
+        logger.warn({ err: error }, "could not report an interrupted backup"),
+      );
+    }
+  }
+
+  async function cancelJob(userId: string, id: string | undefined): Promise<string> {
+    const mine = [...live.values()];
+    const target = id ? live.get(id) : mine.length === 1 ? mine[0] : undefined;
+    if (!target) {
+      if (mine.length === 0) return "Nothing is running.";
+      return `Which one? ${mine.map((m) => `\`${m.job.id}\` (${m.job.env})`).join(", ")}: /dbbackup cancel <id>`;
+    }
+    const may = target.job.requestedBy === userId || (await approvers.members()).has(userId);
+    if (!may) return "Only the person who asked for it or an approver can cancel it.";
+    target.abort.abort();
+    audit(root, "backup-cancelled", { job: target.job.id, env: target.job.env, by: userId });
+    return `Cancelling the ${target.job.env} backup \`${target.job.id}\`: pg_dump is stopped and nothing is kept.`;
+  }
+
+  async function status(): Promise<SlackMessage> {
+    const { listBackups } = await import("../backup/catalog.js");
+    const listing = await listBackups(root);
+    const lastPerEnv = [...new Map(listing.backups.map((b) => [b.env, b])).values()];
+    return statusView({
+      running: [...live.values()].map((m) => m.job),
+      pending: approvals.pending(),
+      last: lastPerEnv.map((b) => ({ env: b.env, id: b.id, stage: b.stage, finishedAt: b.finishedAt })),
+      now: new Date(),
+    });
   }
 
   const approvals = new ApprovalStore(config.backupsDir);
@@ -185,6 +318,7 @@ export function createBot(options: BotOptions): Bot {
       requestedBy: userId,
       ttlMs: settings.approvalTtlMs,
     });
+    audit(root, "approval-requested", { request: approval.id, env, label, by: userId, reason });
     const r = await app.client.chat.postMessage({
       channel: settings.channel,
       ...approvalView(approval, settings.minApprovers),
@@ -217,6 +351,11 @@ export function createBot(options: BotOptions): Bot {
         approvers: await approvers.members(),
         minApprovers: settings.minApprovers,
       });
+      audit(root, decision.outcome === "recorded" ? "approved" : decision.outcome, {
+        request: parsed.data.value,
+        by: clicker,
+        ...(decision.outcome === "refused" ? { reason: decision.reason } : {}),
+      });
       if (decision.outcome === "refused") {
         await app.client.chat.postEphemeral({ channel, user: clicker, text: decision.reason });
         return;
@@ -224,7 +363,7 @@ export function createBot(options: BotOptions): Bot {
       await showApproval(decision.approval);
       if (decision.outcome === "approved") {
         const a = decision.approval;
-        startJob(runBackupFromSlack(a.requestedBy, a.env, a.label ?? undefined));
+        startJob(runBackupFromSlack(a.requestedBy, a.env, a.label ?? undefined, { approvedBy: clicker }));
       }
     });
   }
@@ -232,6 +371,7 @@ export function createBot(options: BotOptions): Bot {
   /** Pending requests past their time lose their buttons (a sweeper runs this; tests call it). */
   async function sweepApprovals(now = new Date()): Promise<number> {
     const expired = await approvals.expire(now);
+    for (const a of expired) audit(root, "expired", { request: a.id, env: a.env, by: a.requestedBy });
     for (const a of expired)
       await showApproval(a).catch((error: unknown) =>
         logger.warn({ err: error }, "expiring an approval message failed"),
@@ -250,6 +390,21 @@ export function createBot(options: BotOptions): Bot {
       if (words[0] !== undefined && settings.approvalEnvs.includes(words[0]) && words.length > 2) {
         reason = words.slice(2).join(" ").slice(0, 300);
         words = words.slice(0, 2);
+      }
+      if (words[0] === "status" || words[0] === "cancel") {
+        if (words.length > 2)
+          throw new DbBackupError("usage", `${words[0]} takes at most one id.`, "Try /dbbackup status.");
+        const refusal = await whoMayAsk(command.user_id, command.channel_id);
+        if (refusal) {
+          await ack({ response_type: "ephemeral", ...usageErrorView(refusal, "Ask in the ops channel.") });
+          return;
+        }
+        if (words[0] === "status") {
+          await ack({ response_type: "ephemeral", ...(await status()) });
+        } else {
+          await ack({ response_type: "ephemeral", text: await cancelJob(command.user_id, words[1]) });
+        }
+        return;
       }
       parsed = parseArgv(words, envs());
     } catch (error) {
@@ -299,7 +454,12 @@ export function createBot(options: BotOptions): Bot {
         await requestApproval(command.user_id, env, c.args.label ?? null, reason);
         return;
       }
-      startJob(runBackupFromSlack(command.user_id, c.args.env, c.args.label, c.args.url));
+      startJob(
+        runBackupFromSlack(command.user_id, c.args.env, c.args.label, {
+          url: c.args.url,
+          askedIn: command.channel_id,
+        }),
+      );
       return;
     }
     await ack({
@@ -331,6 +491,7 @@ export function createBot(options: BotOptions): Bot {
         );
       }
       await Promise.all([approvers.members(), requesters.members()]);
+      await recoverInterrupted();
       if (socketMode) await app.start();
       else await app.start({ port: settings.port, host: settings.host });
       sweeper = setInterval(() => void sweepApprovals().catch(() => {}), options.sweepIntervalMs ?? 30_000);

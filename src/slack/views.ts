@@ -221,3 +221,42 @@ export function approvalView(a: ApprovalView, minApprovers: number): SlackMessag
   }
   return message(`${a.requestedBy} asks for a ${a.env} backup: ${a.status}`, blocks);
 }
+
+export interface StatusInput {
+  running: { id: string; env: string; label: string | null; requestedBy: string; startedAt: string }[];
+  pending: { env: string; label: string | null; requestedBy: string; expiresAt: string }[];
+  last: { env: string; id: string; stage: string | null; finishedAt: string }[];
+  now: Date;
+}
+
+export function statusView(s: StatusInput): SlackMessage {
+  const running = s.running.length
+    ? s.running
+        .map(
+          (j) =>
+            `\`${j.id}\` ${j.env}${j.label ? ` (${escapeMrkdwn(j.label)})` : ""} by ${who(j.requestedBy)} since ${hhmm(j.startedAt)}`,
+        )
+        .join("\n")
+    : "nothing";
+  const pending = s.pending.length
+    ? s.pending
+        .map(
+          (p) =>
+            `${p.env}${p.label ? ` (${escapeMrkdwn(p.label)})` : ""} asked by ${who(p.requestedBy)}, expires ${hhmm(p.expiresAt)}`,
+        )
+        .join("\n")
+    : "none";
+  const last = s.last.length
+    ? s.last
+        .map(
+          (b) =>
+            `*${b.env}* \`${b.id}\` ${formatAge(s.now, b.finishedAt)}, stage ${b.stage ? STAGE_LABEL[b.stage as keyof typeof STAGE_LABEL] : "none"}`,
+        )
+        .join("\n")
+    : "no backups yet";
+  return message(`Running: ${s.running.length}, pending approvals: ${s.pending.length}`, [
+    section(`*Running*\n${running}`),
+    section(`*Waiting for approval*\n${pending}`),
+    section(`*Last backup per env*\n${last}`),
+  ]);
+}

@@ -134,6 +134,10 @@ export class ApprovalStore {
     return this.store.update((s) => ({ next: { approvals: [...s.approvals, approval] }, result: approval }));
   }
 
+  pending(): Approval[] {
+    return this.store.read().approvals.filter((a) => a.status === "pending");
+  }
+
   get(id: string): Approval | undefined {
     return this.store.read().approvals.find((a) => a.id === id);
   }

@@ -14,6 +14,10 @@
  * - Block Kit limits (50 blocks, 3,000 chars a section, 10 fields, 25 actions, button/confirm text limits,
  *   unique action_id/block_id, non-empty text) → invalid_blocks; no text/blocks/attachments → no_text.
  * - 429 with `Retry-After` and `{ok:false,error:"ratelimited"}`; unknown method → unknown_method.
+ * - Socket Mode (only with the `socketMode` option): apps.connections.open with the app token (xapp-…,
+ *   `Authorization: Bearer`) answers {ok:true, url} from `socketMode.url()` (see fake-socket-mode.ts); the bot
+ *   token there, or the app token on any other method → not_allowed_token_type. Without the option
+ *   apps.connections.open stays unknown_method and an xapp token is just an unknown token (invalid_auth).
  * - response_url: `responseUrl(context)` mints one; posts are recorded and applied (ephemeral,
  *   in_channel, replace_original, delete_original); 5 uses and a 30 minute lifetime, then 404.
  */
@@ -132,6 +136,8 @@ export interface FakeSlackOptions {
   /** response_url limits (Slack: 5 uses, 30 minutes). */
   responseUrlMaxUses?: number;
   responseUrlTtlMs?: number;
+  /** Enables apps.connections.open: the app-level token (default "xapp-1-A0FAKEAPP1-fake") and the WebSocket URL it hands out. */
+  socketMode?: { appToken?: string; url: () => string };
 }
 
 export interface FaultOptions {
@@ -145,6 +151,8 @@ export interface FakeSlack {
   /** http://127.0.0.1:PORT */
   readonly baseUrl: string;
   readonly token: string;
+  /** The app-level token apps.connections.open accepts (undefined without the socketMode option). */
+  readonly appToken: string | undefined;
   readonly teamId: string;
   readonly botUserId: string;
   readonly botId: string;
@@ -213,6 +221,8 @@ const JSON_FIELDS = ["blocks", "attachments", "metadata", "user_auth_blocks"];
 
 const METHOD_SCOPES: Record<string, string[]> = {
   "auth.test": [],
+  // An app-level token's scope; checked separately (app tokens carry connections:write).
+  "apps.connections.open": [],
   "chat.postMessage": ["chat:write"],
   "chat.update": ["chat:write"],
   "chat.postEphemeral": ["chat:write"],
@@ -423,6 +433,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const latencyMs = options.latencyMs ?? 0;
   const maxUses = options.responseUrlMaxUses ?? 5;
   const ttlMs = options.responseUrlTtlMs ?? 30 * 60_000;
+  const appToken = options.socketMode ? (options.socketMode.appToken ?? `xapp-1-${appId}-fake`) : undefined;
 
   const calls: FakeSlackCall[] = [];
   const messages: FakeMessage[] = [];
@@ -704,9 +715,17 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     if (fault?.kind === "error")
       return { status: 200, body: { ok: false, error: fault.error, ...fault.extra } };
 
+    if (method === "apps.connections.open" && options.socketMode) {
+      if (!callToken) return { status: 200, body: { ok: false, error: "not_authed" } };
+      if (callToken === token) return { status: 200, body: { ok: false, error: "not_allowed_token_type" } };
+      if (callToken !== appToken) return { status: 200, body: { ok: false, error: "invalid_auth" } };
+      return { status: 200, body: { ok: true, url: options.socketMode.url() } };
+    }
     const handler = methods[method];
     if (!handler) return { status: 200, body: { ok: false, error: "unknown_method", req_method: method } };
     if (!callToken) return { status: 200, body: { ok: false, error: "not_authed" } };
+    if (appToken !== undefined && callToken === appToken)
+      return { status: 200, body: { ok: false, error: "not_allowed_token_type" } };
     if (callToken !== token) return { status: 200, body: { ok: false, error: "invalid_auth" } };
     const needed = METHOD_SCOPES[method] ?? [];
     if (needed.length > 0 && !needed.some((s) => scopes.has(s))) {
@@ -916,6 +935,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     url: `${baseUrl}/api/`,
     baseUrl,
     token,
+    appToken,
     teamId,
     botUserId,
     botId,
