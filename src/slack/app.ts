@@ -35,6 +35,11 @@ export interface Bot {
   running(): Promise<void>[];
   /** Expire pending approvals past their time and remove their buttons; returns how many. */
   sweepApprovals(now?: Date): Promise<number>;
+  /**
+   * SIGTERM/SIGINT: stop taking work, let running backups finish within `graceMs`, cancel what
+   * is still running after that (their messages say so, nothing half-written is kept), then stop.
+   */
+  shutdown(graceMs: number): Promise<{ finished: number; cancelled: number }>;
 }
 
 export interface BotOptions {
@@ -380,7 +385,13 @@ export function createBot(options: BotOptions): Bot {
   }
   let sweeper: NodeJS.Timeout | undefined;
 
+  let accepting = true;
+
   app.command("/dbbackup", async ({ command, ack, client }) => {
+    if (!accepting) {
+      await ack({ response_type: "ephemeral", text: "dbbackup is restarting; ask again in a minute." });
+      return;
+    }
     let words: string[];
     let parsed: ReturnType<typeof parseArgv>;
     let reason: string | null = null;
@@ -502,6 +513,28 @@ export function createBot(options: BotOptions): Bot {
       await app.stop();
     },
     sweepApprovals,
+    async shutdown(graceMs: number) {
+      accepting = false;
+      if (sweeper) clearInterval(sweeper);
+      const running = [...jobs];
+      const all = Promise.allSettled(running);
+      const inTime = await Promise.race([
+        all.then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref()),
+      ]);
+      let cancelled = 0;
+      if (!inTime) {
+        for (const { job, abort } of live.values()) {
+          audit(root, "backup-cancelled", { job: job.id, env: job.env, by: "shutdown" });
+          abort.abort();
+          cancelled++;
+        }
+        // pg_dump gets SIGTERM, then SIGKILL after 5 s: this wait is bounded too.
+        await Promise.race([all, new Promise((r) => setTimeout(r, 15_000).unref())]);
+      }
+      await app.stop();
+      return { finished: running.length - cancelled, cancelled };
+    },
     running: () => [...jobs],
   };
 }

@@ -36,10 +36,15 @@ export async function main(): Promise<number> {
   );
   return new Promise<number>((resolve) => {
     const shutdown = async (signal: string) => {
-      logger.info({ signal }, "shutting down: no new work; waiting for running backups");
-      await bot.stop().catch(() => {});
-      const grace = new Promise((r) => setTimeout(r, settings.shutdownGraceMs).unref());
-      await Promise.race([Promise.allSettled(bot.running()), grace]);
+      logger.info(
+        { signal, graceMs: settings.shutdownGraceMs },
+        "shutting down: no new work; finishing running backups",
+      );
+      const result = await bot.shutdown(settings.shutdownGraceMs).catch((error: unknown) => {
+        logger.error({ err: error }, "shutdown did not go cleanly");
+        return undefined;
+      });
+      logger.info({ ...result }, "stopped");
       resolve(0);
     };
     process.once("SIGTERM", () => void shutdown("SIGTERM"));

@@ -178,4 +178,41 @@ describe("running the bot: status, cancel, Slack errors, restarts, who may ask",
       '"kind":"backup-interrupted"',
     );
   });
+
+  it("on shutdown stops taking work, and cancels a backup still running after the grace period", async () => {
+    const locker = new pg.Client({ connectionString: db.url() });
+    await locker.connect();
+    await locker.query("begin; lock table public.documents in access exclusive mode");
+    try {
+      await slash("staging at-shutdown");
+      await slack.waitForCall(
+        "chat.postMessage",
+        (c) => visibleText(c.body).includes("(at-shutdown)"),
+        10_000,
+      );
+      const t0 = Date.now();
+      const stopping = bot.shutdown(300);
+      const refused = await slash("staging too-late").catch(() => undefined);
+      const result = await stopping;
+      expect(result).toEqual({ finished: 0, cancelled: 1 });
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      if (refused?.status === 200) expect(refused.body.text).toMatch(/restarting/);
+      await slack.waitForCall(
+        "chat.update",
+        (c) => /staging backup failed[\s\S]*cancelled/.test(visibleText(c.body)),
+        10_000,
+      );
+    } finally {
+      await locker.query("rollback").catch(() => {});
+      await locker.end();
+    }
+    const list = await runCli(["list", "--json"], { cwd: work.dir });
+    const labels = (JSON.parse(list.stdout) as { backups: { label: string }[] }).backups.map((b) => b.label);
+    expect(labels).not.toContain("at-shutdown");
+    expect(readFileSync(path.join(root(), ".state", "audit.jsonl"), "utf8")).toMatch(
+      /"kind":"backup-cancelled".*"by":"shutdown"/,
+    );
+    bot = makeBot();
+    await bot.start();
+  });
 });
