@@ -24,6 +24,7 @@ import { type ScratchServer, startScratchServer } from "../src/restore/scratch-s
 import { type BaselineResult, rawDumpAndRead, runbookScript } from "./baselines.js";
 import { createBenchDatabase, DEFAULT_TARGET_BYTES } from "./dataset.js";
 import { type FakeBackup, fakeBackupId, MB, makeFakeBackups, measureCommand } from "./measure.js";
+import { measureAcks } from "./slack-ack.js";
 
 const SERVER_SETTINGS = {
   shared_buffers: "256MB",
@@ -399,6 +400,8 @@ async function main(): Promise<void> {
     }
 
     const restore = keptBackup ? await restoreComparison(keptBackup, fresh()) : undefined;
+    const acks = await measureAcks(url);
+    log(`slack acks: ${JSON.stringify(acks)}`);
     const idleRss = await dbbackupIdleRss();
     const template = dbbackup[0]?.manifest;
     const listMs = template ? await dbbackupList(fresh(), template) : undefined;
@@ -461,6 +464,20 @@ async function main(): Promise<void> {
         seconds(restore?.rawMs),
         ratio(restore?.dbbackupMs, restore?.rawMs),
         "≤ 1.20",
+      ],
+      [
+        `Slack ack p50 / p99 of ${acks.commands} slash commands (${acks.duringDump} during a dump${acks.backupOk ? "" : ", dump FAILED"})`,
+        `${acks.p50Ms.toFixed(1)} / ${acks.p99Ms.toFixed(1)} ms`,
+        "50 ms",
+        ratio(acks.p99Ms, 50),
+        "p99 ≤ 50 ms",
+      ],
+      [
+        "bot RSS during that dump vs idle",
+        mebibytes(acks.peakRssBytes),
+        mebibytes(acks.idleRssBytes),
+        `+${((acks.peakRssBytes - acks.idleRssBytes) / MB).toFixed(1)} MB`,
+        "",
       ],
       [
         "peak RSS vs idle CLI",
