@@ -4,7 +4,7 @@ import path from "node:path";
 import { z } from "zod/v3";
 import { readLock } from "./env-lock.js";
 import { isBackupId } from "./ids.js";
-import { MANIFEST_FILE, STAGES } from "./manifest.js";
+import { MANIFEST_FILE, parseManifestText, STAGES } from "./manifest.js";
 import { IN_PROGRESS_PREFIX } from "./work-dirs.js";
 
 /** Just what `list` needs from a manifest: parsing less keeps 1,000 backups well under 200 ms. */
@@ -57,14 +57,8 @@ function readSummary(dir: string): StoredSummary | { reason: string } {
   } catch {
     return { reason: "no manifest.json" };
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { reason: "manifest.json is not valid JSON" };
-  }
-  const parsed = summarySchema.safeParse(json);
-  if (!parsed.success) return { reason: "manifest.json is not a dbbackup manifest" };
+  const parsed = parseManifestText(text, summarySchema);
+  if ("reason" in parsed) return parsed;
   const m = parsed.data;
   return {
     id: m.id,

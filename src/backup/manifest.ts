@@ -133,3 +133,18 @@ export async function readManifest(dir: string): Promise<Manifest> {
   }
   return parsed.data;
 }
+
+/** manifest.json's text → its data under `schema`, or why it isn't a dbbackup manifest. Pure. */
+export function parseManifestText<T>(
+  text: string,
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+): { data: T } | { reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { reason: "manifest.json is not valid JSON" };
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? { data: parsed.data } : { reason: "manifest.json is not a dbbackup manifest" };
+}

@@ -2,7 +2,13 @@ import { lstat, readdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { isLockLive, readLock } from "./env-lock.js";
 import { parseBackupId } from "./ids.js";
-import { MANIFEST_FILE, type Manifest, manifestSchema, type StageName } from "./manifest.js";
+import {
+  MANIFEST_FILE,
+  type Manifest,
+  manifestSchema,
+  parseManifestText,
+  type StageName,
+} from "./manifest.js";
 import { backupsInUse } from "./restore-lock.js";
 import { ADHOC_ENV } from "./target.js";
 
@@ -240,14 +246,8 @@ export async function readBackupFolder(
   } catch {
     return { reason: "no manifest.json" };
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { reason: "manifest.json is not valid JSON" };
-  }
-  const result = manifestSchema.safeParse(json);
-  if (!result.success) return { reason: "manifest.json is not a dbbackup manifest" };
+  const result = parseManifestText(text, manifestSchema);
+  if ("reason" in result) return result;
   const m = result.data;
   if (m.id !== name) return { reason: `manifest.json is for ${JSON.stringify(m.id)}, not this folder` };
   if (m.env !== parsed.env || m.label !== (parsed.label ?? null)) {
