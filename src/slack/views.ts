@@ -9,8 +9,12 @@ export type Block = types.KnownBlock;
 
 export interface SlackMessage {
   text: string;
+  /** Empty when the content sits in a coloured attachment: an update must still clear old blocks. */
   blocks: Block[];
+  attachments?: { color: string; blocks: Block[] }[];
 }
+
+const RED = "#d1242f";
 
 /** Slack's limits: 3,000 characters a section, 50 blocks a message. */
 const SECTION_MAX = 3000;
@@ -37,6 +41,12 @@ function message(text: string, blocks: Block[]): SlackMessage {
   const capped =
     blocks.length > BLOCKS_MAX ? [...blocks.slice(0, BLOCKS_MAX - 1), context("…cut to fit Slack")] : blocks;
   return { text: clip(text, 4000), blocks: capped };
+}
+
+/** A failure: the same message turns red (an attachment's colour bar holds the blocks). */
+function red(text: string, blocks: Block[]): SlackMessage {
+  const m = message(text, blocks);
+  return { text: m.text, blocks: [], attachments: [{ color: RED, blocks: m.blocks }] };
 }
 
 export function helpView(): SlackMessage {
@@ -134,7 +144,7 @@ export function backupFailedView(
   problem: string,
   hint: string,
 ): SlackMessage {
-  return message(`${env} backup failed: ${problem}`, [
+  return red(`${env} backup failed: ${problem}`, [
     section(`:x: *${env} backup failed* (asked by ${who(requestedBy)})\n${escapeMrkdwn(problem)}`),
     context(`What to do: ${escapeMrkdwn(hint)}`),
   ]);

@@ -96,11 +96,15 @@ describe("running the bot: status, cancel, Slack errors, restarts, who may ask",
       expect(eve.body.text).toMatch(/not on the list/);
       const cancel = await slash("cancel", ALICE);
       expect(cancel.body.text).toMatch(/Cancelling the staging backup `[0-9a-f]{8}`/);
-      await slack.waitForCall(
+      const failed = await slack.waitForCall(
         "chat.update",
         (c) => visibleText(c.body).includes("staging backup failed"),
         20_000,
       );
+      // The same message turns red, and its progress blocks are gone.
+      const shown = slack.message(CHANNEL, String(failed.body.ts));
+      expect(shown?.blocks).toEqual([]);
+      expect(JSON.stringify(shown?.attachments)).toMatch(/"color":"#d1242f".*cancelled/);
     } finally {
       await locker.query("rollback").catch(() => {});
       await locker.end();

@@ -32,8 +32,11 @@ describe("Block Kit views", () => {
     const view = usageErrorView('Invalid label "<!channel>"', "Use pre-upgrade.");
     expect(JSON.stringify(view.blocks)).not.toContain("<!channel>");
     const failed = backupFailedView("staging", "U0123ABCD", "disk <full>", "free space");
-    expect(JSON.stringify(failed.blocks)).toContain("<@U0123ABCD>");
-    expect(JSON.stringify(failed.blocks)).toContain("disk &lt;full&gt;");
+    // A failure turns red: its blocks sit in an attachment with a red bar, and the old blocks are cleared.
+    expect(failed.blocks).toEqual([]);
+    expect(failed.attachments?.[0]?.color).toBe("#d1242f");
+    expect(JSON.stringify(failed.attachments)).toContain("<@U0123ABCD>");
+    expect(JSON.stringify(failed.attachments)).toContain("disk &lt;full&gt;");
   });
 });
 
