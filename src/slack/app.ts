@@ -3,7 +3,7 @@ import { App, LogLevel, type Logger as SlackLogger } from "@slack/bolt";
 import type { Logger } from "pino";
 import { z } from "zod/v3";
 import type { CommandContext } from "../../commands/context.js";
-import { checkLabel } from "../backup/ids.js";
+import { checkLabel, isBackupId } from "../backup/ids.js";
 import { parseArgv } from "../cli/argv.js";
 import type { Config } from "../config.js";
 import { DbBackupError, isDbBackupError } from "../errors.js";
@@ -18,9 +18,12 @@ import {
   backupDoneView,
   backupFailedView,
   backupStartedView,
+  escapeMrkdwn,
   helpView,
   listView,
   restoreHintView,
+  restoreTestFailedView,
+  restoreTestView,
   type SlackMessage,
   statusView,
   usageErrorView,
@@ -246,6 +249,54 @@ export function createBot(options: BotOptions): Bot {
     }
   }
 
+  async function runRestoreTestFromSlack(
+    userId: string,
+    ref: string,
+    env: string | undefined,
+  ): Promise<void> {
+    const what = `${ref}${env ? ` ${env}` : ""}`;
+    let ts: string | undefined;
+    try {
+      ts = await post({
+        text: `${userId} started a restore test of ${what}`,
+        blocks: [
+          {
+            type: "section",
+            text: {
+              type: "mrkdwn",
+              text: `:hourglass_flowing_sand: <@${userId}> started a restore test of \`${escapeMrkdwn(what)}\``,
+            },
+          },
+        ],
+      });
+    } catch (error) {
+      logger.error({ err: error, code: slackErrorCode(error) }, "could not post the restore test");
+    }
+    const show = async (m: SlackMessage) => {
+      if (ts) await app.client.chat.update({ channel: settings.channel, ts, ...m });
+      else await app.client.chat.postMessage({ channel: settings.channel, ...m });
+    };
+    try {
+      const { run } = await import("../../commands/restore-test.js");
+      const { result } = await run(
+        { config, requestedBy: userId, cwd: root },
+        { ref, ...(env ? { env } : {}) },
+      );
+      audit(root, "request", { verb: "restore-test", id: result.id, by: userId, ok: result.ok });
+      await show(restoreTestView(result, userId));
+    } catch (error) {
+      const e = isDbBackupError(error)
+        ? error
+        : new DbBackupError(
+            "internal_error",
+            "The restore test failed unexpectedly.",
+            "The bot's log has the details.",
+          );
+      logger.error({ err: error }, "restore test from Slack failed");
+      await show(restoreTestFailedView(what, userId, e.message, e.hint)).catch(() => {});
+    }
+  }
+
   /** Backups a previous run of the bot left running: marked interrupted, their folders cleaned, the channel told. */
   async function recoverInterrupted(): Promise<void> {
     const orphans = await jobStore.takeOrphans();
@@ -398,7 +449,11 @@ export function createBot(options: BotOptions): Bot {
     try {
       words = slashWords(command.text ?? "");
       // `/dbbackup prod pre-upgrade before the 15.8 upgrade`: what follows the label is the reason.
-      if (words[0] !== undefined && settings.approvalEnvs.includes(words[0]) && words.length > 2) {
+      if (words[0] === "keep" && words.length > 2) {
+        // `/dbbackup keep <id> before the tenant split`: the words after the id are the reason.
+        reason = words.slice(2).join(" ").slice(0, 200);
+        words = words.slice(0, 2);
+      } else if (words[0] !== undefined && settings.approvalEnvs.includes(words[0]) && words.length > 2) {
         reason = words.slice(2).join(" ").slice(0, 300);
         words = words.slice(0, 2);
       }
@@ -473,10 +528,51 @@ export function createBot(options: BotOptions): Bot {
       );
       return;
     }
+    if (c.verb === "keep") {
+      const { runKeep } = await import("../../commands/keep.js");
+      try {
+        const result = await runKeep(
+          { config, requestedBy: command.user_id },
+          { ...c.args, ...(reason ? { reason } : {}) },
+        );
+        audit(root, "request", {
+          verb: "keep",
+          id: result.id,
+          by: command.user_id,
+          reason: result.pin.reason,
+        });
+        await ack({
+          response_type: "in_channel",
+          text: `:pushpin: ${result.id} is pinned${result.pin.reason ? `: ${escapeMrkdwn(result.pin.reason)}` : ""}. prune will never delete it.`,
+        });
+      } catch (error) {
+        const e = isDbBackupError(error)
+          ? error
+          : new DbBackupError("usage", "Couldn't pin that backup.", "Check the id with /dbbackup list.");
+        await ack({ response_type: "ephemeral", ...usageErrorView(e.message, e.hint) });
+      }
+      return;
+    }
+    if (c.verb === "restore-test" && !c.args.keepServer) {
+      // From Slack only ids and `latest`: a path would name a folder anywhere on the bot's host.
+      if (c.args.ref !== "latest" && !isBackupId(c.args.ref)) {
+        await ack({
+          response_type: "ephemeral",
+          ...usageErrorView(
+            `"${c.args.ref.slice(0, 60)}" is not a backup id.`,
+            "Use an id from /dbbackup list, or latest: /dbbackup restore-test latest staging",
+          ),
+        });
+        return;
+      }
+      await ack();
+      startJob(runRestoreTestFromSlack(command.user_id, c.args.ref, c.args.env));
+      return;
+    }
     await ack({
       response_type: "ephemeral",
       ...usageErrorView(
-        `/dbbackup ${c.verb} isn't available from Slack yet.`,
+        `/dbbackup ${c.verb}${c.verb === "restore-test" ? " --keep-server" : ""} isn't available from Slack.`,
         `Run it on the bot's host: npx dbbackup ${c.verb} …`,
       ),
     });

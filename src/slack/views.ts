@@ -53,13 +53,20 @@ export function helpView(): SlackMessage {
   const lines = [
     "*`/dbbackup [env] [label]`* back up now (staging by default); prod asks a second person to approve",
     "*`/dbbackup list [env]`* backups, newest first, with how far each is verified",
+    "*`/dbbackup status`* running backups, requests waiting for approval, the last backup per env",
+    "*`/dbbackup cancel [id]`* stop a running backup (the requester or an approver)",
+    "*`/dbbackup restore-test latest [env]`* prove a backup restores (stage 3), or give an id",
+    "*`/dbbackup keep <id> [reason]`* pin a backup so retention never deletes it",
     "*`/dbbackup help`* this",
   ];
-  return message("dbbackup: /dbbackup [env] [label] | list [env] | help", [
-    section("*dbbackup* takes verified Postgres backups."),
-    section(lines.join("\n")),
-    context("Labels: a-z 0-9 . _ - (up to 40), e.g. `pre-upgrade`."),
-  ]);
+  return message(
+    "dbbackup: /dbbackup [env] [label] | list [env] | status | cancel [id] | restore-test latest [env] | keep <id> [reason] | help",
+    [
+      section("*dbbackup* takes verified Postgres backups."),
+      section(lines.join("\n")),
+      context("Labels: a-z 0-9 . _ - (up to 40), e.g. `pre-upgrade`."),
+    ],
+  );
 }
 
 export function usageErrorView(problem: string, hint: string): SlackMessage {
@@ -268,5 +275,51 @@ export function statusView(s: StatusInput): SlackMessage {
     section(`*Running*\n${running}`),
     section(`*Waiting for approval*\n${pending}`),
     section(`*Last backup per env*\n${last}`),
+  ]);
+}
+
+export interface RestoreTestSummary {
+  ok: boolean;
+  id: string;
+  serverMajor: number;
+  durationMs: number;
+  summary: string;
+  parity: { kind: string; name: string; expected: string; actual: string; result: string; note?: string }[];
+}
+
+/** Stage 3's report: green with what matched, or red with what differed (first 10). */
+export function restoreTestView(r: RestoreTestSummary, requestedBy: string): SlackMessage {
+  const notable = r.parity.filter((p) => p.result !== "ok");
+  const lines = notable
+    .slice(0, 10)
+    .map(
+      (p) =>
+        `${p.result === "failed" ? ":x:" : ":large_yellow_circle:"} ${p.kind} \`${escapeMrkdwn(p.name)}\`: expected ${escapeMrkdwn(p.expected)}, got ${escapeMrkdwn(p.actual)}`,
+    );
+  const head = r.ok
+    ? `:white_check_mark: *Restore test passed* for \`${r.id}\`: stage 3 restored`
+    : `:x: *Restore test FAILED* for \`${r.id}\`: don't rely on this backup`;
+  const blocks: Block[] = [
+    section(head),
+    context(
+      `Postgres ${r.serverMajor} scratch server · ${formatDuration(r.durationMs)} · ${r.summary} · asked by ${who(requestedBy)}`,
+    ),
+  ];
+  if (lines.length > 0) blocks.push(section(lines.join("\n")));
+  const text = `Restore test of ${r.id}: ${r.ok ? "passed" : "FAILED"} (${r.summary})`;
+  return r.ok ? message(text, blocks) : red(text, blocks);
+}
+
+export function restoreTestFailedView(
+  what: string,
+  requestedBy: string,
+  problem: string,
+  hint: string,
+): SlackMessage {
+  return red(`Restore test of ${what} could not run: ${problem}`, [
+    section(
+      `:x: *Restore test of \`${escapeMrkdwn(what)}\` could not run* (asked by ${who(requestedBy)})\n${escapeMrkdwn(problem)}`,
+    ),
+    context(`What to do: ${escapeMrkdwn(hint)}`),
   ]);
 }

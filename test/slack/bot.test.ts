@@ -114,6 +114,39 @@ describe("the Slack bot: real Bolt and WebClient, a fake Slack Web API, a real P
     expect(visibleText(eph.body)).toMatch(/\d{8}_\d{6}_staging_pre-upgrade/);
   });
 
+  it("restore-tests the latest staging backup from Slack and reports stage 3 in the channel", async () => {
+    const r = await slash("restore-test latest staging");
+    expect(r.status).toBe(200);
+    const done = await slack.waitForCall(
+      "chat.update",
+      (c) => visibleText(c.body).includes("Restore test passed"),
+      60_000,
+    );
+    expect(visibleText(done.body)).toMatch(/stage 3 restored/);
+    expect(visibleText(done.body)).toMatch(/\d+ matched, 0 expected differences, 0 failed/);
+    const bad = await slash("restore-test ../../etc");
+    expect((JSON.parse(bad.body) as { text: string }).text).toMatch(/is not a backup id/);
+  });
+
+  it("pins a backup from Slack with the words after the id as the reason; list shows it", async () => {
+    const listed = await slash("list staging");
+    expect(listed.status).toBe(200);
+    const eph = await slack.waitForCall(
+      "chat.postEphemeral",
+      (c) => /staging_pre-upgrade/.test(visibleText(c.body)),
+      10_000,
+    );
+    const id = /(\d{8}_\d{6}_staging_pre-upgrade)/.exec(visibleText(eph.body))?.[1] ?? "";
+    const r = await slash(`keep ${id} before the tenant split`);
+    const body = JSON.parse(r.body) as { response_type: string; text: string };
+    expect(body.response_type).toBe("in_channel");
+    expect(body.text).toContain(`${id} is pinned: before the tenant split`);
+    const missing = await slash("keep 20200101_000000_staging_gone");
+    expect((JSON.parse(missing.body) as { text: string }).text).toMatch(
+      /No backup 20200101_000000_staging_gone/,
+    );
+  });
+
   it("fails fast at start when Slack refuses the token", async () => {
     const settings = loadSlackSettings({
       SLACK_BOT_TOKEN: "xoxb-not-the-right-one",
