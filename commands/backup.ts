@@ -1,6 +1,8 @@
 import path from "node:path";
 import { z } from "zod/v3";
-import type { FileEntry, Manifest, StageResult } from "../src/backup/manifest.js";
+import { listBackups } from "../src/backup/catalog.js";
+import { diffExtensions, type ExtensionChanges } from "../src/backup/extension-diff.js";
+import { type FileEntry, type Manifest, readManifest, type StageResult } from "../src/backup/manifest.js";
 import { runBackup } from "../src/backup/pipeline.js";
 import { ENV_NAME } from "../src/config.js";
 import type { CommandContext } from "./context.js";
@@ -40,6 +42,10 @@ export interface BackupResult {
   /** Database size over wall time: how fast, in the reader's terms. */
   mbPerSecond: number;
   warnings: string[];
+  /** Views anon/authenticated may read without security_invoker=true: RLS can be bypassed through them. */
+  exposedViews: string[];
+  /** Extensions added, removed or upgraded since the previous verified backup of this env. */
+  extensionChanges?: ExtensionChanges & { since: string };
   /** How to restore it; absent with --no-restore-hint. */
   restoreCommand?: string;
 }
@@ -84,6 +90,7 @@ export function backupResult(manifest: Manifest, dir: string, withHint: boolean,
     durationMs: manifest.durationsMs.total ?? 0,
     mbPerSecond: Math.round((manifest.catalog.databaseBytes / 1_048_576 / seconds) * 10) / 10,
     warnings: manifest.warnings,
+    exposedViews: manifest.catalog.exposedViews ?? [],
     ...(withHint ? { restoreCommand: restoreCommand(manifest, dir, cwd) } : {}),
   };
 }
@@ -99,5 +106,28 @@ export async function run(ctx: CommandContext, input: BackupArgs): Promise<Backu
     signal: ctx.signal,
     onEvent: ctx.onEvent,
   });
-  return backupResult(outcome.manifest, outcome.dir, args.restoreHint, ctx.cwd ?? process.cwd());
+  const result = backupResult(outcome.manifest, outcome.dir, args.restoreHint, ctx.cwd ?? process.cwd());
+  const changes = await changesSincePrevious(ctx.config.backupsDir, outcome.manifest);
+  return changes ? { ...result, extensionChanges: changes } : result;
+}
+
+/** The previous verified backup of the same env, compared by extensions (none for a first backup). */
+async function changesSincePrevious(
+  root: string,
+  manifest: Manifest,
+): Promise<(ExtensionChanges & { since: string }) | undefined> {
+  if (manifest.env === "adhoc") return undefined; // one-off URLs may each be a different database
+  const { backups } = await listBackups(root, manifest.env);
+  // By time, not id: two backups in the same second sort by label.
+  const previous = backups
+    .filter((b) => b.id !== manifest.id && b.finishedAt <= manifest.startedAt)
+    .filter((b) => b.stage === "readable" || b.stage === "restored")
+    .sort((x, y) => y.finishedAt.localeCompare(x.finishedAt))[0];
+  if (!previous) return undefined;
+  try {
+    const before = await readManifest(previous.dir);
+    return { since: previous.id, ...diffExtensions(before.catalog.extensions, manifest.catalog.extensions) };
+  } catch {
+    return undefined; // an unreadable older manifest is list's business, not this backup's
+  }
 }

@@ -47,6 +47,11 @@ export interface CatalogSnapshot {
   databaseBytes: number;
   extensions: ExtensionInfo[];
   views: ViewInfo[];
+  /**
+   * Views Supabase's API roles (anon, authenticated) may SELECT that run with their owner's
+   * rights (no security_invoker=true), so they can bypass the tables' RLS.
+   */
+  exposedViews: string[];
   tables: TableInfo[];
   counts: CatalogCounts;
 }
@@ -132,6 +137,16 @@ async function readCatalog(
       where c.relkind = 'v' and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
       order by 1, 2`,
   );
+  const exposed = await client.query<{ name: string }>(
+    `select n.nspname || '.' || c.relname as name
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'v' and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
+        and not exists (select 1 from unnest(coalesce(c.reloptions, '{}')) o
+                         where lower(o) in ('security_invoker=true', 'security_invoker=on', 'security_invoker=yes', 'security_invoker=1'))
+        and exists (select 1 from pg_roles r where r.rolname in ('anon', 'authenticated')
+                       and has_table_privilege(r.oid, c.oid, 'SELECT'))
+      order by 1`,
+  );
   const tables = await client.query<{ schema: string; name: string; kind: string; estimate: string }>(
     `select n.nspname as schema, c.relname as name, c.relkind as kind,
             greatest(c.reltuples, 0)::bigint as estimate
@@ -186,6 +201,7 @@ async function readCatalog(
     databaseBytes: Number(c.dbsize),
     extensions: extensions.rows.map(({ name, version, schema }) => ({ name, version, schema })),
     views: views.rows.map((v) => ({ schema: v.schema, name: v.name, reloptions: v.reloptions ?? [] })),
+    exposedViews: exposed.rows.map((r) => r.name),
     tables: tableInfos,
     counts: {
       tables: tables.rows.length,

@@ -60,6 +60,8 @@ export const manifestSchema = z.object({
     extensions: z.array(z.object({ name: z.string(), version: z.string(), schema: z.string() })),
     views: z.number(),
     securityInvokerViews: z.number(),
+    /** Views anon/authenticated may read without security_invoker=true (absent in older manifests). */
+    exposedViews: z.array(z.string()).optional(),
     tables: z.array(
       z.object({
         schema: z.string(),

@@ -338,6 +338,7 @@ function catalogSection(catalog: CatalogSnapshot): Manifest["catalog"] {
     extensions: catalog.extensions,
     views: catalog.views.length,
     securityInvokerViews: catalog.views.filter(securityInvokerTrue).length,
+    exposedViews: catalog.exposedViews,
     tables: catalog.tables,
   };
 }

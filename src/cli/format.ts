@@ -49,3 +49,17 @@ export function table(rows: string[][]): string[] {
       .trimEnd(),
   );
 }
+
+/** "+pg_graphql, −pgjwt, pgcrypto 1.2→1.3" or "none". */
+export function formatExtensionChanges(c: {
+  added: string[];
+  removed: string[];
+  changed: { name: string; from: string; to: string }[];
+}): string {
+  const parts = [
+    ...c.added.map((n) => `+${n}`),
+    ...c.removed.map((n) => `−${n}`),
+    ...c.changed.map((x) => `${x.name} ${x.from}→${x.to}`),
+  ];
+  return parts.length > 0 ? parts.join(", ") : "none";
+}

@@ -3,7 +3,15 @@ import type { ListResult } from "../../commands/list.js";
 import type { VerifyResult } from "../../commands/verify.js";
 import type { StageResult } from "../backup/manifest.js";
 import type { DbBackupError } from "../errors.js";
-import { formatAge, formatBytes, formatDuration, STAGE_LABEL, shortVersion, table } from "./format.js";
+import {
+  formatAge,
+  formatBytes,
+  formatDuration,
+  formatExtensionChanges,
+  STAGE_LABEL,
+  shortVersion,
+  table,
+} from "./format.js";
 
 /** Terminal views: pure functions of result objects. */
 
@@ -61,6 +69,14 @@ export function renderBackup(r: BackupResult, s: Style): string {
         `${r.extensions.length}: ${r.extensions.map((e) => `${e.name} ${e.version}`).join(", ")}`,
       ],
       ["  views", `${r.views}, ${r.securityInvokerViews} with security_invoker=true`],
+      ...(r.extensionChanges
+        ? [
+            [
+              "  changes",
+              `extensions since ${r.extensionChanges.since}: ${formatExtensionChanges(r.extensionChanges)}`,
+            ],
+          ]
+        : []),
       [
         "  TOC",
         `${r.tocEntries} entries: ${c.tables} tables, ${c.views} views, ${c.policies} policies, ${c.extensions} extensions, ${c.functions} functions`,
@@ -70,6 +86,11 @@ export function renderBackup(r: BackupResult, s: Style): string {
     ...r.stages.map((st) => `  ${stageLine(st, s)}`),
   ];
   for (const w of r.warnings) lines.push(`  ${s.warn("!")} ${w}`);
+  if (r.exposedViews.length > 0) {
+    lines.push(
+      `  ${s.warn("!")} ${r.exposedViews.length} view(s) readable by anon/authenticated without security_invoker=true (they bypass RLS): ${r.exposedViews.join(", ")}`,
+    );
+  }
   if (r.restoreCommand) {
     lines.push(
       "",

@@ -1,7 +1,14 @@
 import type { types } from "@slack/bolt";
 import type { BackupResult } from "../../commands/backup.js";
 import type { ListResult } from "../../commands/list.js";
-import { formatAge, formatBytes, formatDuration, STAGE_LABEL, shortVersion } from "../cli/format.js";
+import {
+  formatAge,
+  formatBytes,
+  formatDuration,
+  formatExtensionChanges,
+  STAGE_LABEL,
+  shortVersion,
+} from "../cli/format.js";
 
 /** Block Kit views: pure functions of result objects, always with a plain-text fallback. */
 
@@ -130,7 +137,7 @@ export function backupDoneView(r: BackupResult): SlackMessage {
     `*Server* ${escapeMrkdwn(shortVersion(r.serverVersion))} (pg_dump ${escapeMrkdwn(r.pgDumpVersion)})`,
     `*Size* ${formatBytes(dump?.bytes ?? 0)} dump, ${formatBytes(r.totalBytes)} total`,
     `*sha256* \`${dump?.sha256.slice(0, 12) ?? "?"}\``,
-    `*Extensions* ${r.extensions.length}`,
+    `*Extensions* ${r.extensions.length}${r.extensionChanges ? ` (since last: ${escapeMrkdwn(formatExtensionChanges(r.extensionChanges))})` : ""}`,
     `*Views* ${r.views} (${r.securityInvokerViews} security_invoker=true)`,
     `*TOC* ${r.tocEntries} entries`,
     `*Time* ${formatDuration(r.durationMs)}, ${r.mbPerSecond} MB/s`,
@@ -142,6 +149,13 @@ export function backupDoneView(r: BackupResult): SlackMessage {
     { type: "section", fields: fields.map((text) => ({ type: "mrkdwn", text })) },
   ];
   for (const w of r.warnings) blocks.push(context(`:warning: ${escapeMrkdwn(w)}`));
+  if (r.exposedViews.length > 0) {
+    blocks.push(
+      context(
+        `:warning: ${r.exposedViews.length} view(s) readable by anon/authenticated without security_invoker=true, so they bypass RLS: ${r.exposedViews.map((v) => `\`${escapeMrkdwn(v)}\``).join(", ")}`,
+      ),
+    );
+  }
   return message(`${r.env} backup ${r.id} verified to stage ${stage}`, blocks);
 }
 

@@ -44,6 +44,7 @@ function snapshot(): CatalogSnapshot {
     ],
     views,
     tables: [],
+    exposedViews: [],
     counts: {
       tables: 0,
       views: views.length,

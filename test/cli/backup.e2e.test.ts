@@ -245,12 +245,33 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
     expect(prodOnly.backups.map((b) => b.env)).toEqual(["prod"]);
   });
 
-  it("prints exactly one JSON document on stdout with --json", async () => {
+  it("prints exactly one JSON document on stdout with --json, with extension changes and exposed views", async () => {
+    await sql(url, "create extension if not exists hstore");
     const r = await runCli(["--json", "json-check"], { cwd: work.dir });
     expect(r.exitCode, r.stderr).toBe(0);
     const body = JSON.parse(r.stdout) as { ok: boolean; id: string; stage: string; restoreCommand: string };
     expect(body).toMatchObject({ ok: true, stage: "readable" });
     expect(body.id).toMatch(/_staging_json-check$/);
+    const extra = body as unknown as {
+      extensionChanges: { added: string[]; since: string };
+      exposedViews: string[];
+    };
+    expect(extra.extensionChanges.added).toEqual(["hstore"]);
+    expect(extra.extensionChanges.since).toMatch(/_staging_/);
+    // The oracle: views anon or authenticated may select that lack security_invoker=true.
+    const exposed = await sql<{ name: string }>(
+      url,
+      `select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where c.relkind = 'v' and n.nspname not in ('pg_catalog', 'information_schema')
+          and not coalesce(c.reloptions @> array['security_invoker=true'], false)
+          and (has_table_privilege('anon', c.oid, 'SELECT') or has_table_privilege('authenticated', c.oid, 'SELECT'))
+        order by 1`,
+    );
+    expect(exposed.length).toBeGreaterThan(0);
+    expect(extra.exposedViews).toEqual(exposed.map((e) => e.name));
+    const human = await runCli(["human-check"], { cwd: work.dir });
+    expect(human.stdout).toMatch(/view\(s\) readable by anon\/authenticated without security_invoker=true/);
+    expect(human.stdout).toMatch(/changes\s+extensions since \d{8}_\d{6}_staging_json-check: none/);
   });
 
   it("refuses a second backup of the same env while one runs, naming who holds it", async () => {
