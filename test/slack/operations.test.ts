@@ -136,6 +136,27 @@ describe("running the bot: status, cancel, Slack errors, restarts, who may ask",
     ).toContain("unposted");
   });
 
+  it("when Slack rate-limits the post, says so to the requester at once and still takes the backup", async () => {
+    slack.rateLimitNext("chat.postMessage", 30);
+    const t0 = Date.now();
+    await slash("staging rate-limited");
+    const told = await slack.waitForCall(
+      "chat.postEphemeral",
+      (c) => /rate/i.test(String(c.body.text)),
+      10_000,
+    );
+    expect(told.at - t0).toBeLessThan(5_000); // no 30 s Retry-After sleep
+    await slack.waitForCall(
+      "chat.postEphemeral",
+      (c) => /_staging_rate-limited is verified/.test(String(c.body.text)),
+      60_000,
+    );
+    const list = await runCli(["list", "--json"], { cwd: work.dir });
+    expect(
+      (JSON.parse(list.stdout) as { backups: { label: string }[] }).backups.map((b) => b.label),
+    ).toContain("rate-limited");
+  });
+
   it("after a restart, a backup that was running is marked interrupted, its folder cleaned and the channel told", async () => {
     await bot.stop();
     // What a killed bot leaves: its job on record and a hidden in-progress folder owned by a dead pid.
