@@ -1,4 +1,5 @@
 import type { BackupArgs } from "../../commands/backup.js";
+import type { CheckArgs } from "../../commands/check.js";
 import type { KeepArgs, UnkeepArgs } from "../../commands/keep.js";
 import type { ListArgs } from "../../commands/list.js";
 import type { PruneArgs } from "../../commands/prune.js";
@@ -16,6 +17,7 @@ export type CliCommand =
   | { verb: "unkeep"; args: UnkeepArgs }
   | { verb: "restore-test"; args: RestoreTestArgs }
   | { verb: "demo" }
+  | { verb: "check"; args: CheckArgs }
   | { verb: "help" }
   | { verb: "version" };
 
@@ -25,6 +27,7 @@ export interface ParsedCli {
 }
 
 export const VERBS = [
+  "check",
   "backup",
   "list",
   "verify",
@@ -64,6 +67,8 @@ export function parseArgv(argv: readonly string[], configuredEnvs: Iterable<stri
   let reason: string | undefined;
   let envOption: string | undefined;
   let keepServer = false;
+  let requireLabel: string | undefined;
+  let maxAgeMs: number | undefined;
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? "";
@@ -76,7 +81,17 @@ export function parseArgv(argv: readonly string[], configuredEnvs: Iterable<stri
     else if (arg === "-h" || arg === "--help") help = true;
     else if (arg === "--version" || arg === "-V") version = true;
     else if (arg === "--dry-run") dryRun = true;
-    else if (arg === "--keep-server") keepServer = true;
+    else if (arg === "--require" || arg.startsWith("--require=")) {
+      const value = arg === "--require" ? argv[++i] : arg.slice("--require=".length);
+      if (!value) throw usage("--require needs a label: dbbackup check prod --require pre-upgrade");
+      requireLabel = value;
+    } else if (arg === "--max-age" || arg.startsWith("--max-age=")) {
+      const value = arg === "--max-age" ? argv[++i] : arg.slice("--max-age=".length);
+      const m = /^(\d+)(m|h|d)$/.exec(value ?? "");
+      if (!m?.[1]) throw usage(`--max-age takes a duration like 90m, 24h or 7d, not ${shown(value ?? "")}.`);
+      maxAgeMs =
+        Number(m[1]) * ({ m: 60_000, h: 3_600_000, d: 86_400_000 } as const)[m[2] as "m" | "h" | "d"];
+    } else if (arg === "--keep-server") keepServer = true;
     else if (arg === "--env" || arg.startsWith("--env=")) {
       const value = arg === "--env" ? argv[++i] : arg.slice("--env=".length);
       if (value === undefined || value === "") throw usage("--env needs a value: --env staging");
@@ -104,6 +119,21 @@ export function parseArgv(argv: readonly string[], configuredEnvs: Iterable<stri
     throw usage(
       `${envOption !== undefined ? "--env" : "--keep-server"} goes with restore-test: dbbackup restore-test latest --env staging`,
     );
+  }
+  if ((requireLabel !== undefined || maxAgeMs !== undefined) && first !== "check") {
+    throw usage(
+      "--require and --max-age go with check: dbbackup check prod --require pre-upgrade --max-age 24h",
+    );
+  }
+  if (first === "check") {
+    const [env, ...extra] = rest;
+    if (!env || extra.length > 0)
+      throw usage("check takes one environment: dbbackup check prod --require pre-upgrade --max-age 24h");
+    if (!envs.has(env)) throw unknownEnv(env, envs);
+    const args: CheckArgs = { env };
+    if (requireLabel !== undefined) args.require = requireLabel;
+    if (maxAgeMs !== undefined) args.maxAgeMs = maxAgeMs;
+    return { command: { verb: "check", args }, json };
   }
   if (first === "demo") {
     if (rest.length > 0) throw usage(`demo takes no arguments, got ${rest.map(shown).join(" ")}.`);

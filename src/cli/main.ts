@@ -160,6 +160,12 @@ export async function main(argv: string[]): Promise<number> {
         stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderKeep(result, style));
         return EXIT.ok;
       }
+      case "check": {
+        const { run } = await import("../../commands/check.js");
+        const result = await run(ctx, command.args);
+        stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `${result.reason}\n`);
+        return result.ok ? EXIT.ok : EXIT.failed;
+      }
       case "restore-test": {
         const { run } = await import("../../commands/restore-test.js");
         const { result, stopServer } = await run({ ...ctx, onRestoreEvent: restoreLine }, command.args);

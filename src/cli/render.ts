@@ -178,6 +178,8 @@ Usage:
       Stage 3: restore into a throwaway Postgres of the dump's major and compare tables, rows,
       views, extensions and policies with what was recorded; kept in the manifest and drill log.
   dbbackup demo                       The whole thing on a throwaway Postgres, no setup needed.
+  dbbackup check ENV [--require LABEL] [--max-age 24h] [--json]
+      For CI: exit 0 if a verified backup (with that label, that recent) exists, else 1, with one line why.
   dbbackup help                       This text.
 
 Every command takes --json (one JSON document on stdout) and exits non-zero on failure:

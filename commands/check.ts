@@ -1,0 +1,70 @@
+import { z } from "zod/v3";
+import { listBackups } from "../src/backup/catalog.js";
+import { ENV_NAME } from "../src/config.js";
+import type { CommandContext } from "./context.js";
+
+/** `check prod --require pre-upgrade --max-age 24h`: a CI gate, answered from manifests only. */
+export const checkArgs = z.object({
+  env: z.string().regex(ENV_NAME, "environment names are lower-case letters, digits and -"),
+  /** A label the backup must carry, e.g. pre-upgrade. */
+  require: z.string().min(1).max(40).optional(),
+  maxAgeMs: z.number().int().positive().optional(),
+});
+export type CheckArgs = z.input<typeof checkArgs>;
+
+export interface CheckResult {
+  ok: boolean;
+  env: string;
+  require: string | null;
+  maxAgeMs: number | null;
+  /** The backup that satisfies the check, or the newest candidate that didn't. */
+  backup: {
+    id: string;
+    label: string | null;
+    finishedAt: string;
+    ageMs: number;
+    stage: string | null;
+  } | null;
+  /** One line, for a CI log. */
+  reason: string;
+}
+
+function age(ms: number): string {
+  const h = ms / 3_600_000;
+  return h < 1
+    ? `${Math.max(1, Math.round(ms / 60_000))}m`
+    : h < 48
+      ? `${Math.round(h)}h`
+      : `${Math.round(h / 24)}d`;
+}
+
+export async function run(ctx: CommandContext, input: CheckArgs, now = new Date()): Promise<CheckResult> {
+  const args = checkArgs.parse(input);
+  const { backups } = await listBackups(ctx.config.backupsDir, args.env);
+  const verified = backups.filter((b) => b.stage === "readable" || b.stage === "restored");
+  const labelled = args.require ? verified.filter((b) => b.label === args.require) : verified;
+  const newest = [...labelled].sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];
+  const what = `${args.env} backup${args.require ? ` labelled ${args.require}` : ""}`;
+  const within = args.maxAgeMs ? ` in the last ${age(args.maxAgeMs)}` : "";
+  const base = { env: args.env, require: args.require ?? null, maxAgeMs: args.maxAgeMs ?? null };
+  if (!newest) {
+    return { ...base, ok: false, backup: null, reason: `missing: no verified ${what} at all` };
+  }
+  const ageMs = now.getTime() - new Date(newest.finishedAt).getTime();
+  const backup = {
+    id: newest.id,
+    label: newest.label,
+    finishedAt: newest.finishedAt,
+    ageMs,
+    stage: newest.stage,
+  };
+  if (args.maxAgeMs !== undefined && ageMs > args.maxAgeMs) {
+    return {
+      ...base,
+      ok: false,
+      backup,
+      reason: `missing: no verified ${what}${within} (newest: ${newest.id}, ${age(ageMs)} old)`,
+    };
+  }
+  return { ...base, ok: true, backup, reason: `ok: ${newest.id} is a verified ${what}, ${age(ageMs)} old` };
+}
