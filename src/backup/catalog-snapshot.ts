@@ -52,6 +52,8 @@ export interface CatalogSnapshot {
    * rights (no security_invoker=true), so they can bypass the tables' RLS.
    */
   exposedViews: string[];
+  /** RLS policies per table ("schema.table" → count), for the post-upgrade diff. */
+  policiesByTable: Record<string, number>;
   tables: TableInfo[];
   counts: CatalogCounts;
 }
@@ -147,6 +149,12 @@ async function readCatalog(
                        and has_table_privilege(r.oid, c.oid, 'SELECT'))
       order by 1`,
   );
+  const policyRows = await client.query<{ name: string; n: string }>(
+    `select n.nspname || '.' || c.relname as name, count(*) as n
+       from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
+      where ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
+      group by 1 order by 1`,
+  );
   const tables = await client.query<{ schema: string; name: string; kind: string; estimate: string }>(
     `select n.nspname as schema, c.relname as name, c.relkind as kind,
             greatest(c.reltuples, 0)::bigint as estimate
@@ -202,6 +210,7 @@ async function readCatalog(
     extensions: extensions.rows.map(({ name, version, schema }) => ({ name, version, schema })),
     views: views.rows.map((v) => ({ schema: v.schema, name: v.name, reloptions: v.reloptions ?? [] })),
     exposedViews: exposed.rows.map((r) => r.name),
+    policiesByTable: Object.fromEntries(policyRows.rows.map((r) => [r.name, Number(r.n)])),
     tables: tableInfos,
     counts: {
       tables: tables.rows.length,

@@ -62,6 +62,7 @@ export const manifestSchema = z.object({
     securityInvokerViews: z.number(),
     /** Views anon/authenticated may read without security_invoker=true (absent in older manifests). */
     exposedViews: z.array(z.string()).optional(),
+    policiesByTable: z.record(z.string(), z.number()).optional(),
     tables: z.array(
       z.object({
         schema: z.string(),

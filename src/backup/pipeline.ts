@@ -339,6 +339,7 @@ function catalogSection(catalog: CatalogSnapshot): Manifest["catalog"] {
     views: catalog.views.length,
     securityInvokerViews: catalog.views.filter(securityInvokerTrue).length,
     exposedViews: catalog.exposedViews,
+    policiesByTable: catalog.policiesByTable,
     tables: catalog.tables,
   };
 }

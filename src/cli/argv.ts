@@ -1,5 +1,6 @@
 import type { BackupArgs } from "../../commands/backup.js";
 import type { CheckArgs } from "../../commands/check.js";
+import type { DiffArgs } from "../../commands/diff.js";
 import type { KeepArgs, UnkeepArgs } from "../../commands/keep.js";
 import type { ListArgs } from "../../commands/list.js";
 import type { PruneArgs } from "../../commands/prune.js";
@@ -18,6 +19,7 @@ export type CliCommand =
   | { verb: "restore-test"; args: RestoreTestArgs }
   | { verb: "demo" }
   | { verb: "check"; args: CheckArgs }
+  | { verb: "diff"; args: DiffArgs }
   | { verb: "help" }
   | { verb: "version" };
 
@@ -28,6 +30,7 @@ export interface ParsedCli {
 
 export const VERBS = [
   "check",
+  "diff",
   "backup",
   "list",
   "verify",
@@ -124,6 +127,12 @@ export function parseArgv(argv: readonly string[], configuredEnvs: Iterable<stri
     throw usage(
       "--require and --max-age go with check: dbbackup check prod --require pre-upgrade --max-age 24h",
     );
+  }
+  if (first === "diff") {
+    const [from, to, ...extra] = rest;
+    if (!from || extra.length > 0)
+      throw usage("diff takes a backup and another backup or live: dbbackup diff <ID> [<ID>|live]");
+    return { command: { verb: "diff", args: to === undefined ? { from } : { from, to } }, json };
   }
   if (first === "check") {
     const [env, ...extra] = rest;

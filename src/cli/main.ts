@@ -160,6 +160,15 @@ export async function main(argv: string[]): Promise<number> {
         stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderKeep(result, style));
         return EXIT.ok;
       }
+      case "diff": {
+        const [{ run }, { renderDiff }] = await Promise.all([
+          import("../../commands/diff.js"),
+          import("./render-diff.js"),
+        ]);
+        const result = await run(ctx, command.args);
+        stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderDiff(result, style));
+        return EXIT.ok;
+      }
       case "check": {
         const { run } = await import("../../commands/check.js");
         const result = await run(ctx, command.args);

@@ -178,6 +178,9 @@ Usage:
       Stage 3: restore into a throwaway Postgres of the dump's major and compare tables, rows,
       views, extensions and policies with what was recorded; kept in the manifest and drill log.
   dbbackup demo                       The whole thing on a throwaway Postgres, no setup needed.
+  dbbackup diff <ID> [<ID>|live] [--json]
+      Post-upgrade sanity: server version, extensions, view reloptions (security_invoker lost is
+      flagged), RLS policies per table, between two backups or a backup and its live database.
   dbbackup check ENV [--require LABEL] [--max-age 24h] [--json]
       For CI: exit 0 if a verified backup (with that label, that recent) exists, else 1, with one line why.
   dbbackup help                       This text.

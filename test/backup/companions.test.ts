@@ -45,6 +45,7 @@ function snapshot(): CatalogSnapshot {
     views,
     tables: [],
     exposedViews: [],
+    policiesByTable: {},
     counts: {
       tables: 0,
       views: views.length,
