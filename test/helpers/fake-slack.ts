@@ -136,7 +136,7 @@ export interface FakeSlackOptions {
   /** response_url limits (Slack: 5 uses, 30 minutes). */
   responseUrlMaxUses?: number;
   responseUrlTtlMs?: number;
-  /** Enables apps.connections.open: the app-level token (default "xapp-1-A0FAKEAPP1-fake") and the WebSocket URL it hands out. */
+  /** Enables apps.connections.open: the app-level token (default "xapp-fake-<appId>") and the WebSocket URL it hands out. */
   socketMode?: { appToken?: string; url: () => string };
 }
 
@@ -433,7 +433,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const latencyMs = options.latencyMs ?? 0;
   const maxUses = options.responseUrlMaxUses ?? 5;
   const ttlMs = options.responseUrlTtlMs ?? 30 * 60_000;
-  const appToken = options.socketMode ? (options.socketMode.appToken ?? `xapp-1-${appId}-fake`) : undefined;
+  const appToken = options.socketMode ? (options.socketMode.appToken ?? `xapp-fake-${appId.toLowerCase()}`) : undefined;
 
   const calls: FakeSlackCall[] = [];
   const messages: FakeMessage[] = [];

@@ -116,7 +116,7 @@ describe("the Slack bot in Socket Mode: real Bolt and SocketModeClient, a fake S
     };
     expect(await open(slack.token)).toEqual({ ok: false, error: "not_allowed_token_type" });
     expect(await open(undefined)).toEqual({ ok: false, error: "not_authed" });
-    expect(await open("xapp-1-A0OTHER-nope")).toEqual({ ok: false, error: "invalid_auth" });
+    expect(await open("xapp-fake-other-app")).toEqual({ ok: false, error: "invalid_auth" });
     const post = await fetch(`${slack.url}chat.postMessage`, {
       method: "POST",
       headers: { authorization: `Bearer ${slack.appToken}`, "content-type": "application/json" },
