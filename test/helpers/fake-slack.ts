@@ -433,7 +433,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const latencyMs = options.latencyMs ?? 0;
   const maxUses = options.responseUrlMaxUses ?? 5;
   const ttlMs = options.responseUrlTtlMs ?? 30 * 60_000;
-  const appToken = options.socketMode ? (options.socketMode.appToken ?? `xapp-fake-${appId.toLowerCase()}`) : undefined;
+  const appToken = options.socketMode
+    ? (options.socketMode.appToken ?? `xapp-fake-${appId.toLowerCase()}`)
+    : undefined;
 
   const calls: FakeSlackCall[] = [];
   const messages: FakeMessage[] = [];
