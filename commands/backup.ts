@@ -4,11 +4,11 @@ import { listBackups } from "../src/backup/catalog.js";
 import { diffExtensions, type ExtensionChanges } from "../src/backup/extension-diff.js";
 import { type FileEntry, type Manifest, readManifest, type StageResult } from "../src/backup/manifest.js";
 import { runBackup } from "../src/backup/pipeline.js";
-import { ENV_NAME } from "../src/config.js";
+import { envNameSchema } from "../src/config.js";
 import type { CommandContext } from "./context.js";
 
 export const backupArgs = z.object({
-  env: z.string().regex(ENV_NAME, "environment names are lower-case letters, digits and -").optional(),
+  env: envNameSchema.optional(),
   // Length and characters are checked by checkLabel, whose message says the rules.
   label: z.string().optional(),
   url: z.string().max(4096).optional(),

@@ -1,11 +1,11 @@
 import { z } from "zod/v3";
 import { listBackups } from "../src/backup/catalog.js";
-import { ENV_NAME } from "../src/config.js";
+import { envNameSchema } from "../src/config.js";
 import type { CommandContext } from "./context.js";
 
 /** `check prod --require pre-upgrade --max-age 24h`: a CI gate, answered from manifests only. */
 export const checkArgs = z.object({
-  env: z.string().regex(ENV_NAME, "environment names are lower-case letters, digits and -"),
+  env: envNameSchema,
   /** A label the backup must carry, e.g. pre-upgrade. */
   require: z.string().min(1).max(40).optional(),
   maxAgeMs: z.number().int().positive().optional(),

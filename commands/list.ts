@@ -1,10 +1,10 @@
 import { z } from "zod/v3";
 import { type Listing, listBackups } from "../src/backup/catalog.js";
-import { ENV_NAME } from "../src/config.js";
+import { envNameSchema } from "../src/config.js";
 import type { CommandContext } from "./context.js";
 
 export const listArgs = z.object({
-  env: z.string().regex(ENV_NAME, "environment names are lower-case letters, digits and -").optional(),
+  env: envNameSchema.optional(),
 });
 export type ListArgs = z.input<typeof listArgs>;
 

@@ -9,11 +9,11 @@ import {
   type RetentionRules,
   type RunningBackup,
 } from "../src/backup/retention.js";
-import { ENV_NAME } from "../src/config.js";
+import { envNameSchema } from "../src/config.js";
 import type { CommandContext } from "./context.js";
 
 export const pruneArgs = z.object({
-  env: z.string().regex(ENV_NAME, "environment names are lower-case letters, digits and -").optional(),
+  env: envNameSchema.optional(),
   dryRun: z.boolean().default(false),
 });
 export type PruneArgs = z.input<typeof pruneArgs>;

@@ -1,5 +1,5 @@
 import { z } from "zod/v3";
-import { ENV_NAME } from "../src/config.js";
+import { envNameSchema } from "../src/config.js";
 import type { ParityRow } from "../src/restore/parity.js";
 import { type RestoreEvent, runRestoreTest, summarize } from "../src/restore/restore-test.js";
 import type { CommandContext } from "./context.js";
@@ -7,7 +7,7 @@ import type { CommandContext } from "./context.js";
 export const restoreTestArgs = z.object({
   /** A backup id, a backup folder, or "latest". */
   ref: z.string().min(1),
-  env: z.string().regex(ENV_NAME, "environment names are lower-case letters, digits and -").optional(),
+  env: envNameSchema.optional(),
   keepServer: z.boolean().default(false),
 });
 export type RestoreTestArgs = z.input<typeof restoreTestArgs>;

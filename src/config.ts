@@ -32,6 +32,11 @@ export interface Config {
 /** Env names go into folder names and ids, so `_` (the id separator) becomes `-`: DATABASE_URL_EU_PROD → eu-prod. */
 export const ENV_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
+/** The env argument every verb takes, checked the same way everywhere. */
+export const envNameSchema = z
+  .string()
+  .regex(ENV_NAME, "environment names are lower-case letters, digits and -");
+
 const COMPRESS = /^(none|[0-9]|gzip(:[1-9])?|lz4(:[0-9]{1,2})?|zstd(:[0-9]{1,2})?)$/;
 
 const schema = z.object({

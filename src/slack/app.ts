@@ -444,35 +444,26 @@ export function createBot(options: BotOptions): Bot {
       return;
     }
     let words: string[];
-    let parsed: ReturnType<typeof parseArgv>;
+    // Undefined for the Slack-only verbs (status, cancel), which the CLI's parser doesn't know.
+    let parsed: ReturnType<typeof parseArgv> | undefined;
     let reason: string | null = null;
     try {
       words = slashWords(command.text ?? "");
-      // `/dbbackup prod pre-upgrade before the 15.8 upgrade`: what follows the label is the reason.
       if (words[0] === "keep" && words.length > 2) {
         // `/dbbackup keep <id> before the tenant split`: the words after the id are the reason.
         reason = words.slice(2).join(" ").slice(0, 200);
         words = words.slice(0, 2);
       } else if (words[0] !== undefined && settings.approvalEnvs.includes(words[0]) && words.length > 2) {
+        // `/dbbackup prod pre-upgrade before the 15.8 upgrade`: what follows the label is the reason.
         reason = words.slice(2).join(" ").slice(0, 300);
         words = words.slice(0, 2);
       }
       if (words[0] === "status" || words[0] === "cancel") {
         if (words.length > 2)
           throw new DbBackupError("usage", `${words[0]} takes at most one id.`, "Try /dbbackup status.");
-        const refusal = await whoMayAsk(command.user_id, command.channel_id);
-        if (refusal) {
-          await ack({ response_type: "ephemeral", ...usageErrorView(refusal, "Ask in the ops channel.") });
-          return;
-        }
-        if (words[0] === "status") {
-          await ack({ response_type: "ephemeral", ...(await status()) });
-        } else {
-          await ack({ response_type: "ephemeral", text: await cancelJob(command.user_id, words[1]) });
-        }
-        return;
+      } else {
+        parsed = parseArgv(words, envs());
       }
-      parsed = parseArgv(words, envs());
     } catch (error) {
       const e = isDbBackupError(error)
         ? error
@@ -480,15 +471,24 @@ export function createBot(options: BotOptions): Bot {
       await ack({ response_type: "ephemeral", ...usageErrorView(e.message, e.hint) });
       return;
     }
-    const c = parsed.command;
-    const refusal = await whoMayAsk(command.user_id, command.channel_id);
-    if (refusal && c.verb !== "help" && c.verb !== "version") {
+    const verb = parsed?.command.verb;
+    const refusal =
+      verb === "help" || verb === "version"
+        ? undefined
+        : await whoMayAsk(command.user_id, command.channel_id);
+    if (refusal) {
       await ack({
         response_type: "ephemeral",
         ...usageErrorView(refusal, "Ask in the ops channel, or ask an admin to add you."),
       });
       return;
     }
+    if (!parsed) {
+      if (words[0] === "status") await ack({ response_type: "ephemeral", ...(await status()) });
+      else await ack({ response_type: "ephemeral", text: await cancelJob(command.user_id, words[1]) });
+      return;
+    }
+    const c = parsed.command;
     if (c.verb === "help" || c.verb === "version") {
       await ack({ response_type: "ephemeral", ...helpView() });
       return;

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
-import { createLogger } from "../../src/log.js";
 import { freePort, type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
-import { type Bot, createBot } from "../../src/slack/app.js";
-import { loadSlackSettings } from "../../src/slack/settings.js";
+import type { Bot } from "../../src/slack/app.js";
 import { workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
 import { loadFixture } from "../helpers/postgres.js";
 import { blockAction, slashCommand } from "../helpers/slack-requests.js";
+import { testBot } from "../helpers/test-bot.js";
 
 const SECRET = "approval-signing-secret-0123456789";
 const CHANNEL = "C0OPS0002";
@@ -25,20 +23,19 @@ describe("prod approvals through Slack", () => {
   let events: string;
   let port: number;
 
-  const makeBot = () => {
-    const config = loadConfig({ cwd: work.dir, env: { DATABASE_URL_PROD: db.url() } });
-    const settings = loadSlackSettings({
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: slack.url,
-      DBBACKUP_CHANNEL: CHANNEL,
-      DBBACKUP_PROD_APPROVERS: [BOB, "S0LEADS01", ...CROWD].join(","),
-      DBBACKUP_APPROVAL_TTL: "1500ms",
-      PORT: String(port),
-      HOST: "127.0.0.1",
+  const makeBot = () =>
+    testBot({
+      slack,
+      port,
+      signingSecret: SECRET,
+      channel: CHANNEL,
+      cwd: work.dir,
+      env: { DATABASE_URL_PROD: db.url() },
+      slackEnv: {
+        DBBACKUP_PROD_APPROVERS: [BOB, "S0LEADS01", ...CROWD].join(","),
+        DBBACKUP_APPROVAL_TTL: "1500ms",
+      },
     });
-    return createBot({ config, settings, logger: createLogger("silent"), progressIntervalMs: 50 });
-  };
 
   beforeAll(async () => {
     [slack, db] = await Promise.all([

@@ -9,6 +9,7 @@ import { workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
 import { loadFixture } from "../helpers/postgres.js";
 import { signedRequest, slashCommand, slashCommandBody } from "../helpers/slack-requests.js";
+import { testBot } from "../helpers/test-bot.js";
 
 const SECRET = "test-signing-secret-0123456789";
 const CHANNEL = "C0OPS0001";
@@ -26,19 +27,14 @@ describe("the Slack bot: real Bolt and WebClient, a fake Slack Web API, a real P
     await loadFixture(db.url(), "supabase");
     work = workdir();
     const port = await freePort();
-    const config = loadConfig({
+    bot = testBot({
+      slack,
+      port,
+      signingSecret: SECRET,
+      channel: CHANNEL,
       cwd: work.dir,
       env: { DATABASE_URL_STAGING: db.url(), DATABASE_URL_PROD: db.url() },
     });
-    const settings = loadSlackSettings({
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: slack.url,
-      DBBACKUP_CHANNEL: CHANNEL,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-    });
-    bot = createBot({ config, settings, logger: createLogger("silent"), progressIntervalMs: 50 });
     await bot.start();
     events = `http://127.0.0.1:${port}/slack/events`;
   });

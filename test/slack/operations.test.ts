@@ -2,15 +2,13 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
-import { createLogger } from "../../src/log.js";
 import { freePort, type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
-import { type Bot, createBot } from "../../src/slack/app.js";
-import { loadSlackSettings } from "../../src/slack/settings.js";
+import type { Bot } from "../../src/slack/app.js";
 import { runCli, workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
 import { loadFixture } from "../helpers/postgres.js";
 import { slashCommand } from "../helpers/slack-requests.js";
+import { testBot } from "../helpers/test-bot.js";
 
 const SECRET = "operations-signing-secret-0123456789";
 const CHANNEL = "C0OPS0003";
@@ -27,28 +25,16 @@ describe("running the bot: status, cancel, Slack errors, restarts, who may ask",
   let port: number;
   const root = () => path.join(work.dir, "backups");
 
-  const makeBot = () => {
-    const config = loadConfig({
+  const makeBot = () =>
+    testBot({
+      slack,
+      port,
+      signingSecret: SECRET,
+      channel: CHANNEL,
       cwd: work.dir,
       env: { DATABASE_URL_STAGING: db.url(), DBBACKUP_LOCK_WAIT_TIMEOUT: "60s" },
+      slackEnv: { DBBACKUP_REQUESTERS: `${ALICE},${BOB}`, DBBACKUP_ALLOWED_CHANNELS: `${CHANNEL},C0OTHER01` },
     });
-    const settings = loadSlackSettings({
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: slack.url,
-      DBBACKUP_CHANNEL: CHANNEL,
-      DBBACKUP_REQUESTERS: `${ALICE},${BOB}`,
-      DBBACKUP_ALLOWED_CHANNELS: `${CHANNEL},C0OTHER01`,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-    });
-    return createBot({
-      config,
-      settings,
-      logger: createLogger(process.env.TEST_LOG ?? "silent"),
-      progressIntervalMs: 50,
-    });
-  };
 
   beforeAll(async () => {
     [slack, db] = await Promise.all([startFakeSlack(), startScratchServer({ major: 15 })]);

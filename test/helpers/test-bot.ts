@@ -1,0 +1,39 @@
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/log.js";
+import { type Bot, createBot } from "../../src/slack/app.js";
+import { loadSlackSettings } from "../../src/slack/settings.js";
+import type { FakeSlack } from "./fake-slack.js";
+
+export interface TestBotOptions {
+  slack: FakeSlack;
+  /** HTTP mode on 127.0.0.1:port with this signing secret. */
+  port: number;
+  signingSecret: string;
+  channel: string;
+  /** Folder whose backups/ the bot uses. */
+  cwd: string;
+  /** Backup settings (DATABASE_URL_…, DBBACKUP_…). */
+  env: Record<string, string>;
+  /** Extra bot settings (approvers, TTL, requesters…). */
+  slackEnv?: Record<string, string>;
+}
+
+/** The real bot, wired to a fake Slack, quiet unless TEST_LOG says otherwise, quick progress updates. */
+export function testBot(o: TestBotOptions): Bot {
+  const config = loadConfig({ cwd: o.cwd, env: o.env });
+  const settings = loadSlackSettings({
+    SLACK_BOT_TOKEN: o.slack.token,
+    SLACK_SIGNING_SECRET: o.signingSecret,
+    SLACK_API_URL: o.slack.url,
+    DBBACKUP_CHANNEL: o.channel,
+    PORT: String(o.port),
+    HOST: "127.0.0.1",
+    ...o.slackEnv,
+  });
+  return createBot({
+    config,
+    settings,
+    logger: createLogger(process.env.TEST_LOG ?? "silent"),
+    progressIntervalMs: 50,
+  });
+}
