@@ -96,13 +96,18 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** The settings as every loader sees them: `.env` in cwd, overridden by the environment. */
+export function readSettings(options: LoadConfigOptions = {}): Record<string, string | undefined> {
+  const envFile = path.join(options.cwd ?? process.cwd(), ".env");
+  const fromFile = existsSync(envFile) ? dotenv.parse(readFileSync(envFile)) : {};
+  return { ...fromFile, ...(options.env ?? process.env) };
+}
+
 /** Reads `.env` (without touching process.env) and the environment; every problem named at once. */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const cwd = options.cwd ?? process.cwd();
-  const processEnv = options.env ?? process.env;
   const envFile = path.join(cwd, ".env");
-  const fromFile = existsSync(envFile) ? dotenv.parse(readFileSync(envFile)) : {};
-  const merged: Record<string, string | undefined> = { ...fromFile, ...processEnv };
+  const merged = readSettings(options);
 
   const problems: string[] = [];
   const parsed = schema.safeParse(merged);

@@ -85,7 +85,8 @@ export function securityInvokerTrue(view: ViewInfo): boolean {
   });
 }
 
-async function connect(target: Target): Promise<pg.Client> {
+/** A `pg` client connected the way libpq would (sslmode=prefer falls back), errors explained. */
+export async function connectTarget(target: Target): Promise<pg.Client> {
   const attempt = async (ssl?: boolean) => {
     const client = new pg.Client(clientConfig(target, ssl));
     client.on("error", () => {}); // a dropped idle connection must not crash the process
@@ -279,7 +280,7 @@ export async function openSnapshotSession(
   target: Target,
   options: SnapshotOptions,
 ): Promise<SnapshotSession> {
-  const client = await connect(target);
+  const client = await connectTarget(target);
   try {
     await client.query("begin isolation level repeatable read read only");
     await client.query(`set local lock_timeout = '${Math.max(1, options.lockWaitTimeoutSeconds)}s'`);
@@ -326,5 +327,16 @@ export async function openSnapshotSession(
   } catch (error) {
     await client.end().catch(() => {});
     throw explainQueryError(error, target, options);
+  }
+}
+
+/** The live server's version string (e.g. "15.8"), for the scheduled version watch. */
+export async function readLiveServerVersion(target: Target): Promise<string> {
+  const client = await connectTarget(target);
+  try {
+    const r = await client.query<{ server_version: string }>("SHOW server_version");
+    return r.rows[0]?.server_version ?? "";
+  } finally {
+    await client.end().catch(() => {});
   }
 }

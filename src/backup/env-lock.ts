@@ -27,8 +27,12 @@ function lockPath(root: string, env: string): string {
 }
 
 export function readLock(root: string, env: string): LockInfo | undefined {
+  return readLockFile(lockPath(root, env));
+}
+
+function readLockFile(file: string): LockInfo | undefined {
   try {
-    return lockSchema.parse(JSON.parse(readFileSync(lockPath(root, env), "utf8")));
+    return lockSchema.parse(JSON.parse(readFileSync(file, "utf8")));
   } catch {
     return undefined;
   }
@@ -48,7 +52,31 @@ export interface EnvLock {
 
 /** One backup per env at a time, across processes: an exclusive-create lock file. */
 export function acquireEnvLock(root: string, env: string, id: string, requestedBy: string): EnvLock {
-  const file = lockPath(root, env);
+  return acquireLockFile(lockPath(root, env), id, requestedBy, (holder) =>
+    holder
+      ? new DbBackupError(
+          "backup_running",
+          `A ${env} backup is already running: ${holder.requestedBy} started it at ${holder.startedAt.replace("T", " ").slice(0, 19)} UTC (${holder.id}, pid ${holder.pid} on ${holder.host}).`,
+          "Wait for it to finish (dbbackup list shows it when done) or stop that process, then run again.",
+        )
+      : new DbBackupError(
+          "backup_running",
+          `Could not take the ${env} backup lock (${lockPath(root, env)}).`,
+          "Another backup started at the same moment; run again.",
+        ),
+  );
+}
+
+/**
+ * An exclusive-create lock file held by this process; one left by a dead process is taken over.
+ * `held` builds the error for a live holder (or, given nothing, for losing a same-moment race).
+ */
+export function acquireLockFile(
+  file: string,
+  id: string,
+  requestedBy: string,
+  held: (holder: LockInfo | undefined) => Error,
+): EnvLock {
   mkdirSync(path.dirname(file), { recursive: true });
   const info: LockInfo = {
     pid: process.pid,
@@ -57,6 +85,7 @@ export function acquireEnvLock(root: string, env: string, id: string, requestedB
     startedAt: new Date().toISOString(),
     id,
   };
+  const read = () => readLockFile(file);
   let tookOverFrom: LockInfo | undefined;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -68,27 +97,17 @@ export function acquireEnvLock(root: string, env: string, id: string, requestedB
         release() {
           if (released) return;
           released = true;
-          const current = readLock(root, env);
+          const current = read();
           if (current?.pid === info.pid && current.id === info.id) rmSync(file, { force: true });
         },
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const holder = readLock(root, env);
-      if (holder && isLockLive(holder)) {
-        throw new DbBackupError(
-          "backup_running",
-          `A ${env} backup is already running: ${holder.requestedBy} started it at ${holder.startedAt.replace("T", " ").slice(0, 19)} UTC (${holder.id}, pid ${holder.pid} on ${holder.host}).`,
-          "Wait for it to finish (dbbackup list shows it when done) or stop that process, then run again.",
-        );
-      }
+      const holder = read();
+      if (holder && isLockLive(holder)) throw held(holder);
       if (holder) tookOverFrom = holder;
       rmSync(file, { force: true });
     }
   }
-  throw new DbBackupError(
-    "backup_running",
-    `Could not take the ${env} backup lock (${file}).`,
-    "Another backup started at the same moment; run again.",
-  );
+  throw held(undefined);
 }

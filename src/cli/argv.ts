@@ -1,13 +1,17 @@
 import type { BackupArgs } from "../../commands/backup.js";
 import type { CheckArgs } from "../../commands/check.js";
 import type { DiffArgs } from "../../commands/diff.js";
+import type { JobsArgs } from "../../commands/jobs.js";
 import type { KeepArgs, UnkeepArgs } from "../../commands/keep.js";
 import type { ListArgs } from "../../commands/list.js";
 import type { PruneArgs } from "../../commands/prune.js";
 import type { RestoreTestArgs } from "../../commands/restore-test.js";
+import type { UpgradeArgs } from "../../commands/upgrade.js";
 import type { VerifyArgs } from "../../commands/verify.js";
 import { ADHOC_ENV } from "../backup/target.js";
 import { DbBackupError } from "../errors.js";
+import { isJobName, JOB_NAMES } from "../schedule/job-names.js";
+import { parseUpgradeWords } from "../schedule/window-time.js";
 
 export type CliCommand =
   | { verb: "backup"; args: BackupArgs }
@@ -20,6 +24,8 @@ export type CliCommand =
   | { verb: "demo" }
   | { verb: "check"; args: CheckArgs }
   | { verb: "diff"; args: DiffArgs }
+  | { verb: "upgrade"; args: UpgradeArgs }
+  | { verb: "jobs"; args: JobsArgs | null }
   | { verb: "help" }
   | { verb: "version" };
 
@@ -31,6 +37,8 @@ export interface ParsedCli {
 export const VERBS = [
   "check",
   "diff",
+  "upgrade",
+  "jobs",
   "backup",
   "list",
   "verify",
@@ -133,6 +141,17 @@ export function parseArgv(argv: readonly string[], configuredEnvs: Iterable<stri
     if (!from || extra.length > 0)
       throw usage("diff takes a backup and another backup or live: dbbackup diff <ID> [<ID>|live]");
     return { command: { verb: "diff", args: to === undefined ? { from } : { from, to } }, json };
+  }
+  if (first === "upgrade") return { command: { verb: "upgrade", args: parseUpgradeWords(rest, envs) }, json };
+  if (first === "jobs") {
+    const [action, name, ...extra] = rest;
+    if (action === "list" && name === undefined) return { command: { verb: "jobs", args: null }, json };
+    if (action !== "run" || !name || extra.length > 0 || !isJobName(name))
+      throw usage(
+        `jobs takes list, or run and a job name${name && !isJobName(name) ? ` (${shown(name)} is not one)` : ""}: ${JOB_NAMES.join(", ")}.`,
+        "Example: dbbackup jobs run windows",
+      );
+    return { command: { verb: "jobs", args: { name } }, json };
   }
   if (first === "check") {
     const [env, ...extra] = rest;

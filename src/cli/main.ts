@@ -188,6 +188,53 @@ export async function main(argv: string[]): Promise<number> {
         }
         return result.ok ? EXIT.ok : EXIT.failed;
       }
+      case "upgrade": {
+        const [{ run }, { renderUpgrade }, { loadGuardrailSettings }, { readSettings }] = await Promise.all([
+          import("../../commands/upgrade.js"),
+          import("./render-guardrails.js"),
+          import("../schedule/settings.js"),
+          import("../config.js"),
+        ]);
+        const settings = loadGuardrailSettings(readSettings(), config.environments.keys());
+        const result = await run(ctx, command.args, { defaultLengthMs: settings.windowLengthMs });
+        stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderUpgrade(result, style));
+        return EXIT.ok;
+      }
+      case "jobs": {
+        const [{ run }, render, { loadGuardrailSettings }, { readSettings }, { loadSlackPostingSettings }] =
+          await Promise.all([
+            import("../../commands/jobs.js"),
+            import("./render-guardrails.js"),
+            import("../schedule/settings.js"),
+            import("../config.js"),
+            import("../slack/settings.js"),
+          ]);
+        const env = readSettings();
+        const settings = loadGuardrailSettings(env, config.environments.keys());
+        if (command.args === null) {
+          stdout.write(
+            json
+              ? `${JSON.stringify({ ok: true, ...settings, supabase: settings.supabase !== null }, null, 2)}\n`
+              : render.renderJobList(settings, style),
+          );
+          return EXIT.ok;
+        }
+        const slack = loadSlackPostingSettings(env);
+        const toSlack = slack ? (await import("../slack/notify.js")).slackNoticePoster(slack) : undefined;
+        const report = await run(ctx, command.args, {
+          settings,
+          post: async (notice) => {
+            if (toSlack) await toSlack(notice);
+          },
+        });
+        const where = slack
+          ? `posted to ${slack.channel}`
+          : "printed only: SLACK_BOT_TOKEN or DBBACKUP_CHANNEL is not set";
+        stdout.write(
+          json ? `${JSON.stringify(report, null, 2)}\n` : render.renderJobReport(report, style, where),
+        );
+        return report.problems.length > 0 ? EXIT.failed : EXIT.ok;
+      }
       case "unkeep": {
         const [{ runUnkeep }, { renderUnkeep }] = await Promise.all([
           import("../../commands/keep.js"),

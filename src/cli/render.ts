@@ -183,6 +183,12 @@ Usage:
       flagged), RLS policies per table, between two backups or a backup and its live database.
   dbbackup check ENV [--require LABEL] [--max-age 24h] [--json]
       For CI: exit 0 if a verified backup (with that label, that recent) exists, else 1, with one line why.
+  dbbackup upgrade ENV DATE TIME ZONE [LENGTH] [NOTE]
+      Declare a maintenance window, e.g. upgrade prod 2026-12-01 02:00 UTC 2h "15.8 patch": nags
+      ahead of it until a pre-upgrade backup is verified, and a diff against live after it.
+      dbbackup upgrade list | upgrade cancel <WINDOW-ID>
+  dbbackup jobs list | jobs run <windows|versions|drills|retention|supabase>
+      The bot's scheduled guardrails; run one now (posts to Slack when the bot's settings are set).
   dbbackup help                       This text.
 
 Every command takes --json (one JSON document on stdout) and exits non-zero on failure:
@@ -193,4 +199,5 @@ Settings (.env in this folder, or the environment):
   DBBACKUP_DIR (./backups)  DBBACKUP_COMPRESS (gzip:4 on pg_dump ≤ 15, zstd on ≥ 16)
   DBBACKUP_LOCK_WAIT_TIMEOUT (60s)  PG_BIN_DIR (where pg_dump lives, if not the usual places)
   DBBACKUP_KEEP_ON_DEMAND (5)  DBBACKUP_KEEP_PRE_UPGRADE (2)   what prune keeps per env
+  Guardrail schedules and settings: README → Guardrails.
 `;

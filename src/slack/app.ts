@@ -7,10 +7,24 @@ import { checkLabel, isBackupId } from "../backup/ids.js";
 import { parseArgv } from "../cli/argv.js";
 import type { Config } from "../config.js";
 import { DbBackupError, isDbBackupError } from "../errors.js";
+import type { GuardrailContext, JobReport } from "../schedule/context.js";
+import type { JobName } from "../schedule/job-names.js";
+import { runRetention } from "../schedule/jobs/retention.js";
+import { createScheduler } from "../schedule/scheduler.js";
+import { type GuardrailSettings, loadGuardrailSettings } from "../schedule/settings.js";
 import { type Approval, ApprovalStore } from "../state/approvals.js";
 import { audit } from "../state/audit.js";
 import { type Job, JobStore } from "../state/jobs.js";
 import { SlackDirectory } from "./directory.js";
+import {
+  BACKUP_NOW_ACTION,
+  DRILL_NOW_ACTION,
+  diffView,
+  noticeView,
+  windowCancelledView,
+  windowDeclaredView,
+  windowListView,
+} from "./guardrail-views.js";
 import { SlackProgress } from "./progress.js";
 import type { SlackSettings } from "./settings.js";
 import {
@@ -43,6 +57,8 @@ export interface Bot {
    * is still running after that (their messages say so, nothing half-written is kept), then stop.
    */
   shutdown(graceMs: number): Promise<{ finished: number; cancelled: number }>;
+  /** Runs one scheduled guardrail now (never alongside itself), as its cron would. */
+  runJob(name: JobName): Promise<JobReport>;
 }
 
 export interface BotOptions {
@@ -53,6 +69,12 @@ export interface BotOptions {
   progressIntervalMs?: number;
   /** How often expired approvals lose their buttons. */
   sweepIntervalMs?: number;
+  /** Schedules and thresholds of the guardrails (default: every default, no Supabase). */
+  guardrails?: GuardrailSettings;
+  /** Start the cron schedules with the bot (tests run jobs by hand instead). Default true. */
+  schedule?: boolean;
+  /** The guardrails' clock (tests move it). */
+  now?: () => Date;
 }
 
 function slackLogger(logger: Logger): SlackLogger {
@@ -220,6 +242,9 @@ export function createBot(options: BotOptions): Bot {
         logger.error({ err: error }, "final update failed"),
       );
       if (result.restoreCommand && ts) await post(restoreHintView(result.restoreCommand), { thread_ts: ts });
+      // A pre-upgrade backup may cover a window (say so now, not at the next tick); then retention.
+      if (result.label === "pre-upgrade") startJob(scheduler.runNow("windows").then(report));
+      startJob(scheduler.runNow("retention", (c) => runRetention(c, "after-backup")).then(report));
       if (!ts)
         await tellRequester(
           userId,
@@ -356,8 +381,13 @@ export function createBot(options: BotOptions): Bot {
     void job.finally(() => jobs.delete(job));
   }
 
-  async function whoMayAsk(userId: string, channelId: string): Promise<string | undefined> {
-    if (settings.allowedChannels.length > 0 && !settings.allowedChannels.includes(channelId)) {
+  /** `channelId` undefined: a button on the bot's own message in DBBACKUP_CHANNEL. */
+  async function whoMayAsk(userId: string, channelId: string | undefined): Promise<string | undefined> {
+    if (
+      channelId !== undefined &&
+      settings.allowedChannels.length > 0 &&
+      !settings.allowedChannels.includes(channelId)
+    ) {
       return "dbbackup doesn't take commands in this channel.";
     }
     if (requesters.configured && !(await requesters.members()).has(userId)) {
@@ -435,6 +465,77 @@ export function createBot(options: BotOptions): Bot {
     return expired.length;
   }
   let sweeper: NodeJS.Timeout | undefined;
+
+  const guardrails = options.guardrails ?? loadGuardrailSettings({}, envs());
+  const guardContext: GuardrailContext = {
+    config,
+    settings: guardrails,
+    now: options.now ?? (() => new Date()),
+    post: async (notice) => {
+      await app.client.chat.postMessage({
+        channel: settings.channel,
+        ...noticeView(notice, { approvalEnvs: settings.approvalEnvs }),
+      });
+      audit(root, "guardrail-posted", { kind: notice.kind });
+    },
+  };
+  const report = (r: JobReport) => {
+    if (r.notices.length > 0 || r.problems.length > 0)
+      logger.info(
+        { job: r.job, notices: r.notices.map((n) => n.kind), problems: r.problems },
+        "guardrail job ran",
+      );
+  };
+  const scheduler = createScheduler({
+    context: guardContext,
+    onReport: report,
+    onError: (job, error) => logger.error({ err: error, job }, "a scheduled guardrail failed"),
+  });
+
+  // The buttons on guardrail messages: "take the backup now" and "run the restore drill now".
+  const envValue = z.object({
+    env: z.string().refine((e) => config.environments.has(e), "not a configured environment"),
+    label: z.literal("pre-upgrade").nullable().optional(),
+  });
+  const parseButton = (value: unknown) => {
+    try {
+      return envValue.safeParse(JSON.parse(z.string().max(200).parse(value)));
+    } catch {
+      return envValue.safeParse(undefined);
+    }
+  };
+  app.action(BACKUP_NOW_ACTION, async ({ ack, body, action }) => {
+    await ack();
+    const clicker = body.user.id;
+    const channel = body.channel?.id ?? settings.channel;
+    const parsed = parseButton((action as { value?: unknown }).value);
+    if (!parsed.success) return;
+    const refusal = await whoMayAsk(clicker, undefined);
+    if (refusal) {
+      await app.client.chat.postEphemeral({ channel, user: clicker, text: refusal });
+      return;
+    }
+    const { env, label = null } = parsed.data;
+    audit(root, "request", { verb: "backup", env, label, by: clicker, from: "guardrail button" });
+    if (settings.approvalEnvs.includes(env)) {
+      await requestApproval(clicker, env, label, "asked for from a dbbackup reminder");
+      return;
+    }
+    startJob(runBackupFromSlack(clicker, env, label ?? undefined, { askedIn: channel }));
+  });
+  app.action(DRILL_NOW_ACTION, async ({ ack, body, action }) => {
+    await ack();
+    const clicker = body.user.id;
+    const channel = body.channel?.id ?? settings.channel;
+    const parsed = parseButton((action as { value?: unknown }).value);
+    if (!parsed.success) return;
+    const refusal = await whoMayAsk(clicker, undefined);
+    if (refusal) {
+      await app.client.chat.postEphemeral({ channel, user: clicker, text: refusal });
+      return;
+    }
+    startJob(runRestoreTestFromSlack(clicker, "latest", parsed.data.env));
+  });
 
   let accepting = true;
 
@@ -528,6 +629,74 @@ export function createBot(options: BotOptions): Bot {
       );
       return;
     }
+    if (c.verb === "upgrade") {
+      try {
+        const { run } = await import("../../commands/upgrade.js");
+        const result = await run({ config, requestedBy: command.user_id }, c.args, {
+          defaultLengthMs: guardrails.windowLengthMs,
+          now: guardContext.now(),
+        });
+        if (result.action === "list") {
+          await ack({ response_type: "ephemeral", ...windowListView(result.windows, guardContext.now()) });
+          return;
+        }
+        await ack({
+          response_type: "in_channel",
+          ...(result.action === "declare"
+            ? windowDeclaredView(result.window, guardrails.nagHours)
+            : windowCancelledView(result.window)),
+        });
+        // A window declared less than 48 h ahead gets its first reminder now, not at the next tick.
+        if (result.action === "declare") startJob(scheduler.runNow("windows").then(report));
+      } catch (error) {
+        const e = isDbBackupError(error)
+          ? error
+          : new DbBackupError(
+              "internal_error",
+              "Couldn't record that window.",
+              "The bot's log has the details.",
+            );
+        if (!isDbBackupError(error)) logger.error({ err: error }, "upgrade from Slack failed");
+        await ack({ response_type: "ephemeral", ...usageErrorView(e.message, e.hint) });
+      }
+      return;
+    }
+    if (c.verb === "diff") {
+      // From Slack only ids (and live): a path would name a folder anywhere on the bot's host.
+      const bad = [c.args.from, c.args.to ?? "live"].find((r) => r !== "live" && !isBackupId(r));
+      if (bad !== undefined || c.args.from === "live") {
+        await ack({
+          response_type: "ephemeral",
+          ...usageErrorView(
+            `"${(bad ?? "live").slice(0, 60)}" is not a backup id${c.args.from === "live" ? " (live goes second)" : ""}.`,
+            "Use ids from /dbbackup list: /dbbackup diff <id> [<id>|live]",
+          ),
+        });
+        return;
+      }
+      await ack(); // a diff against live connects to the database: maybe seconds
+      startJob(
+        (async () => {
+          let view: SlackMessage;
+          try {
+            const { run } = await import("../../commands/diff.js");
+            view = diffView(await run({ config, requestedBy: command.user_id }, c.args));
+          } catch (error) {
+            const e = isDbBackupError(error)
+              ? error
+              : new DbBackupError(
+                  "internal_error",
+                  "The diff failed unexpectedly.",
+                  "The bot's log has the details.",
+                );
+            if (!isDbBackupError(error)) logger.error({ err: error }, "diff from Slack failed");
+            view = usageErrorView(e.message, e.hint);
+          }
+          await client.chat.postEphemeral({ channel: command.channel_id, user: command.user_id, ...view });
+        })(),
+      );
+      return;
+    }
     if (c.verb === "keep") {
       const { runKeep } = await import("../../commands/keep.js");
       try {
@@ -603,15 +772,19 @@ export function createBot(options: BotOptions): Bot {
       else await app.start({ port: settings.port, host: settings.host });
       sweeper = setInterval(() => void sweepApprovals().catch(() => {}), options.sweepIntervalMs ?? 30_000);
       sweeper.unref();
+      if (options.schedule !== false) scheduler.start();
     },
     async stop() {
       if (sweeper) clearInterval(sweeper);
+      await scheduler.stop();
       await app.stop();
     },
+    runJob: (name) => scheduler.runNow(name),
     sweepApprovals,
     async shutdown(graceMs: number) {
       accepting = false;
       if (sweeper) clearInterval(sweeper);
+      const stopping = scheduler.stop();
       const running = [...jobs];
       const all = Promise.allSettled(running);
       const inTime = await Promise.race([
@@ -628,6 +801,7 @@ export function createBot(options: BotOptions): Bot {
         // pg_dump gets SIGTERM, then SIGKILL after 5 s: this wait is bounded too.
         await Promise.race([all, new Promise((r) => setTimeout(r, 15_000).unref())]);
       }
+      await stopping;
       await app.stop();
       return { finished: running.length - cancelled, cancelled };
     },

@@ -1,23 +1,21 @@
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
-import dotenv from "dotenv";
-import { loadConfig } from "../config.js";
+import { loadConfig, readSettings } from "../config.js";
 import { isDbBackupError } from "../errors.js";
 import { createLogger } from "../log.js";
+import { loadGuardrailSettings } from "../schedule/settings.js";
 import { createBot } from "./app.js";
 import { loadSlackSettings } from "./settings.js";
 
 /** `npm start`: the bot. Exit 2 on bad settings (each named), 1 if Slack refuses to start it. */
 export async function main(): Promise<number> {
   const logger = createLogger();
-  const envFile = path.join(process.cwd(), ".env");
-  const env = { ...(existsSync(envFile) ? dotenv.parse(readFileSync(envFile)) : {}), ...process.env };
+  const env = readSettings();
   let bot: ReturnType<typeof createBot>;
   let settings: ReturnType<typeof loadSlackSettings>;
   try {
     const config = loadConfig();
     settings = loadSlackSettings(env);
-    bot = createBot({ config, settings, logger });
+    const guardrails = loadGuardrailSettings(env, config.environments.keys());
+    bot = createBot({ config, settings, logger, guardrails });
   } catch (error) {
     if (!isDbBackupError(error)) throw error;
     process.stderr.write(`✖ ${error.message}\n  → ${error.hint}\n`);

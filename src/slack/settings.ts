@@ -112,3 +112,35 @@ export function loadSlackSettings(env: Record<string, string | undefined>): Slac
     shutdownGraceMs: durationMs(d.DBBACKUP_SHUTDOWN_GRACE),
   };
 }
+
+/**
+ * Just enough to post to the channel (`dbbackup jobs run` on the bot's host): undefined when the
+ * bot's token or channel isn't set, so the CLI then prints and posts nothing.
+ */
+export function loadSlackPostingSettings(
+  env: Record<string, string | undefined>,
+): Pick<SlackSettings, "botToken" | "apiUrl" | "channel" | "approvalEnvs"> | undefined {
+  if (!env.SLACK_BOT_TOKEN || !env.DBBACKUP_CHANNEL) return undefined;
+  const parsed = schema
+    .pick({
+      SLACK_BOT_TOKEN: true,
+      SLACK_API_URL: true,
+      DBBACKUP_CHANNEL: true,
+      DBBACKUP_APPROVAL_ENVS: true,
+    })
+    .safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new DbBackupError(
+      "config_invalid",
+      `${String(issue?.path[0])}: ${issue?.message ?? "invalid"}`,
+      "Fix it in .env (README → Slack bot), or unset SLACK_BOT_TOKEN to only print.",
+    );
+  }
+  return {
+    botToken: parsed.data.SLACK_BOT_TOKEN,
+    apiUrl: parsed.data.SLACK_API_URL,
+    channel: parsed.data.DBBACKUP_CHANNEL,
+    approvalEnvs: parsed.data.DBBACKUP_APPROVAL_ENVS,
+  };
+}

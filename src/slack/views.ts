@@ -36,22 +36,22 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-function section(text: string): Block {
+export function section(text: string): Block {
   return { type: "section", text: { type: "mrkdwn", text: clip(text) } };
 }
 
-function context(text: string): Block {
+export function context(text: string): Block {
   return { type: "context", elements: [{ type: "mrkdwn", text: clip(text) }] };
 }
 
-function message(text: string, blocks: Block[]): SlackMessage {
+export function message(text: string, blocks: Block[]): SlackMessage {
   const capped =
     blocks.length > BLOCKS_MAX ? [...blocks.slice(0, BLOCKS_MAX - 1), context("…cut to fit Slack")] : blocks;
   return { text: clip(text, 4000), blocks: capped };
 }
 
 /** A failure: the same message turns red (an attachment's colour bar holds the blocks). */
-function red(text: string, blocks: Block[]): SlackMessage {
+export function red(text: string, blocks: Block[]): SlackMessage {
   const m = message(text, blocks);
   return { text: m.text, blocks: [], attachments: [{ color: RED, blocks: m.blocks }] };
 }
@@ -64,10 +64,13 @@ export function helpView(): SlackMessage {
     "*`/dbbackup cancel [id]`* stop a running backup (the requester or an approver)",
     "*`/dbbackup restore-test latest [env]`* prove a backup restores (stage 3), or give an id",
     "*`/dbbackup keep <id> [reason]`* pin a backup so retention never deletes it",
+    "*`/dbbackup upgrade prod 2026-12-01 02:00 UTC [2h] [note]`* declare a maintenance window: reminders until a pre-upgrade backup exists, a diff after",
+    "*`/dbbackup upgrade list`* · *`/dbbackup upgrade cancel <id>`* the declared windows",
+    "*`/dbbackup diff <id> [<id>|live]`* version, extensions, view reloptions, policies: the post-upgrade sanity check",
     "*`/dbbackup help`* this",
   ];
   return message(
-    "dbbackup: /dbbackup [env] [label] | list [env] | status | cancel [id] | restore-test latest [env] | keep <id> [reason] | help",
+    "dbbackup: /dbbackup [env] [label] | list [env] | status | cancel [id] | restore-test latest [env] | keep <id> [reason] | upgrade … | diff <id> [<id>|live] | help",
     [
       section("*dbbackup* takes verified Postgres backups."),
       section(lines.join("\n")),
@@ -116,7 +119,7 @@ export interface BackupProgress {
   elapsedMs: number;
 }
 
-function who(userId: string): string {
+export function who(userId: string): string {
   return /^[UW][A-Z0-9]+$/.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);
 }
 

@@ -12,7 +12,11 @@ export type AuditKind =
   | "backup-finished"
   | "backup-failed"
   | "backup-cancelled"
-  | "backup-interrupted";
+  | "backup-interrupted"
+  | "pruned"
+  | "window-declared"
+  | "window-cancelled"
+  | "guardrail-posted";
 
 /** Every request, decision, run and failure, with who and when: one JSON line each, appended. */
 export function audit(

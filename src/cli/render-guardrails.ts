@@ -1,0 +1,103 @@
+import type { UpgradeResult } from "../../commands/upgrade.js";
+import type { JobReport } from "../schedule/context.js";
+import { JOB_NAMES, JOB_PURPOSE } from "../schedule/job-names.js";
+import type { Notice } from "../schedule/notices.js";
+import type { GuardrailSettings } from "../schedule/settings.js";
+import type { MaintenanceWindow } from "../state/windows.js";
+import { formatBytes, formatExtensionChanges } from "./format.js";
+import type { Style } from "./render.js";
+
+function utc(iso: string): string {
+  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
+}
+
+function windowLine(w: MaintenanceWindow): string {
+  const hours = (new Date(w.endsAt).getTime() - new Date(w.startsAt).getTime()) / 3_600_000;
+  return `${w.id}  ${w.env}  ${utc(w.startsAt)} for ${Number(hours.toFixed(2))}h${w.note ? `  "${w.note}"` : ""}  (declared by ${w.declaredBy})`;
+}
+
+export function renderUpgrade(r: UpgradeResult, s: Style): string {
+  if (r.action === "declare")
+    return `${s.ok("✔")} Declared ${windowLine(r.window)}\n  Nags start ahead of it until a pre-upgrade backup of ${r.window.env} is verified; cancel: dbbackup upgrade cancel ${r.window.id}\n`;
+  if (r.action === "cancel") return `${s.ok("✔")} Cancelled ${windowLine(r.window)}\n`;
+  if (r.windows.length === 0) return "No upgrade windows declared.\n";
+  return `${r.windows
+    .map(
+      (w) =>
+        `${windowLine(w)}  ${w.covered ? s.ok(`covered by ${w.covered.backupId}`) : s.warn("no pre-upgrade backup yet")}`,
+    )
+    .join("\n")}\n`;
+}
+
+/** One notice as the terminal shows it (the same facts as the Slack message). */
+export function renderNotice(n: Notice, s: Style): string {
+  switch (n.kind) {
+    case "nag":
+      return s.warn(
+        `${n.window.env} upgrade window ${utc(n.window.startsAt)} (${n.window.id}): ${n.level === "start" ? "starts now" : `${n.level} to go`}, no pre-upgrade backup yet. Run: dbbackup ${n.window.env} pre-upgrade`,
+      );
+    case "covered":
+      return s.ok(`${n.window.env} upgrade window ${n.window.id} is covered by ${n.backup.id}.`);
+    case "window-diff": {
+      const head = `After the ${n.window.env} upgrade window ${n.window.id}: ${n.from?.id ?? "no backup"} vs live${n.covered ? "" : " (no pre-upgrade backup covered it)"}`;
+      if (!n.diff) return s.bad(`${head}: ${n.error ?? "no diff"}`);
+      const d = n.diff;
+      const lines = [
+        head,
+        `  server      ${d.version.changed ? `${d.version.before} → ${d.version.after}` : `${d.version.after} (unchanged)`}`,
+        `  extensions  ${formatExtensionChanges(d.extensions)}`,
+        ...d.views.changed.map(
+          (c) =>
+            `  views       ${c.view}: ${c.before} → ${c.after}${c.lostSecurityInvoker ? s.bad("  LOST security_invoker") : ""}`,
+        ),
+      ];
+      return d.securityInvokerLost > 0 || !n.covered ? s.bad(lines.join("\n")) : lines.join("\n");
+    }
+    case "version-changed":
+      return s.bad(
+        `${n.env} went from ${n.from} to ${n.to} without a pre-upgrade backup (newest: ${n.lastBackup.id}). Take one now: dbbackup ${n.env}`,
+      );
+    case "dead-man":
+      return s.bad(
+        `No ${n.env} backup reached stage 2 in ${n.days} days${n.lastBackup ? ` (last: ${n.lastBackup.id})` : " (never)"}. Take one now: dbbackup ${n.env}`,
+      );
+    case "drill-due": {
+      const d = n.lastDrill;
+      const last = d
+        ? `last drill ${utc(d.at)} by ${d.by}: ${d.ok ? "passed" : "failed"}`
+        : "no drill on record";
+      return s.warn(
+        `${n.env} restore drill due (${n.reason === "quarterly" ? n.quarter : `none passed in ${n.maxAgeDays} days`}; ${last}). Run: dbbackup restore-test latest --env ${n.env}`,
+      );
+    }
+    case "pruned":
+      return [
+        `Retention deleted ${n.deleted.length} backup(s), ${formatBytes(n.freedBytes)}:`,
+        ...n.deleted.map((d) => `  ${d.id}  ${formatBytes(d.bytes)}  ${d.reason}`),
+      ].join("\n");
+    case "supabase-upgrade":
+      return s.warn(
+        `Supabase ${n.running ? "is upgrading" : "offers an upgrade for"} ${n.env} (${n.ref}${n.targetVersion ? ` → ${n.targetVersion}` : ""}) and no recent pre-upgrade backup exists. Run: dbbackup ${n.env} pre-upgrade`,
+      );
+  }
+}
+
+export function renderJobReport(r: JobReport, s: Style, posted: string): string {
+  const lines = [
+    `${s.bold(r.job)}: ${r.notices.length === 0 ? "nothing to say" : `${r.notices.length} notice${r.notices.length === 1 ? "" : "s"} (${posted})`}`,
+    ...r.notices.map((n) => `  ${renderNotice(n, s).replace(/\n/g, "\n  ")}`),
+    ...r.problems.map((p) => `  ${s.warn("!")} ${p}`),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+export function renderJobList(settings: GuardrailSettings, s: Style): string {
+  const lines = JOB_NAMES.map((name) => {
+    const schedule =
+      name === "supabase" && !settings.supabase
+        ? "off (no SUPABASE_PROJECT_REF_<ENV>)"
+        : settings.schedules[name];
+    return `${s.bold(name.padEnd(10))} ${schedule.padEnd(16)} ${JOB_PURPOSE[name]}`;
+  });
+  return `${lines.join("\n")}\nSchedules are cron in ${settings.timeZone}. Run one now: dbbackup jobs run <name>\n`;
+}

@@ -1,0 +1,72 @@
+import type { BackupSummary } from "../../backup/catalog.js";
+import { readLiveServerVersion } from "../../backup/catalog-snapshot.js";
+import { resolveTarget } from "../../backup/target.js";
+import { isDbBackupError } from "../../errors.js";
+import { GuardrailMemory } from "../../state/guardrail-memory.js";
+import {
+  backupRef,
+  type GuardrailContext,
+  isPreUpgrade,
+  type JobReport,
+  reporter,
+  verifiedBackups,
+} from "../context.js";
+import { pgVersionNumber } from "../notices.js";
+
+/**
+ * Was the server at `from` backed up with the pre-upgrade label before it moved on? Yes when a
+ * pre-upgrade backup at `from` is newer than every backup taken at another version; pure.
+ */
+export function preUpgradeBefore(backups: readonly BackupSummary[], from: string): BackupSummary | undefined {
+  const at = (b: BackupSummary) => pgVersionNumber(b.serverVersion);
+  const lastOther = backups.find((b) => at(b) !== from);
+  return backups.find(
+    (b) => at(b) === from && isPreUpgrade(b) && (!lastOther || b.finishedAt > lastOther.finishedAt),
+  );
+}
+
+function day(now: Date): string {
+  return now.toISOString().slice(0, 10);
+}
+
+/**
+ * After the fact, per configured env: the live version differs from the newest backup's with no
+ * pre-upgrade backup before the change (said once per change); and the dead-man alert, when no
+ * backup reached stage 2 in `deadManDays` (said once a day until one does).
+ */
+export async function runVersions(ctx: GuardrailContext): Promise<JobReport> {
+  const { report, post, problem } = reporter(ctx, "versions");
+  const memory = new GuardrailMemory(ctx.config.backupsDir);
+  const now = ctx.now();
+  for (const env of [...ctx.config.environments.keys()].sort()) {
+    if (ctx.signal?.aborted) break;
+    const backups = await verifiedBackups(ctx.config, env);
+    const newest = backups[0];
+    const days = ctx.settings.deadManDays;
+    if (days > 0) {
+      const stale = !newest || now.getTime() - new Date(newest.finishedAt).getTime() > days * 86_400_000;
+      const key = `dead-man:${env}:${day(now)}`;
+      if (stale && !memory.sentAt(key)) {
+        await post({ kind: "dead-man", env, days, lastBackup: newest ? backupRef(newest) : null });
+        await memory.remember(key, now);
+      }
+    }
+    if (!newest) continue;
+    let live: string;
+    try {
+      live = pgVersionNumber(await readLiveServerVersion(resolveTarget(ctx.config, { env })));
+    } catch (error) {
+      problem(
+        `${env}: could not read the live version: ${isDbBackupError(error) ? error.message : String(error)}`,
+      );
+      continue;
+    }
+    const from = pgVersionNumber(newest.serverVersion);
+    if (live === from || preUpgradeBefore(backups, from)) continue;
+    const key = `version:${env}:${from}->${live}`;
+    if (memory.sentAt(key)) continue;
+    await post({ kind: "version-changed", env, from, to: live, lastBackup: backupRef(newest) });
+    await memory.remember(key, now);
+  }
+  return report;
+}

@@ -1,0 +1,107 @@
+import path from "node:path";
+import cron, { type ScheduledTask } from "node-cron";
+import { acquireLockFile } from "../backup/env-lock.js";
+import { DbBackupError } from "../errors.js";
+import type { GuardrailContext, JobReport } from "./context.js";
+import { JOB_NAMES, type JobName } from "./job-names.js";
+import { runDrills } from "./jobs/drills.js";
+import { runRetention } from "./jobs/retention.js";
+import { runSupabase } from "./jobs/supabase.js";
+import { runVersions } from "./jobs/versions.js";
+import { runWindows } from "./jobs/windows.js";
+
+export const JOBS: Record<JobName, (ctx: GuardrailContext) => Promise<JobReport>> = {
+  windows: runWindows,
+  versions: runVersions,
+  drills: runDrills,
+  retention: (ctx) => runRetention(ctx),
+  supabase: runSupabase,
+};
+
+/**
+ * Runs one job now, never alongside itself: not in this process (the bot's cron and a button), and
+ * not across processes (the bot and `npx dbbackup jobs run`), through a lock file per job.
+ */
+export async function runJobExclusively(
+  name: JobName,
+  ctx: GuardrailContext,
+  run: (ctx: GuardrailContext) => Promise<JobReport> = JOBS[name],
+): Promise<JobReport> {
+  const lock = acquireLockFile(
+    path.join(ctx.config.backupsDir, ".locks", `job.${name}.json`),
+    name,
+    "dbbackup",
+    (holder) =>
+      new DbBackupError(
+        "job_running",
+        `The ${name} job is already running${holder ? ` (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt.slice(11, 19)} UTC)` : ""}.`,
+        "It will be done in a moment; run it again after that if you still need to.",
+      ),
+  );
+  try {
+    return await run(ctx);
+  } finally {
+    lock.release();
+  }
+}
+
+export interface SchedulerOptions {
+  context: GuardrailContext;
+  /** Told about each finished run and each failure (the bot logs them). */
+  onReport?: (report: JobReport) => void;
+  onError?: (job: JobName, error: unknown) => void;
+}
+
+export interface Scheduler {
+  /** Starts the cron tasks of every job whose schedule isn't "off". */
+  start(): void;
+  stop(): Promise<void>;
+  /** Runs a job at once (a button, a finished backup); a run already under way is reported as such. */
+  runNow(name: JobName, run?: (ctx: GuardrailContext) => Promise<JobReport>): Promise<JobReport>;
+  /** The next time each scheduled job runs. */
+  nextRuns(): Partial<Record<JobName, Date | null>>;
+}
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const { context } = options;
+  const tasks = new Map<JobName, ScheduledTask>();
+  const busy = new Map<JobName, Promise<JobReport>>();
+
+  function runNow(name: JobName, run?: (ctx: GuardrailContext) => Promise<JobReport>): Promise<JobReport> {
+    const current = busy.get(name);
+    if (current) return current;
+    const started = runJobExclusively(name, context, run).finally(() => busy.delete(name));
+    busy.set(name, started);
+    return started;
+  }
+
+  return {
+    start() {
+      for (const name of JOB_NAMES) {
+        const expression = context.settings.schedules[name];
+        if (expression === "off" || (name === "supabase" && !context.settings.supabase)) continue;
+        const task = cron.schedule(
+          expression,
+          async () => {
+            try {
+              options.onReport?.(await runNow(name));
+            } catch (error) {
+              options.onError?.(name, error);
+            }
+          },
+          { name: `dbbackup-${name}`, timezone: context.settings.timeZone, noOverlap: true },
+        );
+        tasks.set(name, task);
+      }
+    },
+    async stop() {
+      for (const task of tasks.values()) await task.destroy();
+      tasks.clear();
+      await Promise.allSettled([...busy.values()]);
+    },
+    runNow,
+    nextRuns() {
+      return Object.fromEntries([...tasks].map(([name, task]) => [name, task.getNextRun()]));
+    },
+  };
+}

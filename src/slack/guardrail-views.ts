@@ -1,0 +1,252 @@
+import type { DiffResult } from "../../commands/diff.js";
+import { formatBytes, formatExtensionChanges } from "../cli/format.js";
+import type { BackupRef, Notice } from "../schedule/notices.js";
+import type { MaintenanceWindow } from "../state/windows.js";
+import { type Block, context, escapeMrkdwn, message, red, type SlackMessage, section, who } from "./views.js";
+
+/** Block Kit for the scheduled guardrails and the window verbs: pure functions of their data. */
+
+export const BACKUP_NOW_ACTION = "guardrail_backup";
+export const DRILL_NOW_ACTION = "guardrail_restore_test";
+
+/** Slack shows each reader the time in their own zone; the fallback is UTC. */
+export function when(iso: string): string {
+  const unix = Math.floor(new Date(iso).getTime() / 1000);
+  return `<!date^${unix}^{date_short_pretty} {time}|${iso.slice(0, 16).replace("T", " ")} UTC>`;
+}
+
+function lengthOf(ms: number): string {
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.round((ms % 3_600_000) / 60_000);
+  return h === 0 ? `${m}m` : m === 0 ? `${h}h` : `${h}h${m}m`;
+}
+
+function backupLine(b: BackupRef): string {
+  return `\`${b.id}\` (${b.version}, finished ${when(b.finishedAt)} by ${who(b.requestedBy)})`;
+}
+
+export interface ButtonRules {
+  /** Envs whose backups need a second person: their button requests one instead. */
+  approvalEnvs: readonly string[];
+}
+
+function backupButton(env: string, label: string | null, rules: ButtonRules, primary = true): Block {
+  const needsApproval = rules.approvalEnvs.includes(env);
+  return {
+    type: "actions",
+    elements: [
+      {
+        type: "button",
+        action_id: BACKUP_NOW_ACTION,
+        text: {
+          type: "plain_text",
+          text: `${needsApproval ? "Request" : "Start"} a ${env} ${label ?? ""} backup`.replace(/\s+/g, " "),
+        },
+        ...(primary ? { style: "primary" as const } : {}),
+        value: JSON.stringify({ env, label }),
+      },
+    ],
+  };
+}
+
+function drillButton(env: string): Block {
+  return {
+    type: "actions",
+    elements: [
+      {
+        type: "button",
+        action_id: DRILL_NOW_ACTION,
+        text: { type: "plain_text", text: `Run the ${env} restore test now` },
+        style: "primary",
+        value: JSON.stringify({ env }),
+      },
+    ],
+  };
+}
+
+function windowTitle(w: MaintenanceWindow): string {
+  return `${w.env} upgrade window ${when(w.startsAt)} (${lengthOf(new Date(w.endsAt).getTime() - new Date(w.startsAt).getTime())})${w.note ? `: ${escapeMrkdwn(w.note)}` : ""}`;
+}
+
+function untilText(ms: number): string {
+  if (ms <= 0) return "now";
+  const h = ms / 3_600_000;
+  return h >= 1 ? `in ${Math.round(h)}h` : `in ${Math.max(1, Math.round(ms / 60_000))}m`;
+}
+
+/** The post-upgrade sanity diff: a lost security_invoker turns the message red. */
+export function diffBlocks(d: DiffResult): Block[] {
+  const lines = [
+    `*Server* ${d.version.changed ? `${escapeMrkdwn(d.version.before)} → *${escapeMrkdwn(d.version.after)}*` : `${escapeMrkdwn(d.version.after)} (unchanged)`}`,
+    `*Extensions* ${escapeMrkdwn(formatExtensionChanges(d.extensions))}`,
+  ];
+  const v = d.views;
+  if (v.added.length + v.removed.length + v.changed.length === 0) lines.push("*Views* unchanged");
+  for (const name of v.added) lines.push(`*Views* +\`${escapeMrkdwn(name)}\``);
+  for (const name of v.removed) lines.push(`*Views* −\`${escapeMrkdwn(name)}\``);
+  for (const c of v.changed) {
+    const text = `\`${escapeMrkdwn(c.view)}\` ${escapeMrkdwn(c.before)} → ${escapeMrkdwn(c.after)}`;
+    lines.push(
+      c.lostSecurityInvoker
+        ? `:rotating_light: *Views* ${text}: *security_invoker lost*: anon/authenticated now read it with the owner's rights, past RLS`
+        : `*Views* ${text}`,
+    );
+  }
+  if (d.policies === undefined) lines.push("*Policies* (not recorded in the older backup)");
+  else if (d.policies.length === 0) lines.push("*Policies* unchanged per table");
+  else
+    for (const p of d.policies)
+      lines.push(
+        `*Policies* \`${escapeMrkdwn(p.table)}\` ${p.before} → ${p.after}${p.after < p.before ? " :warning: fewer" : ""}`,
+      );
+  return [section(lines.join("\n"))];
+}
+
+export function diffView(d: DiffResult): SlackMessage {
+  const head = section(`*Diff* \`${escapeMrkdwn(d.from)}\` → \`${escapeMrkdwn(d.to)}\``);
+  const text = `diff ${d.from} → ${d.to}${d.securityInvokerLost ? `: ${d.securityInvokerLost} view(s) lost security_invoker` : ""}`;
+  return d.securityInvokerLost > 0
+    ? red(text, [head, ...diffBlocks(d)])
+    : message(text, [head, ...diffBlocks(d)]);
+}
+
+export function windowDeclaredView(w: MaintenanceWindow, nagHours: readonly number[]): SlackMessage {
+  const first = nagHours[0];
+  return message(`${w.declaredBy} declared a ${w.env} upgrade window at ${w.startsAt}`, [
+    section(`:calendar: ${who(w.declaredBy)} declared a *${windowTitle(w)}* \`${w.id}\``),
+    context(
+      `I'll remind this channel${first ? ` from ${first}h before` : ""} until a pre-upgrade backup of ${w.env} is verified, and post the diff against live when the window ends. Cancel: /dbbackup upgrade cancel ${w.id}`,
+    ),
+  ]);
+}
+
+export function windowListView(windows: readonly MaintenanceWindow[], now: Date): SlackMessage {
+  if (windows.length === 0)
+    return message("No upgrade windows declared", [
+      section("No upgrade windows are declared. Declare one: `/dbbackup upgrade prod 2026-12-01 02:00 UTC`"),
+    ]);
+  const lines = windows.map((w) => {
+    const state = w.covered
+      ? `:white_check_mark: covered by \`${w.covered.backupId}\``
+      : new Date(w.startsAt).getTime() <= now.getTime()
+        ? ":warning: running, no pre-upgrade backup"
+        : ":hourglass: no pre-upgrade backup yet";
+    return `\`${w.id}\` ${windowTitle(w)} · declared by ${who(w.declaredBy)} · ${state}`;
+  });
+  return message(`${windows.length} upgrade windows`, [section(lines.join("\n"))]);
+}
+
+export function windowCancelledView(w: MaintenanceWindow): SlackMessage {
+  return message(`${w.env} upgrade window ${w.id} cancelled`, [
+    section(
+      `:wastebasket: ${who(w.cancelled?.by ?? "?")} cancelled the *${windowTitle(w)}* \`${w.id}\`; no more reminders for it.`,
+    ),
+  ]);
+}
+
+const NAG_ICON = { start: ":rotating_light:", near: ":warning:", far: ":calendar:" } as const;
+
+/** One notice as a channel message, with its button where a person can act on it at once. */
+export function noticeView(n: Notice, rules: ButtonRules): SlackMessage {
+  switch (n.kind) {
+    case "nag": {
+      const w = n.window;
+      const icon =
+        n.level === "start" ? NAG_ICON.start : n.msLeft <= 24 * 3_600_000 ? NAG_ICON.near : NAG_ICON.far;
+      const head =
+        n.level === "start"
+          ? `${icon} *The ${w.env} upgrade window starts now and there is no pre-upgrade backup of ${w.env}.*`
+          : `${icon} *${w.env} upgrade ${untilText(n.msLeft)}, and no pre-upgrade backup yet.*`;
+      return message(`${w.env} upgrade ${untilText(n.msLeft)}: no pre-upgrade backup yet`, [
+        section(`${head}\n${windowTitle(w)}, declared by ${who(w.declaredBy)}`),
+        backupButton(w.env, "pre-upgrade", rules),
+        context(`Or: /dbbackup ${w.env} pre-upgrade · npx dbbackup ${w.env} pre-upgrade`),
+      ]);
+    }
+    case "covered":
+      return message(`${n.window.env} upgrade window covered by ${n.backup.id}`, [
+        section(
+          `:white_check_mark: The *${windowTitle(n.window)}* is covered: ${backupLine(n.backup)} reached stage 2. No more reminders.`,
+        ),
+      ]);
+    case "window-diff": {
+      const w = n.window;
+      const head = section(
+        `:mag: *After the ${windowTitle(w)}*: ${n.from ? `${backupLine(n.from)} vs live` : "nothing to compare with"}`,
+      );
+      const warn = n.covered
+        ? []
+        : [
+            context(
+              `:warning: No pre-upgrade backup covered this window${n.from ? "; compared with the newest backup before it" : ""}.`,
+            ),
+          ];
+      if (!n.diff)
+        return red(`After the ${w.env} upgrade window: no diff (${n.error ?? "unknown"})`, [
+          head,
+          ...warn,
+          section(`Couldn't compare: ${escapeMrkdwn(n.error ?? "unknown")}`),
+        ]);
+      const text = `After the ${w.env} upgrade window: ${n.diff.version.before} → ${n.diff.version.after}`;
+      const blocks = [head, ...warn, ...diffBlocks(n.diff)];
+      return n.diff.securityInvokerLost > 0 || !n.covered ? red(text, blocks) : message(text, blocks);
+    }
+    case "version-changed":
+      return red(`${n.env} went from ${n.from} to ${n.to} without a pre-upgrade backup`, [
+        section(
+          `:rotating_light: *${n.env} went from ${escapeMrkdwn(n.from)} to ${escapeMrkdwn(n.to)} without a pre-upgrade backup.*\nThe newest backup is ${backupLine(n.lastBackup)}, taken before the change. Take one at the new version now, and check the upgrade with /dbbackup diff ${n.lastBackup.id} live`,
+        ),
+        backupButton(n.env, null, rules),
+      ]);
+    case "dead-man":
+      return red(`No verified ${n.env} backup in ${n.days} days`, [
+        section(
+          `:skull: *No ${n.env} backup has reached stage 2 in ${n.days} days.*\n${n.lastBackup ? `The last one is ${backupLine(n.lastBackup)}.` : `There has never been one.`} Check the schedule that should make them, and take one now.`,
+        ),
+        backupButton(n.env, null, rules),
+      ]);
+    case "drill-due": {
+      const d = n.lastDrill;
+      const last = d
+        ? `The last ${n.env} drill: ${who(d.by)}, ${when(d.at)}, \`${d.backupId}\`: ${d.ok ? ":white_check_mark: passed" : ":x: failed"} (${escapeMrkdwn(d.summary)})`
+        : `There is no restore drill of ${n.env} on record.`;
+      const head =
+        n.reason === "quarterly"
+          ? `:fire_extinguisher: *${n.quarter}: time for this quarter's ${n.env} restore drill.*`
+          : `:fire_extinguisher: *No passing ${n.env} restore drill in ${n.maxAgeDays} days.*`;
+      return message(`${n.env} restore drill due (${n.reason})`, [
+        section(`${head}\n${last}`),
+        drillButton(n.env),
+        context(
+          `It restores the newest ${n.env} backup into a scratch server and checks it; the drill log records it.`,
+        ),
+      ]);
+    }
+    case "pruned":
+      return message(`Retention deleted ${n.deleted.length} backup(s), ${formatBytes(n.freedBytes)}`, [
+        section(
+          `:broom: *Retention${n.trigger === "after-backup" ? " after the backup" : ""}* deleted ${n.deleted.length} backup${n.deleted.length === 1 ? "" : "s"}, ${formatBytes(n.freedBytes)} freed:\n${n.deleted
+            .map((d) => `• \`${d.id}\` ${formatBytes(d.bytes)}: ${escapeMrkdwn(d.reason)}`)
+            .join("\n")}`,
+        ),
+      ]);
+    case "supabase-upgrade": {
+      const what = n.running
+        ? `*Supabase is upgrading ${n.env} now*${n.targetVersion ? ` (to ${escapeMrkdwn(n.targetVersion)})` : ""}`
+        : `*A Postgres upgrade is available for ${n.env}*${n.targetVersion ? ` (${escapeMrkdwn(n.currentVersion ?? "?")} → ${escapeMrkdwn(n.targetVersion)})` : ""}`;
+      const last = n.lastPreUpgrade
+        ? `The last pre-upgrade backup is ${backupLine(n.lastPreUpgrade)}.`
+        : `There is no pre-upgrade backup of ${n.env}.`;
+      const view = [
+        section(
+          `${n.running ? ":rotating_light:" : ":arrow_up:"} ${what}, and no recent pre-upgrade backup. ${last}`,
+        ),
+        backupButton(n.env, "pre-upgrade", rules),
+        context(`Supabase project \`${n.ref}\``),
+      ];
+      return n.running
+        ? red(`Supabase is upgrading ${n.env} without a recent pre-upgrade backup`, view)
+        : message(`Upgrade available for ${n.env}: take a pre-upgrade backup first`, view);
+    }
+  }
+}

@@ -1,0 +1,21 @@
+import { webApi } from "@slack/bolt";
+import type { Notice } from "../schedule/notices.js";
+import { noticeView } from "./guardrail-views.js";
+import type { SlackSettings } from "./settings.js";
+
+/**
+ * Posts guardrail notices to DBBACKUP_CHANNEL from outside the bot (`dbbackup jobs run` on a host
+ * with the bot's settings): the same messages, and their buttons work once the bot is running.
+ */
+export function slackNoticePoster(
+  settings: Pick<SlackSettings, "botToken" | "apiUrl" | "channel" | "approvalEnvs">,
+): (notice: Notice) => Promise<void> {
+  const client = new webApi.WebClient(settings.botToken, {
+    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+    retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
+    rejectRateLimitedCalls: true,
+  });
+  return async (notice) => {
+    await client.chat.postMessage({ channel: settings.channel, ...noticeView(notice, settings) });
+  };
+}
