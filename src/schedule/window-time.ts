@@ -63,11 +63,11 @@ export function zonedInstant(date: string, time: string, zone: string): Date {
   if (!t) throw usage(`${shown(time)} is not a time; write it as HH:MM (24-hour), like 02:00.`);
   const [year, month, day] = [Number(d[1]), Number(d[2]), Number(d[3])];
   const [hour, minute] = [Number(t[1]), Number(t[2])];
+  if (hour > 23 || minute > 59) throw usage(`${time} is not a time of day.`);
   const wall = Date.UTC(year, month - 1, day, hour, minute);
   const check = new Date(wall);
   if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day)
     throw usage(`${date} is not a day of the calendar.`);
-  if (hour > 23 || minute > 59) throw usage(`${time} is not a time of day.`);
 
   const fixed = /^(?:UTC|GMT)?([+-])(\d{1,2}):?(\d{2})?$/.exec(zone);
   if (zone === "UTC" || zone === "Z" || zone === "GMT") return new Date(wall);
@@ -117,7 +117,7 @@ export function parseUpgradeWords(words: readonly string[], envs: ReadonlySet<st
     if (!id || extra.length > 0 || !WINDOW_ID.test(id))
       throw usage(
         `upgrade cancel takes one window id${id ? `, and ${shown(id)} is not one` : ""}.`,
-        "The ids are in /dbbackup upgrade list (like w3f9a1).",
+        "The ids are in /dbbackup upgrade list (like w3f9a10).",
       );
     return { action: "cancel", id };
   }

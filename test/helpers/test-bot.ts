@@ -1,5 +1,6 @@
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
+import { loadGuardrailSettings } from "../../src/schedule/settings.js";
 import { type Bot, createBot } from "../../src/slack/app.js";
 import { loadSlackSettings } from "../../src/slack/settings.js";
 import type { FakeSlack } from "./fake-slack.js";
@@ -16,6 +17,12 @@ export interface TestBotOptions {
   env: Record<string, string>;
   /** Extra bot settings (approvers, TTL, requesters…). */
   slackEnv?: Record<string, string>;
+  /** Guardrail settings (DBBACKUP_NAG_HOURS, SUPABASE_…); defaults otherwise. */
+  guardrailEnv?: Record<string, string>;
+  /** The guardrails' clock. */
+  now?: () => Date;
+  /** Start the cron schedules (default false: tests run jobs with bot.runJob). */
+  schedule?: boolean;
 }
 
 /** The real bot, wired to a fake Slack, quiet unless TEST_LOG says otherwise, quick progress updates. */
@@ -35,5 +42,8 @@ export function testBot(o: TestBotOptions): Bot {
     settings,
     logger: createLogger(process.env.TEST_LOG ?? "silent"),
     progressIntervalMs: 50,
+    guardrails: loadGuardrailSettings(o.guardrailEnv ?? {}, config.environments.keys()),
+    schedule: o.schedule ?? false,
+    ...(o.now ? { now: o.now } : {}),
   });
 }
