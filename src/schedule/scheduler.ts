@@ -50,6 +50,8 @@ export interface SchedulerOptions {
   /** Told about each finished run and each failure (the bot logs them). */
   onReport?: (report: JobReport) => void;
   onError?: (job: JobName, error: unknown) => void;
+  /** Where node-cron's own warnings go (a missed tick), instead of the console. */
+  log?: (level: "info" | "warn" | "error" | "debug", message: string) => void;
 }
 
 export interface Scheduler {
@@ -89,7 +91,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
               options.onError?.(name, error);
             }
           },
-          { name: `dbbackup-${name}`, timezone: context.settings.timeZone, noOverlap: true },
+          {
+            name: `dbbackup-${name}`,
+            timezone: context.settings.timeZone,
+            noOverlap: true,
+            logger: {
+              info: (m) => options.log?.("info", m),
+              warn: (m) => options.log?.("warn", m),
+              error: (m) => options.log?.("error", String(m)),
+              debug: (m) => options.log?.("debug", String(m)),
+            },
+          },
         );
         tasks.set(name, task);
       }

@@ -490,6 +490,7 @@ export function createBot(options: BotOptions): Bot {
     context: guardContext,
     onReport: report,
     onError: (job, error) => logger.error({ err: error, job }, "a scheduled guardrail failed"),
+    log: (level, message) => logger[level]({ cron: message }, "scheduler"),
   });
 
   // The buttons on guardrail messages: "take the backup now" and "run the restore drill now".
