@@ -2,6 +2,7 @@ import { validate } from "node-cron";
 import { z } from "zod/v3";
 import { DbBackupError } from "../errors.js";
 import { DEFAULT_SCHEDULES, JOB_NAMES, type JobName } from "./job-names.js";
+import { DEFAULT_SUPABASE_API_URL } from "./supabase-api.js";
 import { isTimeZone } from "./window-time.js";
 
 export interface GuardrailSettings {
@@ -119,7 +120,7 @@ export function loadGuardrailSettings(
       d.SUPABASE_ACCESS_TOKEN && refs.size > 0
         ? {
             token: d.SUPABASE_ACCESS_TOKEN,
-            apiUrl: d.SUPABASE_API_URL ?? "https://api.supabase.com",
+            apiUrl: d.SUPABASE_API_URL ?? DEFAULT_SUPABASE_API_URL,
             refs,
           }
         : null,
