@@ -224,7 +224,19 @@ export async function main(argv: string[]): Promise<number> {
         const report = await run(ctx, command.args, {
           settings,
           post: async (notice) => {
-            if (toSlack) await toSlack(notice);
+            // Printed first: whatever Slack says, the person at the terminal has seen it.
+            if (!json) stdout.write(`${render.renderNotice(notice, style)}\n`);
+            if (!toSlack || !slack) return;
+            try {
+              await toSlack(notice);
+            } catch (error) {
+              const code = (error as { data?: { error?: string } }).data?.error ?? String(error);
+              throw new DbBackupError(
+                "slack_post_failed",
+                `Couldn't post to ${slack.channel} (${code}); ${json ? "the notice was" : "the notice above was"} not posted, and the job stopped there.`,
+                "Invite the bot to the channel (/invite @dbbackup) or check SLACK_BOT_TOKEN; the next run posts what is still unsaid.",
+              );
+            }
           },
         });
         const where = slack

@@ -82,10 +82,10 @@ export function renderNotice(n: Notice, s: Style): string {
   }
 }
 
+/** The closing summary; the notices themselves were printed as they went out. */
 export function renderJobReport(r: JobReport, s: Style, posted: string): string {
   const lines = [
     `${s.bold(r.job)}: ${r.notices.length === 0 ? "nothing to say" : `${r.notices.length} notice${r.notices.length === 1 ? "" : "s"} (${posted})`}`,
-    ...r.notices.map((n) => `  ${renderNotice(n, s).replace(/\n/g, "\n  ")}`),
     ...r.problems.map((p) => `  ${s.warn("!")} ${p}`),
   ];
   return `${lines.join("\n")}\n`;

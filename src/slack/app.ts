@@ -476,7 +476,7 @@ export function createBot(options: BotOptions): Bot {
         channel: settings.channel,
         ...noticeView(notice, { approvalEnvs: settings.approvalEnvs }),
       });
-      audit(root, "guardrail-posted", { kind: notice.kind });
+      audit(root, "guardrail-posted", { notice: notice.kind });
     },
   };
   const report = (r: JobReport) => {

@@ -187,7 +187,7 @@ export function noticeView(n: Notice, rules: ButtonRules): SlackMessage {
           ...warn,
           section(`Couldn't compare: ${escapeMrkdwn(n.error ?? "unknown")}`),
         ]);
-      const text = `After the ${w.env} upgrade window: ${n.diff.version.before} → ${n.diff.version.after}`;
+      const text = `After the ${w.env} upgrade window: ${n.diff.version.changed ? `${n.diff.version.before} → ${n.diff.version.after}` : `still ${n.diff.version.after}`}`;
       const blocks = [head, ...warn, ...diffBlocks(n.diff)];
       return n.diff.securityInvokerLost > 0 || !n.covered ? red(text, blocks) : message(text, blocks);
     }

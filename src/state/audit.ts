@@ -27,7 +27,8 @@ export function audit(
   const file = path.join(root, ".state", "audit.jsonl");
   try {
     mkdirSync(path.dirname(file), { recursive: true });
-    appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), kind, ...fields })}\n`);
+    // `kind` last: a field of the same name must never disguise what the line records.
+    appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...fields, kind })}\n`);
   } catch {
     // The audit must never stop a backup; a full disk is reported by the backup itself.
   }

@@ -71,9 +71,10 @@ describe("guardrails through Slack: windows, nags, covered, diff, drills, retent
   beforeAll(async () => {
     [slack, db] = await Promise.all([startFakeSlack(), startScratchServer({ major: 15 })]);
     await loadFixture(db.url(), "supabase");
-    liveVersion = /^(\d+\.\d+)/.exec(
-      (await sql<{ server_version: string }>(db.url(), "show server_version"))[0]?.server_version ?? "",
-    )?.[1] as string;
+    // As diff shows it: "PostgreSQL 15.18".
+    liveVersion = /^PostgreSQL [\d.]+/.exec(
+      (await sql<{ version: string }>(db.url(), "select version()"))[0]?.version ?? "",
+    )?.[0] as string;
     work = workdir();
     port = await freePort();
     bot = testBot({
@@ -144,7 +145,11 @@ describe("guardrails through Slack: windows, nags, covered, diff, drills, retent
       .split("\n")
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const settle = () => Promise.allSettled(bot.running());
+  /** Until nothing runs: a finished backup starts jobs of its own (windows, retention). */
+  const settle = async () => {
+    for (let running = bot.running(); running.length > 0; running = bot.running())
+      await Promise.allSettled(running);
+  };
 
   it("declares a staging window from Slack (in channel, with its id), lists it, and refuses bad declarations", async () => {
     now = new Date();
@@ -267,7 +272,7 @@ describe("guardrails through Slack: windows, nags, covered, diff, drills, retent
     const covered = await nextPost(before, "is covered", 30_000);
     const coveredText = visibleText(covered.body);
     expect(coveredText).toContain(":white_check_mark: The *staging upgrade window");
-    expect(coveredText).toContain(`\`${preUpgradeId}\` (${liveVersion}, finished`);
+    expect(coveredText).toContain(`\`${preUpgradeId}\` (${liveVersion.replace("PostgreSQL ", "")}, finished`);
     expect(coveredText).toContain(`by <@${ALICE}>) reached stage 2. No more reminders.`);
     await settle(); // retention after the backup
     expect(windowsOnDisk()[0]?.covered?.backupId).toBe(preUpgradeId);
@@ -287,7 +292,7 @@ describe("guardrails through Slack: windows, nags, covered, diff, drills, retent
     const [diff, ...more] = postsSince(posted);
     expect(more).toEqual([]);
     if (!diff) throw new Error("no diff posted");
-    expect(diff.body.text).toBe(`After the staging upgrade window: ${liveVersion} → ${liveVersion}`);
+    expect(diff.body.text).toBe(`After the staging upgrade window: still ${liveVersion}`);
     // Covered and nothing lost: not a red message.
     expect(diff.body.attachments ?? []).toEqual([]);
     const diffText = visibleText(diff.body);
@@ -308,7 +313,7 @@ describe("guardrails through Slack: windows, nags, covered, diff, drills, retent
     expect(windowsOnDisk()[0]?.diffPostedAt).toBe(now.toISOString());
   });
 
-  it("a prod nag's button asks for approval (Approve/Deny) and starts no backup", async () => {
+  it("a prod nag's button asks for approval (Approve/Deny) and starts no backup until an approver approves", async () => {
     now = new Date();
     const starts = aheadByHours(30);
     const [date, time] = utcWords(starts);
@@ -336,6 +341,25 @@ describe("guardrails through Slack: windows, nags, covered, diff, drills, retent
       expect.stringContaining("started a prod backup"),
     );
     expect(readdirSync(root()).filter((n) => n.includes("_prod"))).toEqual([]);
+
+    // The approver approves: then the prod pre-upgrade backup runs, and it covers the window.
+    const requestId = /"value":"([0-9a-f-]{36})"/.exec(JSON.stringify(request.body.blocks))?.[1];
+    if (!requestId) throw new Error("no request id on the approval message");
+    const approve = buttons(request.body).find((b) => b.action_id === "approval_approve") as Button;
+    before = postCount();
+    expect((await click(BOB, String(request.response.ts), { ...approve, value: requestId })).status).toBe(
+      200,
+    );
+    const started = await nextPost(before, `<@${ALICE}> started a prod backup (pre-upgrade)`);
+    await slack.waitForCall(
+      "chat.update",
+      (c) => c.body.ts === started.response.ts && visibleText(c.body).includes("prod backup verified"),
+      60_000,
+    );
+    const covered = await nextPost(before, "is covered", 30_000);
+    expect(visibleText(covered.body)).toContain("The *prod upgrade window");
+    expect(visibleText(covered.body)).toContain("15.8 patch");
+    await settle();
 
     const cancelled = await slash(`upgrade cancel ${id}`);
     expect(cancelled.body.response_type).toBe("in_channel");
@@ -399,12 +423,17 @@ describe("guardrails through Slack: windows, nags, covered, diff, drills, retent
     const quarter = `${now.getUTCFullYear()} Q${Math.ceil((now.getUTCMonth() + 1) / 3)}`;
     let before = postCount();
     let report = await bot.runJob("drills");
-    // prod has no verified backup, so only staging is due.
+    // Both envs have a verified backup and no drill on record.
     expect(report.notices).toEqual([
+      expect.objectContaining({ kind: "drill-due", env: "prod", reason: "quarterly", quarter }),
       expect.objectContaining({ kind: "drill-due", env: "staging", reason: "quarterly", quarter }),
     ]);
-    const [reminder, ...extra] = postsSince(before);
-    expect(extra).toEqual([]);
+    const reminders = postsSince(before);
+    expect(reminders.map((c) => c.body.text)).toEqual([
+      "prod restore drill due (quarterly)",
+      "staging restore drill due (quarterly)",
+    ]);
+    const reminder = reminders[1];
     if (!reminder) throw new Error("no reminder posted");
     const text = visibleText(reminder.body);
     expect(text).toContain(`*${quarter}: time for this quarter's staging restore drill.*`);
@@ -461,15 +490,7 @@ describe("guardrails through Slack: windows, nags, covered, diff, drills, retent
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const afterFirst = postCount();
     const second = await backup("nightly-b");
-    await settle();
-    const { runCli } = await import("../helpers/cli.js");
-    console.log(
-      JSON.stringify(auditLines().slice(-8)),
-      (await runCli(["prune", "--dry-run"], { cwd: work.dir, env: { DBBACKUP_KEEP_ON_DEMAND: "1" } })).stdout,
-      readdirSync(root()),
-      readdirSync(path.join(root(), ".locks")),
-    );
-    const pruned = await nextPost(afterFirst, /^Retention deleted 1 backup\(s\)/, 3_000);
+    const pruned = await nextPost(afterFirst, /\nRetention deleted 1 backup\(s\)/, 30_000);
     await settle();
     const text = visibleText(pruned.body);
     expect(text).toContain(":broom: *Retention after the backup* deleted 1 backup,");
@@ -484,4 +505,19 @@ describe("guardrails through Slack: windows, nags, covered, diff, drills, retent
     expect(left).not.toContain(first);
     expect(left).toEqual(expect.arrayContaining([second, preUpgradeId]));
   }, 120_000);
+
+  it("audits every guardrail message it posted as guardrail-posted, naming the notice", () => {
+    // src/slack/app.ts passes the notice's kind as a field called `kind`, which replaces the audit
+    // line's own kind: the lines read {"kind":"nag"} instead of {"kind":"guardrail-posted",…}.
+    const lines = auditLines();
+    const told = lines.filter((l) => l.kind === "guardrail-posted");
+    for (const notice of ["nag", "covered", "window-diff", "drill-due", "pruned"])
+      expect(
+        told.some((l) => Object.values(l).includes(notice)),
+        `no guardrail-posted line for ${notice}`,
+      ).toBe(true);
+    // And no line carries a notice's kind as its audit kind ("pruned" is both, so it isn't checked).
+    const kinds = new Set(lines.map((l) => String(l.kind)));
+    expect(["nag", "covered", "window-diff", "drill-due"].filter((k) => kinds.has(k))).toEqual([]);
+  });
 });
