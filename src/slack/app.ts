@@ -7,24 +7,14 @@ import { checkLabel, isBackupId } from "../backup/ids.js";
 import { parseArgv } from "../cli/argv.js";
 import type { Config } from "../config.js";
 import { DbBackupError, isDbBackupError } from "../errors.js";
-import type { GuardrailContext, JobReport } from "../schedule/context.js";
+import type { JobReport } from "../schedule/context.js";
 import type { JobName } from "../schedule/job-names.js";
-import { runRetention } from "../schedule/jobs/retention.js";
-import { createScheduler } from "../schedule/scheduler.js";
-import { type GuardrailSettings, loadGuardrailSettings } from "../schedule/settings.js";
+import type { GuardrailSettings } from "../schedule/settings.js";
 import { type Approval, ApprovalStore } from "../state/approvals.js";
 import { audit } from "../state/audit.js";
 import { type Job, JobStore } from "../state/jobs.js";
 import { SlackDirectory } from "./directory.js";
-import {
-  BACKUP_NOW_ACTION,
-  DRILL_NOW_ACTION,
-  diffView,
-  noticeView,
-  windowCancelledView,
-  windowDeclaredView,
-  windowListView,
-} from "./guardrail-views.js";
+import { attachGuardrails } from "./guardrails.js";
 import { SlackProgress } from "./progress.js";
 import type { SlackSettings } from "./settings.js";
 import {
@@ -243,8 +233,7 @@ export function createBot(options: BotOptions): Bot {
       );
       if (result.restoreCommand && ts) await post(restoreHintView(result.restoreCommand), { thread_ts: ts });
       // A pre-upgrade backup may cover a window (say so now, not at the next tick); then retention.
-      if (result.label === "pre-upgrade") startJob(scheduler.runNow("windows").then(report));
-      startJob(scheduler.runNow("retention", (c) => runRetention(c, "after-backup")).then(report));
+      guard.afterBackup(result.label);
       if (!ts)
         await tellRequester(
           userId,
@@ -466,77 +455,20 @@ export function createBot(options: BotOptions): Bot {
   }
   let sweeper: NodeJS.Timeout | undefined;
 
-  const guardrails = options.guardrails ?? loadGuardrailSettings({}, envs());
-  const guardContext: GuardrailContext = {
+  const guard = attachGuardrails({
+    app,
     config,
-    settings: guardrails,
-    now: options.now ?? (() => new Date()),
-    post: async (notice) => {
-      await app.client.chat.postMessage({
-        channel: settings.channel,
-        ...noticeView(notice, { approvalEnvs: settings.approvalEnvs }),
-      });
-      audit(root, "guardrail-posted", { notice: notice.kind });
-    },
-  };
-  const report = (r: JobReport) => {
-    if (r.notices.length > 0 || r.problems.length > 0)
-      logger.info(
-        { job: r.job, notices: r.notices.map((n) => n.kind), problems: r.problems },
-        "guardrail job ran",
-      );
-  };
-  const scheduler = createScheduler({
-    context: guardContext,
-    onReport: report,
-    onError: (job, error) => logger.error({ err: error, job }, "a scheduled guardrail failed"),
-    log: (level, message) => logger[level]({ cron: message }, "scheduler"),
+    settings,
+    logger,
+    ...(options.guardrails ? { guardrails: options.guardrails } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    startJob,
+    whoMayAsk,
+    requestApproval,
+    runBackup: (user, env, label, askedIn) => runBackupFromSlack(user, env, label, { askedIn }),
+    runRestoreTest: (user, env) => runRestoreTestFromSlack(user, "latest", env),
   });
-
-  // The buttons on guardrail messages: "take the backup now" and "run the restore drill now".
-  const envValue = z.object({
-    env: z.string().refine((e) => config.environments.has(e), "not a configured environment"),
-    label: z.literal("pre-upgrade").nullable().optional(),
-  });
-  const parseButton = (value: unknown) => {
-    try {
-      return envValue.safeParse(JSON.parse(z.string().max(200).parse(value)));
-    } catch {
-      return envValue.safeParse(undefined);
-    }
-  };
-  app.action(BACKUP_NOW_ACTION, async ({ ack, body, action }) => {
-    await ack();
-    const clicker = body.user.id;
-    const channel = body.channel?.id ?? settings.channel;
-    const parsed = parseButton((action as { value?: unknown }).value);
-    if (!parsed.success) return;
-    const refusal = await whoMayAsk(clicker, undefined);
-    if (refusal) {
-      await app.client.chat.postEphemeral({ channel, user: clicker, text: refusal });
-      return;
-    }
-    const { env, label = null } = parsed.data;
-    audit(root, "request", { verb: "backup", env, label, by: clicker, from: "guardrail button" });
-    if (settings.approvalEnvs.includes(env)) {
-      await requestApproval(clicker, env, label, "asked for from a dbbackup reminder");
-      return;
-    }
-    startJob(runBackupFromSlack(clicker, env, label ?? undefined, { askedIn: channel }));
-  });
-  app.action(DRILL_NOW_ACTION, async ({ ack, body, action }) => {
-    await ack();
-    const clicker = body.user.id;
-    const channel = body.channel?.id ?? settings.channel;
-    const parsed = parseButton((action as { value?: unknown }).value);
-    if (!parsed.success) return;
-    const refusal = await whoMayAsk(clicker, undefined);
-    if (refusal) {
-      await app.client.chat.postEphemeral({ channel, user: clicker, text: refusal });
-      return;
-    }
-    startJob(runRestoreTestFromSlack(clicker, "latest", parsed.data.env));
-  });
+  const scheduler = guard.scheduler;
 
   let accepting = true;
 
@@ -631,71 +563,11 @@ export function createBot(options: BotOptions): Bot {
       return;
     }
     if (c.verb === "upgrade") {
-      try {
-        const { run } = await import("../../commands/upgrade.js");
-        const result = await run({ config, requestedBy: command.user_id }, c.args, {
-          defaultLengthMs: guardrails.windowLengthMs,
-          now: guardContext.now(),
-        });
-        if (result.action === "list") {
-          await ack({ response_type: "ephemeral", ...windowListView(result.windows, guardContext.now()) });
-          return;
-        }
-        await ack({
-          response_type: "in_channel",
-          ...(result.action === "declare"
-            ? windowDeclaredView(result.window, guardrails.nagHours)
-            : windowCancelledView(result.window)),
-        });
-        // A window declared less than 48 h ahead gets its first reminder now, not at the next tick.
-        if (result.action === "declare") startJob(scheduler.runNow("windows").then(report));
-      } catch (error) {
-        const e = isDbBackupError(error)
-          ? error
-          : new DbBackupError(
-              "internal_error",
-              "Couldn't record that window.",
-              "The bot's log has the details.",
-            );
-        if (!isDbBackupError(error)) logger.error({ err: error }, "upgrade from Slack failed");
-        await ack({ response_type: "ephemeral", ...usageErrorView(e.message, e.hint) });
-      }
+      await guard.upgrade(c.args, command.user_id, ack);
       return;
     }
     if (c.verb === "diff") {
-      // From Slack only ids (and live): a path would name a folder anywhere on the bot's host.
-      const bad = [c.args.from, c.args.to ?? "live"].find((r) => r !== "live" && !isBackupId(r));
-      if (bad !== undefined || c.args.from === "live") {
-        await ack({
-          response_type: "ephemeral",
-          ...usageErrorView(
-            `"${(bad ?? "live").slice(0, 60)}" is not a backup id${c.args.from === "live" ? " (live goes second)" : ""}.`,
-            "Use ids from /dbbackup list: /dbbackup diff <id> [<id>|live]",
-          ),
-        });
-        return;
-      }
-      await ack(); // a diff against live connects to the database: maybe seconds
-      startJob(
-        (async () => {
-          let view: SlackMessage;
-          try {
-            const { run } = await import("../../commands/diff.js");
-            view = diffView(await run({ config, requestedBy: command.user_id }, c.args));
-          } catch (error) {
-            const e = isDbBackupError(error)
-              ? error
-              : new DbBackupError(
-                  "internal_error",
-                  "The diff failed unexpectedly.",
-                  "The bot's log has the details.",
-                );
-            if (!isDbBackupError(error)) logger.error({ err: error }, "diff from Slack failed");
-            view = usageErrorView(e.message, e.hint);
-          }
-          await client.chat.postEphemeral({ channel: command.channel_id, user: command.user_id, ...view });
-        })(),
-      );
+      await guard.diff(c.args, command.user_id, command.channel_id, ack);
       return;
     }
     if (c.verb === "keep") {

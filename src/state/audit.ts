@@ -22,13 +22,13 @@ export type AuditKind =
 export function audit(
   root: string,
   kind: AuditKind,
-  fields: Record<string, string | number | boolean | null>,
+  // No field may be called `kind` (or `at`): it would disguise what the line records.
+  fields: Record<string, string | number | boolean | null> & { kind?: never; at?: never },
 ): void {
   const file = path.join(root, ".state", "audit.jsonl");
   try {
     mkdirSync(path.dirname(file), { recursive: true });
-    // `kind` last: a field of the same name must never disguise what the line records.
-    appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...fields, kind })}\n`);
+    appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), kind, ...fields })}\n`);
   } catch {
     // The audit must never stop a backup; a full disk is reported by the backup itself.
   }
