@@ -19,6 +19,13 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(whole / 60)} min ${whole % 60} s`;
 }
 
+/** 90 minutes → "1h30m", 2 hours → "2h", 20 minutes → "20m" (at least 1m). */
+export function formatHoursMinutes(ms: number): string {
+  const minutes = Math.max(1, Math.round(ms / 60_000));
+  const h = Math.floor(minutes / 60);
+  return h === 0 ? `${minutes}m` : minutes % 60 === 0 ? `${h}h` : `${h}h${minutes % 60}m`;
+}
+
 export function formatAge(now: Date, iso: string): string {
   const s = Math.max(0, Math.round((now.getTime() - new Date(iso).getTime()) / 1000));
   if (s < 90) return `${s}s ago`;

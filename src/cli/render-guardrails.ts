@@ -4,7 +4,7 @@ import { JOB_NAMES, JOB_PURPOSE } from "../schedule/job-names.js";
 import type { Notice } from "../schedule/notices.js";
 import type { GuardrailSettings } from "../schedule/settings.js";
 import type { MaintenanceWindow } from "../state/windows.js";
-import { formatBytes, formatExtensionChanges } from "./format.js";
+import { formatBytes, formatExtensionChanges, formatHoursMinutes } from "./format.js";
 import type { Style } from "./render.js";
 
 function utc(iso: string): string {
@@ -34,7 +34,7 @@ export function renderNotice(n: Notice, s: Style): string {
   switch (n.kind) {
     case "nag":
       return s.warn(
-        `${n.window.env} upgrade window ${utc(n.window.startsAt)} (${n.window.id}): ${n.level === "start" ? "starts now" : `${n.level} to go`}, no pre-upgrade backup yet. Run: dbbackup ${n.window.env} pre-upgrade`,
+        `${n.window.env} upgrade window ${utc(n.window.startsAt)} (${n.window.id}): ${n.level === "start" ? "starts now" : `starts in ${formatHoursMinutes(n.msLeft)}`}, no pre-upgrade backup yet. Run: dbbackup ${n.window.env} pre-upgrade`,
       );
     case "covered":
       return s.ok(`${n.window.env} upgrade window ${n.window.id} is covered by ${n.backup.id}.`);

@@ -1,5 +1,5 @@
 import type { DiffResult } from "../../commands/diff.js";
-import { formatBytes, formatExtensionChanges } from "../cli/format.js";
+import { formatBytes, formatExtensionChanges, formatHoursMinutes } from "../cli/format.js";
 import type { BackupRef, Notice } from "../schedule/notices.js";
 import type { MaintenanceWindow } from "../state/windows.js";
 import { type Block, context, escapeMrkdwn, message, red, type SlackMessage, section, who } from "./views.js";
@@ -13,12 +13,6 @@ export const DRILL_NOW_ACTION = "guardrail_restore_test";
 export function when(iso: string): string {
   const unix = Math.floor(new Date(iso).getTime() / 1000);
   return `<!date^${unix}^{date_short_pretty} {time}|${iso.slice(0, 16).replace("T", " ")} UTC>`;
-}
-
-function lengthOf(ms: number): string {
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.round((ms % 3_600_000) / 60_000);
-  return h === 0 ? `${m}m` : m === 0 ? `${h}h` : `${h}h${m}m`;
 }
 
 function backupLine(b: BackupRef): string {
@@ -65,13 +59,11 @@ function drillButton(env: string): Block {
 }
 
 function windowTitle(w: MaintenanceWindow): string {
-  return `${w.env} upgrade window ${when(w.startsAt)} (${lengthOf(new Date(w.endsAt).getTime() - new Date(w.startsAt).getTime())})${w.note ? `: ${escapeMrkdwn(w.note)}` : ""}`;
+  return `${w.env} upgrade window ${when(w.startsAt)} (${formatHoursMinutes(new Date(w.endsAt).getTime() - new Date(w.startsAt).getTime())})${w.note ? `: ${escapeMrkdwn(w.note)}` : ""}`;
 }
 
 function untilText(ms: number): string {
-  if (ms <= 0) return "now";
-  const h = ms / 3_600_000;
-  return h >= 1 ? `in ${Math.round(h)}h` : `in ${Math.max(1, Math.round(ms / 60_000))}m`;
+  return ms <= 0 ? "now" : `in ${formatHoursMinutes(ms)}`;
 }
 
 /** The post-upgrade sanity diff: a lost security_invoker turns the message red. */

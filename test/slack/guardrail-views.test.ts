@@ -57,6 +57,10 @@ describe("guardrail messages", () => {
     );
     expect(buttons(staging)[0]?.text.text).toBe("Start a staging pre-upgrade backup");
     expect(shown(staging)).toMatch(/starts now and there is no pre-upgrade backup/);
+    // Due at the 2h step with 90 minutes left: the message says how long is really left.
+    expect(noticeView({ kind: "nag", window, level: "2h", msLeft: 90 * 60_000 }, RULES).text).toBe(
+      "prod upgrade in 1h30m: no pre-upgrade backup yet",
+    );
   });
 
   it("a version change without a pre-upgrade backup is red and loud, with a backup button", () => {
