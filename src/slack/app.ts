@@ -13,6 +13,7 @@ import type { GuardrailSettings } from "../schedule/settings.js";
 import { type Approval, ApprovalStore } from "../state/approvals.js";
 import { audit } from "../state/audit.js";
 import { type Job, JobStore } from "../state/jobs.js";
+import { WindowStore } from "../state/windows.js";
 import { SlackDirectory } from "./directory.js";
 import { attachGuardrails } from "./guardrails.js";
 import { SlackProgress } from "./progress.js";
@@ -356,6 +357,7 @@ export function createBot(options: BotOptions): Bot {
       running: [...live.values()].map((m) => m.job),
       pending: approvals.pending(),
       last: lastPerEnv.map((b) => ({ env: b.env, id: b.id, stage: b.stage, finishedAt: b.finishedAt })),
+      windows: new WindowStore(root).open(),
       now: new Date(),
     });
   }

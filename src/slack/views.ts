@@ -260,6 +260,8 @@ export interface StatusInput {
   running: { id: string; env: string; label: string | null; requestedBy: string; startedAt: string }[];
   pending: { env: string; label: string | null; requestedBy: string; expiresAt: string }[];
   last: { env: string; id: string; stage: string | null; finishedAt: string }[];
+  /** Declared upgrade windows still open. */
+  windows?: { id: string; env: string; startsAt: string; covered: { backupId: string } | null }[];
   now: Date;
 }
 
@@ -288,10 +290,15 @@ export function statusView(s: StatusInput): SlackMessage {
         )
         .join("\n")
     : "no backups yet";
+  const windows = (s.windows ?? []).map(
+    (w) =>
+      `\`${w.id}\` ${w.env} ${w.startsAt.slice(0, 16).replace("T", " ")} UTC: ${w.covered ? `covered by \`${w.covered.backupId}\`` : ":warning: no pre-upgrade backup yet"}`,
+  );
   return message(`Running: ${s.running.length}, pending approvals: ${s.pending.length}`, [
     section(`*Running*\n${running}`),
     section(`*Waiting for approval*\n${pending}`),
     section(`*Last backup per env*\n${last}`),
+    ...(windows.length > 0 ? [section(`*Upgrade windows*\n${windows.join("\n")}`)] : []),
   ]);
 }
 

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { slashWords } from "../../src/slack/app.js";
-import { backupFailedView, escapeMrkdwn, helpView, listView, usageErrorView } from "../../src/slack/views.js";
+import {
+  backupFailedView,
+  escapeMrkdwn,
+  helpView,
+  listView,
+  statusView,
+  usageErrorView,
+} from "../../src/slack/views.js";
 
 describe("Block Kit views", () => {
   it("always carry a plain-text fallback and stay within Slack's limits", () => {
@@ -45,5 +52,32 @@ describe("slashWords", () => {
     expect(slashWords("  prod   pre-upgrade ")).toEqual(["prod", "pre-upgrade"]);
     expect(() => slashWords("x".repeat(5000))).toThrow(/too long/);
     expect(() => slashWords("staging \u0007bell")).toThrow(/control characters/);
+  });
+
+  it("status names the open upgrade windows and whether a pre-upgrade backup covers each", () => {
+    const view = statusView({
+      running: [],
+      pending: [],
+      last: [],
+      windows: [
+        { id: "w00bf5c", env: "prod", startsAt: "2026-12-01T02:00:00.000Z", covered: null },
+        {
+          id: "w1a2b3c",
+          env: "staging",
+          startsAt: "2026-11-30T02:00:00.000Z",
+          covered: { backupId: "20261129_220000_staging_pre-upgrade" },
+        },
+      ],
+      now: new Date("2026-11-23T10:00:00Z"),
+    });
+    const text = JSON.stringify(view.blocks);
+    expect(text).toContain("*Upgrade windows*");
+    expect(text).toContain("`w00bf5c` prod 2026-12-01 02:00 UTC: :warning: no pre-upgrade backup yet");
+    expect(text).toContain(
+      "`w1a2b3c` staging 2026-11-30 02:00 UTC: covered by `20261129_220000_staging_pre-upgrade`",
+    );
+    expect(
+      JSON.stringify(statusView({ running: [], pending: [], last: [], now: new Date() }).blocks),
+    ).not.toContain("Upgrade windows");
   });
 });
