@@ -1,3 +1,4 @@
+import { formatUtc } from "../src/cli/format.js";
 import { DbBackupError } from "../src/errors.js";
 import type { UpgradeRequest } from "../src/schedule/window-time.js";
 import { audit } from "../src/state/audit.js";
@@ -57,7 +58,7 @@ export async function run(
   if (start <= now.getTime())
     throw new DbBackupError(
       "usage",
-      `${args.startsAt.slice(0, 16).replace("T", " ")} UTC is already past.`,
+      `${formatUtc(args.startsAt)} is already past.`,
       "Declare a window that starts in the future (the time zone is part of the time).",
     );
   if (start > now.getTime() + YEAR)

@@ -96,6 +96,16 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Each setting's first problem, once: every loader names all its bad settings at once this way. */
+export function settingProblems(error: z.ZodError): { key: string; message: string }[] {
+  const named = new Map<string, string>();
+  for (const issue of error.issues) {
+    const key = String(issue.path[0]);
+    if (!named.has(key)) named.set(key, issue.message);
+  }
+  return [...named].map(([key, message]) => ({ key, message }));
+}
+
 /** The settings as every loader sees them: `.env` in cwd, overridden by the environment. */
 export function readSettings(options: LoadConfigOptions = {}): Record<string, string | undefined> {
   const envFile = path.join(options.cwd ?? process.cwd(), ".env");
@@ -112,15 +122,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   const parsed = schema.safeParse(merged);
   if (!parsed.success) {
-    const named = new Set<string>();
-    for (const issue of parsed.error.issues) {
-      const key = String(issue.path[0]);
-      if (named.has(key)) continue; // one line per setting, its first problem
-      named.add(key);
-      problems.push(
-        `${key}=${JSON.stringify(merged[key])}: ${issue.message} (${FIXES[key] ?? "fix or unset it"})`,
-      );
-    }
+    for (const { key, message } of settingProblems(parsed.error))
+      problems.push(`${key}=${JSON.stringify(merged[key])}: ${message} (${FIXES[key] ?? "fix or unset it"})`);
   }
 
   const environments = new Map<string, EnvironmentConfig>();

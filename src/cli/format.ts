@@ -19,6 +19,11 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(whole / 60)} min ${whole % 60} s`;
 }
 
+/** An ISO instant as people read it in a message: "2026-12-01 02:00 UTC". */
+export function formatUtc(iso: string): string {
+  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
+}
+
 /** 90 minutes → "1h30m", 2 hours → "2h", 20 minutes → "20m" (at least 1m). */
 export function formatHoursMinutes(ms: number): string {
   const minutes = Math.max(1, Math.round(ms / 60_000));

@@ -4,16 +4,13 @@ import { JOB_NAMES, JOB_PURPOSE } from "../schedule/job-names.js";
 import type { Notice } from "../schedule/notices.js";
 import type { GuardrailSettings } from "../schedule/settings.js";
 import type { MaintenanceWindow } from "../state/windows.js";
-import { formatBytes, formatExtensionChanges, formatHoursMinutes } from "./format.js";
+import { formatBytes, formatHoursMinutes, formatUtc } from "./format.js";
 import type { Style } from "./render.js";
-
-function utc(iso: string): string {
-  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
-}
+import { renderDiff } from "./render-diff.js";
 
 function windowLine(w: MaintenanceWindow): string {
   const hours = (new Date(w.endsAt).getTime() - new Date(w.startsAt).getTime()) / 3_600_000;
-  return `${w.id}  ${w.env}  ${utc(w.startsAt)} for ${Number(hours.toFixed(2))}h${w.note ? `  "${w.note}"` : ""}  (declared by ${w.declaredBy})`;
+  return `${w.id}  ${w.env}  ${formatUtc(w.startsAt)} for ${Number(hours.toFixed(2))}h${w.note ? `  "${w.note}"` : ""}  (declared by ${w.declaredBy})`;
 }
 
 export function renderUpgrade(r: UpgradeResult, s: Style): string {
@@ -34,24 +31,15 @@ export function renderNotice(n: Notice, s: Style): string {
   switch (n.kind) {
     case "nag":
       return s.warn(
-        `${n.window.env} upgrade window ${utc(n.window.startsAt)} (${n.window.id}): ${n.level === "start" ? "starts now" : `starts in ${formatHoursMinutes(n.msLeft)}`}, no pre-upgrade backup yet. Run: dbbackup ${n.window.env} pre-upgrade`,
+        `${n.window.env} upgrade window ${formatUtc(n.window.startsAt)} (${n.window.id}): ${n.level === "start" ? "starts now" : `starts in ${formatHoursMinutes(n.msLeft)}`}, no pre-upgrade backup yet. Run: dbbackup ${n.window.env} pre-upgrade`,
       );
     case "covered":
       return s.ok(`${n.window.env} upgrade window ${n.window.id} is covered by ${n.backup.id}.`);
     case "window-diff": {
       const head = `After the ${n.window.env} upgrade window ${n.window.id}: ${n.from?.id ?? "no backup"} vs live${n.covered ? "" : " (no pre-upgrade backup covered it)"}`;
       if (!n.diff) return s.bad(`${head}: ${n.error ?? "no diff"}`);
-      const d = n.diff;
-      const lines = [
-        head,
-        `  server      ${d.version.changed ? `${d.version.before} → ${d.version.after}` : `${d.version.after} (unchanged)`}`,
-        `  extensions  ${formatExtensionChanges(d.extensions)}`,
-        ...d.views.changed.map(
-          (c) =>
-            `  views       ${c.view}: ${c.before} → ${c.after}${c.lostSecurityInvoker ? s.bad("  LOST security_invoker") : ""}`,
-        ),
-      ];
-      return d.securityInvokerLost > 0 || !n.covered ? s.bad(lines.join("\n")) : lines.join("\n");
+      const text = `${head}\n${renderDiff(n.diff, s).trimEnd()}`;
+      return n.covered ? text : s.bad(text);
     }
     case "version-changed":
       return s.bad(
@@ -64,7 +52,7 @@ export function renderNotice(n: Notice, s: Style): string {
     case "drill-due": {
       const d = n.lastDrill;
       const last = d
-        ? `last drill ${utc(d.at)} by ${d.by}: ${d.ok ? "passed" : "failed"}`
+        ? `last drill ${formatUtc(d.at)} by ${d.by}: ${d.ok ? "passed" : "failed"}`
         : "no drill on record";
       return s.warn(
         `${n.env} restore drill due (${n.reason === "quarterly" ? n.quarter : `none passed in ${n.maxAgeDays} days`}; ${last}). Run: dbbackup restore-test latest --env ${n.env}`,

@@ -24,8 +24,8 @@ export interface JobReport {
 }
 
 /** Stage 2 or better: the backups a guardrail counts. Newest first. */
-export async function verifiedBackups(config: Config, env?: string): Promise<BackupSummary[]> {
-  const { backups } = await listBackups(config.backupsDir, env);
+export async function verifiedBackups(config: Config): Promise<BackupSummary[]> {
+  const { backups } = await listBackups(config.backupsDir);
   return backups
     .filter((b) => b.stage === "readable" || b.stage === "restored")
     .sort((a, b) => b.finishedAt.localeCompare(a.finishedAt));

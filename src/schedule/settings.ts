@@ -1,5 +1,6 @@
 import { validate } from "node-cron";
 import { z } from "zod/v3";
+import { settingProblems } from "../config.js";
 import { DbBackupError } from "../errors.js";
 import { DEFAULT_SCHEDULES, JOB_NAMES, type JobName } from "./job-names.js";
 import { DEFAULT_SUPABASE_API_URL } from "./supabase-api.js";
@@ -65,15 +66,7 @@ export function loadGuardrailSettings(
 ): GuardrailSettings {
   const problems: string[] = [];
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const named = new Set<string>();
-    for (const issue of parsed.error.issues) {
-      const key = String(issue.path[0]);
-      if (named.has(key)) continue;
-      named.add(key);
-      problems.push(`${key}: ${issue.message}`);
-    }
-  }
+  if (!parsed.success) problems.push(...settingProblems(parsed.error).map((p) => `${p.key}: ${p.message}`));
   const schedules = { ...DEFAULT_SCHEDULES };
   for (const job of JOB_NAMES) {
     const key = `DBBACKUP_SCHEDULE_${job.toUpperCase()}`;

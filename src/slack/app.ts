@@ -17,7 +17,7 @@ import { WindowStore } from "../state/windows.js";
 import { SlackDirectory } from "./directory.js";
 import { attachGuardrails } from "./guardrails.js";
 import { SlackProgress } from "./progress.js";
-import type { SlackSettings } from "./settings.js";
+import { type SlackSettings, webClientOptions } from "./settings.js";
 import {
   approvalView,
   backupDoneView,
@@ -116,13 +116,7 @@ export function createBot(options: BotOptions): Bot {
     logLevel: LogLevel.WARN,
     // auth.test runs in start() (app.init), where a bad token fails the start with a clear message.
     deferInitialization: true,
-    clientOptions: {
-      ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
-      // Bounded: a Slack outage must not turn into half an hour of silent retries.
-      retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
-      // A 429 fails that one call at once instead of pausing every Slack call behind it.
-      rejectRateLimitedCalls: true,
-    },
+    clientOptions: webClientOptions(settings.apiUrl),
   });
   const jobs = new Set<Promise<void>>();
   const envs = () => config.environments.keys();

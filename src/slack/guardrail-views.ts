@@ -1,5 +1,5 @@
 import type { DiffResult } from "../../commands/diff.js";
-import { formatBytes, formatExtensionChanges, formatHoursMinutes } from "../cli/format.js";
+import { formatBytes, formatExtensionChanges, formatHoursMinutes, formatUtc } from "../cli/format.js";
 import type { BackupRef, Notice } from "../schedule/notices.js";
 import type { MaintenanceWindow } from "../state/windows.js";
 import { type Block, context, escapeMrkdwn, message, red, type SlackMessage, section, who } from "./views.js";
@@ -12,7 +12,7 @@ export const DRILL_NOW_ACTION = "guardrail_restore_test";
 /** Slack shows each reader the time in their own zone; the fallback is UTC. */
 export function when(iso: string): string {
   const unix = Math.floor(new Date(iso).getTime() / 1000);
-  return `<!date^${unix}^{date_short_pretty} {time}|${iso.slice(0, 16).replace("T", " ")} UTC>`;
+  return `<!date^${unix}^{date_short_pretty} {time}|${formatUtc(iso)}>`;
 }
 
 function backupLine(b: BackupRef): string {

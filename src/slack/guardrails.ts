@@ -90,11 +90,13 @@ export function attachGuardrails(deps: GuardrailDeps): Guardrails {
     label: z.literal("pre-upgrade").nullable().optional(),
   });
   const parseButton = (value: unknown) => {
+    let json: unknown;
     try {
-      return buttonValue.safeParse(JSON.parse(z.string().max(200).parse(value)));
+      json = typeof value === "string" && value.length <= 200 ? JSON.parse(value) : undefined;
     } catch {
-      return buttonValue.safeParse(undefined);
+      json = undefined; // not JSON: refused below like any other bad value
     }
+    return buttonValue.safeParse(json);
   };
   const clickedBy = async (body: { user: { id: string }; channel?: { id: string } }, value: unknown) => {
     const clicker = body.user.id;

@@ -1,7 +1,7 @@
 import { webApi } from "@slack/bolt";
 import type { Notice } from "../schedule/notices.js";
 import { noticeView } from "./guardrail-views.js";
-import type { SlackSettings } from "./settings.js";
+import { type SlackSettings, webClientOptions } from "./settings.js";
 
 /**
  * Posts guardrail notices to DBBACKUP_CHANNEL from outside the bot (`dbbackup jobs run` on a host
@@ -10,11 +10,7 @@ import type { SlackSettings } from "./settings.js";
 export function slackNoticePoster(
   settings: Pick<SlackSettings, "botToken" | "apiUrl" | "channel" | "approvalEnvs">,
 ): (notice: Notice) => Promise<void> {
-  const client = new webApi.WebClient(settings.botToken, {
-    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
-    retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
-    rejectRateLimitedCalls: true,
-  });
+  const client = new webApi.WebClient(settings.botToken, webClientOptions(settings.apiUrl));
   return async (notice) => {
     await client.chat.postMessage({ channel: settings.channel, ...noticeView(notice, settings) });
   };

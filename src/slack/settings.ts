@@ -1,5 +1,18 @@
 import { z } from "zod/v3";
+import { settingProblems } from "../config.js";
 import { DbBackupError } from "../errors.js";
+
+/**
+ * How every WebClient of ours talks to Slack: bounded retries (an outage must not turn into half an
+ * hour of silent retries), and a 429 fails that one call at once instead of pausing every call behind it.
+ */
+export function webClientOptions(apiUrl: string | undefined) {
+  return {
+    ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
+    retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
+    rejectRateLimitedCalls: true,
+  };
+}
 
 /** The bot's own settings (the backup settings stay in src/config.ts); every problem named at once. */
 
@@ -73,15 +86,7 @@ export interface SlackSettings {
 export function loadSlackSettings(env: Record<string, string | undefined>): SlackSettings {
   const parsed = schema.safeParse(env);
   const problems: string[] = [];
-  if (!parsed.success) {
-    const named = new Set<string>();
-    for (const issue of parsed.error.issues) {
-      const key = String(issue.path[0]);
-      if (named.has(key)) continue;
-      named.add(key);
-      problems.push(`${key}: ${issue.message}`);
-    }
-  }
+  if (!parsed.success) problems.push(...settingProblems(parsed.error).map((p) => `${p.key}: ${p.message}`));
   if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
     problems.push(
       "SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: one is required (app token for Socket Mode, signing secret for HTTP)",

@@ -6,6 +6,7 @@ import {
   formatBytes,
   formatDuration,
   formatExtensionChanges,
+  formatUtc,
   STAGE_LABEL,
   shortVersion,
 } from "../cli/format.js";
@@ -292,7 +293,7 @@ export function statusView(s: StatusInput): SlackMessage {
     : "no backups yet";
   const windows = (s.windows ?? []).map(
     (w) =>
-      `\`${w.id}\` ${w.env} ${w.startsAt.slice(0, 16).replace("T", " ")} UTC: ${w.covered ? `covered by \`${w.covered.backupId}\`` : ":warning: no pre-upgrade backup yet"}`,
+      `\`${w.id}\` ${w.env} ${formatUtc(w.startsAt)}: ${w.covered ? `covered by \`${w.covered.backupId}\`` : ":warning: no pre-upgrade backup yet"}`,
   );
   return message(`Running: ${s.running.length}, pending approvals: ${s.pending.length}`, [
     section(`*Running*\n${running}`),

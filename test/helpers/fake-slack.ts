@@ -23,7 +23,7 @@
  */
 import { EventEmitter } from "node:events";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { answerFakeError, listenLocal } from "./local-http.js";
 
 export type SlackBlock = { type: string } & Record<string, unknown>;
 
@@ -876,22 +876,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         return;
       }
       send(res, { status: 404, body: {}, rawBody: "not found" });
-    })().catch((error: unknown) => {
-      if (!res.headersSent && !res.destroyed) {
-        res.writeHead(500, { "content-type": "text/plain" });
-        res.end(`fake slack error: ${String(error)}`);
-      }
-    });
+    })().catch((error: unknown) => answerFakeError(res, "fake slack", error));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLocal(server);
   const baseUrl = `http://127.0.0.1:${port}`;
   let responseUrlCounter = 0;
 

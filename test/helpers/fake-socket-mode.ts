@@ -16,8 +16,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { listenLocal } from "./local-http.js";
 import { type SlashCommandFields, slashCommandBody } from "./slack-requests.js";
 
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -353,14 +354,7 @@ export async function startFakeSocketMode(options: FakeSocketModeOptions = {}): 
     events.emit("connection");
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLocal(server);
   const baseUrl = `ws://127.0.0.1:${port}`;
 
   function waitFor<T>(

@@ -11,7 +11,7 @@
  * Per ref and per endpoint a test can force an HTTP status, a raw (non-JSON) body, or a delay.
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { answerFakeError, listenLocal } from "./local-http.js";
 
 export type FakeSupabaseEndpoint = "project" | "eligibility" | "status";
 
@@ -183,22 +183,10 @@ export async function startFakeSupabase(options: FakeSupabaseOptions = {}): Prom
       if (endpoint === "project") return send(200, projectBody(ref, project));
       if (endpoint === "eligibility") return send(200, eligibilityBody(project));
       return send(200, project.upgradeStatus ?? { databaseUpgradeStatus: null });
-    })().catch((error: unknown) => {
-      if (!res.headersSent && !res.destroyed) {
-        res.writeHead(500, { "content-type": "text/plain" });
-        res.end(`fake supabase error: ${String(error)}`);
-      }
-    });
+    })().catch((error: unknown) => answerFakeError(res, "fake supabase", error));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLocal(server);
 
   return {
     url: `http://127.0.0.1:${port}`,

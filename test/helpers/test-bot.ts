@@ -47,3 +47,16 @@ export function testBot(o: TestBotOptions): Bot {
     ...(o.now ? { now: o.now } : {}),
   });
 }
+
+/** A suite's end: let the bot's work finish, stop it, then its fake Slack, database and folder. */
+export async function closeTestBot(parts: {
+  bot: Bot | undefined;
+  slack: FakeSlack | undefined;
+  db: { stop(): Promise<void> } | undefined;
+  work: { remove(): void } | undefined;
+}): Promise<void> {
+  await Promise.allSettled(parts.bot?.running() ?? []);
+  await parts.bot?.stop();
+  await Promise.all([parts.slack?.close(), parts.db?.stop()]);
+  parts.work?.remove();
+}

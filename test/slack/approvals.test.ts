@@ -5,7 +5,7 @@ import { workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
 import { loadFixture } from "../helpers/postgres.js";
 import { blockAction, slashCommand } from "../helpers/slack-requests.js";
-import { testBot } from "../helpers/test-bot.js";
+import { closeTestBot, testBot } from "../helpers/test-bot.js";
 
 const SECRET = "approval-signing-secret-0123456789";
 const CHANNEL = "C0OPS0002";
@@ -49,12 +49,7 @@ describe("prod approvals through Slack", () => {
     await bot.start();
     events = `http://127.0.0.1:${port}/slack/events`;
   });
-  afterAll(async () => {
-    await Promise.allSettled(bot?.running() ?? []);
-    await bot?.stop();
-    await Promise.all([slack?.close(), db?.stop()]);
-    work?.remove();
-  });
+  afterAll(() => closeTestBot({ bot, slack, db, work }));
 
   /** Asks for a prod backup; returns the approval message's ts and the request id its buttons carry. */
   async function ask(label: string): Promise<{ ts: string; id: string }> {

@@ -8,7 +8,7 @@ import { workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
 import { loadFixture, sql } from "../helpers/postgres.js";
 import { blockAction, slashCommand } from "../helpers/slack-requests.js";
-import { testBot } from "../helpers/test-bot.js";
+import { closeTestBot, testBot } from "../helpers/test-bot.js";
 
 const SECRET = "guardrails-signing-secret-0123456789";
 const CHANNEL = "C0GUARD01";
@@ -94,12 +94,7 @@ describe("guardrails through Slack: windows, nags, covered, diff, drills, retent
     await bot.start();
     events = `http://127.0.0.1:${port}/slack/events`;
   });
-  afterAll(async () => {
-    await Promise.allSettled(bot?.running() ?? []);
-    await bot?.stop();
-    await Promise.all([slack?.close(), db?.stop()]);
-    work?.remove();
-  });
+  afterAll(() => closeTestBot({ bot, slack, db, work }));
 
   const slash = async (text: string, user = ALICE) => {
     const r = await slashCommand(events, SECRET, { text, user_id: user, channel_id: CHANNEL });

@@ -8,7 +8,7 @@ import { runCli, workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
 import { loadFixture } from "../helpers/postgres.js";
 import { slashCommand } from "../helpers/slack-requests.js";
-import { testBot } from "../helpers/test-bot.js";
+import { closeTestBot, testBot } from "../helpers/test-bot.js";
 
 const SECRET = "operations-signing-secret-0123456789";
 const CHANNEL = "C0OPS0003";
@@ -45,12 +45,7 @@ describe("running the bot: status, cancel, Slack errors, restarts, who may ask",
     await bot.start();
     events = `http://127.0.0.1:${port}/slack/events`;
   });
-  afterAll(async () => {
-    await Promise.allSettled(bot?.running() ?? []);
-    await bot?.stop();
-    await Promise.all([slack?.close(), db?.stop()]);
-    work?.remove();
-  });
+  afterAll(() => closeTestBot({ bot, slack, db, work }));
 
   const slash = async (text: string, user = ALICE, channel = CHANNEL) => {
     const r = await slashCommand(events, SECRET, { text, user_id: user, channel_id: channel });

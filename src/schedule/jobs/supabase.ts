@@ -26,6 +26,7 @@ export async function runSupabase(ctx: GuardrailContext): Promise<JobReport> {
   const memory = new GuardrailMemory(ctx.config.backupsDir);
   const windows = new WindowStore(ctx.config.backupsDir).open();
   const now = ctx.now();
+  const all = await verifiedBackups(ctx.config);
   for (const [env, ref] of [...api.refs].sort(([a], [b]) => a.localeCompare(b))) {
     if (ctx.signal?.aborted) break;
     let state: Awaited<ReturnType<typeof readUpgradeState>>;
@@ -41,8 +42,7 @@ export async function runSupabase(ctx: GuardrailContext): Promise<JobReport> {
       continue;
     }
     if (!state.upgradeRunning && !state.upgradeAvailable) continue;
-    const backups = await verifiedBackups(ctx.config, env);
-    const lastPreUpgrade = backups.find(isPreUpgrade);
+    const lastPreUpgrade = all.find((b) => b.env === env && isPreUpgrade(b));
     const recent =
       lastPreUpgrade !== undefined &&
       now.getTime() - new Date(lastPreUpgrade.finishedAt).getTime() <= ctx.settings.supabaseRecentMs;

@@ -38,9 +38,10 @@ export async function runVersions(ctx: GuardrailContext): Promise<JobReport> {
   const { report, post, problem } = reporter(ctx, "versions");
   const memory = new GuardrailMemory(ctx.config.backupsDir);
   const now = ctx.now();
+  const all = await verifiedBackups(ctx.config);
   for (const env of [...ctx.config.environments.keys()].sort()) {
     if (ctx.signal?.aborted) break;
-    const backups = await verifiedBackups(ctx.config, env);
+    const backups = all.filter((b) => b.env === env);
     const newest = backups[0];
     const days = ctx.settings.deadManDays;
     if (days > 0) {

@@ -50,9 +50,11 @@ export async function runWindows(ctx: GuardrailContext): Promise<JobReport> {
   const { report, post, problem } = reporter(ctx, "windows");
   const store = new WindowStore(ctx.config.backupsDir);
   const now = ctx.now();
-  for (const window of store.open()) {
+  const open = store.open();
+  const all = open.length > 0 ? await verifiedBackups(ctx.config) : [];
+  for (const window of open) {
     if (ctx.signal?.aborted) break;
-    const backups = await verifiedBackups(ctx.config, window.env);
+    const backups = all.filter((b) => b.env === window.env);
     const cover = coveringBackup(window, backups);
     if (now.getTime() >= new Date(window.endsAt).getTime()) {
       const from = cover ?? backups.find((b) => b.finishedAt <= window.startsAt);
