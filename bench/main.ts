@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { listBackups } from "../src/backup/catalog.js";
 import { type ScratchServer, startScratchServer } from "../src/restore/scratch-server.js";
+import { stateFor } from "../src/state/open.js";
 import { type BaselineResult, rawDumpAndRead, runbookScript } from "./baselines.js";
 import { createBenchDatabase, DEFAULT_TARGET_BYTES } from "./dataset.js";
 import { type FakeBackup, fakeBackupId, MB, makeFakeBackups, measureCommand } from "./measure.js";
@@ -167,7 +168,7 @@ async function dbbackupList(backupsDir: string, template: Record<string, unknown
   const inProcess: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
-    const listing = await listBackups(backupsDir);
+    const listing = await listBackups(backupsDir, stateFor({ backupsDir, leaseMs: 60_000 }));
     inProcess.push(performance.now() - t0);
     if (listing.backups.length !== 1000)
       throw new Error(`listBackups found ${listing.backups.length} of 1000`);

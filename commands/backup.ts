@@ -5,6 +5,7 @@ import { diffExtensions, type ExtensionChanges } from "../src/backup/extension-d
 import { type FileEntry, type Manifest, readManifest, type StageResult } from "../src/backup/manifest.js";
 import { runBackup } from "../src/backup/pipeline.js";
 import { envNameSchema } from "../src/config.js";
+import { stateFor } from "../src/state/open.js";
 import type { CommandContext } from "./context.js";
 
 export const backupArgs = z.object({
@@ -103,21 +104,22 @@ export async function run(ctx: CommandContext, input: BackupArgs): Promise<Backu
     url: args.url,
     label: args.label,
     requestedBy: ctx.requestedBy,
+    jobId: ctx.jobId,
     signal: ctx.signal,
     onEvent: ctx.onEvent,
   });
   const result = backupResult(outcome.manifest, outcome.dir, args.restoreHint, ctx.cwd ?? process.cwd());
-  const changes = await changesSincePrevious(ctx.config.backupsDir, outcome.manifest);
+  const changes = await changesSincePrevious(ctx.config, outcome.manifest);
   return changes ? { ...result, extensionChanges: changes } : result;
 }
 
 /** The previous verified backup of the same env, compared by extensions (none for a first backup). */
 async function changesSincePrevious(
-  root: string,
+  config: CommandContext["config"],
   manifest: Manifest,
 ): Promise<(ExtensionChanges & { since: string }) | undefined> {
   if (manifest.env === "adhoc") return undefined; // one-off URLs may each be a different database
-  const { backups } = await listBackups(root, manifest.env);
+  const { backups } = await listBackups(config.backupsDir, stateFor(config), manifest.env);
   // By time, not id: two backups in the same second sort by label.
   const previous = backups
     .filter((b) => b.id !== manifest.id && b.finishedAt <= manifest.startedAt)

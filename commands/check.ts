@@ -1,6 +1,7 @@
 import { z } from "zod/v3";
 import { listBackups } from "../src/backup/catalog.js";
 import { envNameSchema } from "../src/config.js";
+import { stateFor } from "../src/state/open.js";
 import type { CommandContext } from "./context.js";
 
 /** `check prod --require pre-upgrade --max-age 24h`: a CI gate, answered from manifests only. */
@@ -40,7 +41,7 @@ function age(ms: number): string {
 
 export async function run(ctx: CommandContext, input: CheckArgs, now = new Date()): Promise<CheckResult> {
   const args = checkArgs.parse(input);
-  const { backups } = await listBackups(ctx.config.backupsDir, args.env);
+  const { backups } = await listBackups(ctx.config.backupsDir, stateFor(ctx.config), args.env);
   const verified = backups.filter((b) => b.stage === "readable" || b.stage === "restored");
   const labelled = args.require ? verified.filter((b) => b.label === args.require) : verified;
   const newest = [...labelled].sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];

@@ -9,4 +9,8 @@ export interface CommandContext {
   signal?: AbortSignal;
   onEvent?: BackupListener;
   cwd?: string;
+  /** The run's short id when the front end has one (the bot's job id): its sessions are dbbackup:<jobId>. */
+  jobId?: string;
+  /** Where the request came from, for the audit log (terminal when not said). */
+  via?: "terminal" | "slack" | "schedule";
 }

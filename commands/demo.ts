@@ -40,6 +40,7 @@ export async function run(
       durationMs: r.ms,
       summary: summarize(r.parity),
       parity: r.parity,
+      recorded: r.recorded,
     },
   };
 }

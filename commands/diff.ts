@@ -9,6 +9,7 @@ import { type DatabaseState, diffStates, type StateDiff } from "../src/backup/st
 import { resolveTarget } from "../src/backup/target.js";
 import { shortVersion } from "../src/cli/format.js";
 import { parsePgArray, parseTsv } from "../src/restore/parity.js";
+import { stateFor } from "../src/state/open.js";
 import type { CommandContext } from "./context.js";
 
 export const diffArgs = z.object({
@@ -20,7 +21,12 @@ export type DiffArgs = z.input<typeof diffArgs>;
 export type DiffResult = StateDiff & { ok: true; securityInvokerLost: number };
 
 async function backupState(ctx: CommandContext, ref: string): Promise<DatabaseState & { env: string }> {
-  const dir = await locateBackup(ctx.config.backupsDir, ref, ctx.cwd ?? process.cwd());
+  const { dir } = await locateBackup(
+    ctx.config.backupsDir,
+    stateFor(ctx.config),
+    ref,
+    ctx.cwd ?? process.cwd(),
+  );
   const manifest = await readManifest(dir);
   const read = (f: string) => readFileSync(path.join(dir, f), "utf8");
   return {

@@ -1,10 +1,14 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod/v3";
+import { backupFacts } from "../src/backup/backup-facts.js";
 import { isBackupId } from "../src/backup/ids.js";
-import { type Manifest, writeManifest } from "../src/backup/manifest.js";
+import type { Manifest } from "../src/backup/manifest.js";
 import { type Pin, readBackupFolder } from "../src/backup/retention.js";
 import { DbBackupError } from "../src/errors.js";
+import { annotate } from "../src/state/annotations.js";
+import { audit } from "../src/state/audit.js";
+import { stateFor } from "../src/state/open.js";
 import type { CommandContext } from "./context.js";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
@@ -73,13 +77,46 @@ async function loadBackup(root: string, id: string): Promise<{ dir: string; mani
   return { dir, manifest: found.manifest };
 }
 
-/** Pins a backup: prune never deletes it. Recorded in its manifest (who, when, why). */
+/**
+ * Sets or clears a backup's pin in the state, in one transaction with a last look at the folder: a
+ * prune deleting it at the same moment either ran first (then this says so) or sees the pin.
+ */
+async function setPin(ctx: CommandContext, id: string, pin: Pin | null) {
+  const root = ctx.config.backupsDir;
+  const { dir, manifest } = await loadBackup(root, id);
+  const state = stateFor(ctx.config);
+  const previous = await annotate(
+    state,
+    id,
+    async () => {
+      if ("reason" in (await readBackupFolder(root, id))) {
+        throw new DbBackupError(
+          "not_found",
+          `Backup ${id} was deleted a moment ago (by prune); nothing was pinned.`,
+          "Run `dbbackup list` to see the backups that are left.",
+        );
+      }
+    },
+    (current) => ({
+      next: { ...current, pin },
+      result: backupFacts(manifest, current).pin,
+    }),
+  );
+  return { dir, manifest, previous, state };
+}
+
+/** Pins a backup: prune never deletes it. Recorded in the state (who, when, why) and audited. */
 export async function runKeep(ctx: CommandContext, input: KeepArgs): Promise<KeepResult> {
   const args = keepArgs.parse(input);
-  const { dir, manifest } = await loadBackup(ctx.config.backupsDir, args.id);
-  const previous = manifest.pin;
   const pin: Pin = { reason: args.reason?.trim() ?? "", by: ctx.requestedBy, at: new Date().toISOString() };
-  await writeManifest(dir, { ...manifest, pin });
+  const { dir, manifest, previous, state } = await setPin(ctx, args.id, pin);
+  await audit(state, "pinned", {
+    id: manifest.id,
+    env: manifest.env,
+    reason: pin.reason,
+    by: ctx.requestedBy,
+    via: ctx.via ?? "terminal",
+  });
   return {
     ok: true,
     id: manifest.id,
@@ -94,9 +131,15 @@ export async function runKeep(ctx: CommandContext, input: KeepArgs): Promise<Kee
 /** Removes a backup's pin: retention's usual rules apply to it again. */
 export async function runUnkeep(ctx: CommandContext, input: UnkeepArgs): Promise<UnkeepResult> {
   const args = unkeepArgs.parse(input);
-  const { dir, manifest } = await loadBackup(ctx.config.backupsDir, args.id);
-  const { pin: previous, ...rest } = manifest;
-  if (previous) await writeManifest(dir, rest);
+  const { dir, manifest, previous, state } = await setPin(ctx, args.id, null);
+  if (previous) {
+    await audit(state, "unpinned", {
+      id: manifest.id,
+      env: manifest.env,
+      by: ctx.requestedBy,
+      via: ctx.via ?? "terminal",
+    });
+  }
   return {
     ok: true,
     id: manifest.id,

@@ -10,6 +10,8 @@ import {
   type RunningBackup,
 } from "../src/backup/retention.js";
 import { envNameSchema } from "../src/config.js";
+import { audit } from "../src/state/audit.js";
+import { stateFor } from "../src/state/open.js";
 import type { CommandContext } from "./context.js";
 
 export const pruneArgs = z.object({
@@ -50,8 +52,12 @@ export async function run(ctx: CommandContext, input: PruneArgs): Promise<PruneR
   const args = pruneArgs.parse(input);
   const root = ctx.config.backupsDir;
   const rules = ctx.config.retention;
-  const found = await findBackups(root, args.env);
-  const facts = gatherFacts(root, [...found.backups.map((b) => b.env), ...(args.env ? [args.env] : [])]);
+  const state = stateFor(ctx.config);
+  const found = await findBackups(root, state, args.env);
+  const facts = await gatherFacts(state, [
+    ...found.backups.map((b) => b.env),
+    ...(args.env ? [args.env] : []),
+  ]);
   const plan = planRetention(found.backups, rules, facts);
   const byId = new Map(found.backups.map((b) => [b.id, b]));
   const items: PruneItem[] = plan.map((d) => ({
@@ -61,7 +67,7 @@ export async function run(ctx: CommandContext, input: PruneArgs): Promise<PruneR
   }));
   let stopped = false;
   if (!args.dryRun) {
-    const outcome = await executeRetention(root, plan, ctx.signal);
+    const outcome = await executeRetention(root, state, plan, ctx.signal);
     stopped = outcome.stopped;
     const deleted = new Set(outcome.deleted);
     const spared = new Map(outcome.spared.map((s) => [s.id, s.reason]));
@@ -82,6 +88,18 @@ export async function run(ctx: CommandContext, input: PruneArgs): Promise<PruneR
     }
   }
   const gone = items.filter((i) => (args.dryRun ? i.action === "delete" : i.outcome === "deleted"));
+  if (!args.dryRun) {
+    for (const b of gone) {
+      await audit(state, "pruned", {
+        id: b.id,
+        env: b.env,
+        rule: b.rule,
+        reason: b.reason,
+        by: ctx.requestedBy,
+        via: ctx.via ?? "terminal",
+      });
+    }
+  }
   return {
     ok: true,
     root,

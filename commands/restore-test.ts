@@ -21,6 +21,8 @@ export interface RestoreTestResult {
   durationMs: number;
   summary: string;
   parity: ParityRow[];
+  /** False for a folder outside the backups folder (a copy): tested, but not recorded for the id. */
+  recorded: boolean;
   /** With --keep-server: where the restored copy can be inspected until the command is stopped. */
   serverUrl?: string;
 }
@@ -57,6 +59,7 @@ export async function run(
       durationMs: outcome.ms,
       summary: summarize(outcome.parity),
       parity: outcome.parity,
+      recorded: outcome.recorded,
       ...(server ? { serverUrl: server.url("restore_test") } : {}),
     },
     stopServer: async () => {

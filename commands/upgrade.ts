@@ -2,6 +2,7 @@ import { formatUtc } from "../src/cli/format.js";
 import { DbBackupError } from "../src/errors.js";
 import type { UpgradeRequest } from "../src/schedule/window-time.js";
 import { audit } from "../src/state/audit.js";
+import { stateFor } from "../src/state/open.js";
 import { type MaintenanceWindow, WindowStore } from "../src/state/windows.js";
 import type { CommandContext } from "./context.js";
 
@@ -26,33 +27,37 @@ export async function run(
   args: UpgradeArgs,
   options: UpgradeOptions,
 ): Promise<UpgradeResult> {
-  const root = ctx.config.backupsDir;
-  const store = new WindowStore(root);
+  const state = stateFor(ctx.config);
+  const store = new WindowStore(state);
+  const via = ctx.via ?? "terminal";
   const now = options.now ?? new Date();
   if (args.action === "list") {
-    const windows = store.open().sort((a, b) => a.startsAt.localeCompare(b.startsAt));
+    const windows = (await store.open()).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
     return { ok: true, action: "list", windows };
   }
   if (args.action === "cancel") {
-    const found = store.all().find((w) => w.id === args.id);
-    if (!found)
+    const mine = { by: ctx.requestedBy, at: now.toISOString() };
+    let before: MaintenanceWindow["cancelled"] = null;
+    // Checked and changed in one step: of two cancels at once, one cancels and the other is told.
+    const window = await store.change(args.id, (w) => {
+      before = w.cancelled;
+      return w.cancelled ? w : { ...w, cancelled: mine };
+    });
+    if (!window)
       throw new DbBackupError(
         "not_found",
         `There is no upgrade window ${args.id}.`,
         "See the windows with: upgrade list",
       );
-    if (found.cancelled)
+    const earlier = before as MaintenanceWindow["cancelled"];
+    if (earlier)
       throw new DbBackupError(
         "usage",
-        `Window ${args.id} was already cancelled by ${found.cancelled.by}.`,
+        `Window ${args.id} was already cancelled by ${earlier.by}.`,
         "See the open windows with: upgrade list",
       );
-    const window = await store.change(args.id, (w) => ({
-      ...w,
-      cancelled: { by: ctx.requestedBy, at: now.toISOString() },
-    }));
-    audit(root, "window-cancelled", { window: args.id, env: found.env, by: ctx.requestedBy });
-    return { ok: true, action: "cancel", window: window ?? found };
+    await audit(state, "window-cancelled", { window: args.id, env: window.env, by: ctx.requestedBy, via });
+    return { ok: true, action: "cancel", window };
   }
   const start = new Date(args.startsAt).getTime();
   if (start <= now.getTime())
@@ -77,11 +82,12 @@ export async function run(
     declaredBy: ctx.requestedBy,
     now,
   });
-  audit(root, "window-declared", {
+  await audit(state, "window-declared", {
     window: window.id,
     env: window.env,
     startsAt: window.startsAt,
     by: ctx.requestedBy,
+    via,
     note: window.note,
   });
   return { ok: true, action: "declare", window };

@@ -1,9 +1,13 @@
 import { z } from "zod/v3";
 import { locateBackup } from "../src/backup/locate.js";
-import { ManifestError, readManifest, type StageResult, writeManifest } from "../src/backup/manifest.js";
+import { ManifestError, readManifest, type StageResult } from "../src/backup/manifest.js";
 import { findPgTools } from "../src/backup/pgtools.js";
+import { markInUse } from "../src/backup/restore-lock.js";
+import { readBackupFolder } from "../src/backup/retention.js";
 import { verifyDumped, verifyReadable } from "../src/backup/verify.js";
 import { DbBackupError } from "../src/errors.js";
+import { annotate } from "../src/state/annotations.js";
+import { stateFor } from "../src/state/open.js";
 import type { CommandContext } from "./context.js";
 
 export const verifyArgs = z.object({ ref: z.string().min(1).max(4096) });
@@ -18,12 +22,20 @@ export interface VerifyResult {
   stages: StageResult[];
   /** The first failing check, in words, when !ok. */
   problem?: string;
+  /** False for a folder outside the backups folder (a copy): checked, but nothing recorded for the id. */
+  recorded: boolean;
 }
 
-/** Re-runs stages 1 and 2 on a backup already on disk: files unchanged, archive readable, TOC as recorded. */
+/**
+ * Re-runs stages 1 and 2 on a backup already on disk: files unchanged, archive readable, TOC as
+ * recorded. The result is recorded in the state for a backup of the backups folder; nothing is ever
+ * written into the folder itself.
+ */
 export async function run(ctx: CommandContext, input: VerifyArgs): Promise<VerifyResult> {
   const args = verifyArgs.parse(input);
-  const dir = await locateBackup(ctx.config.backupsDir, args.ref, ctx.cwd ?? process.cwd());
+  const root = ctx.config.backupsDir;
+  const state = stateFor(ctx.config);
+  const { dir, ownId } = await locateBackup(root, state, args.ref, ctx.cwd ?? process.cwd());
   let manifest: Awaited<ReturnType<typeof readManifest>>;
   try {
     manifest = await readManifest(dir);
@@ -36,30 +48,54 @@ export async function run(ctx: CommandContext, input: VerifyArgs): Promise<Verif
       "This folder is not a complete dbbackup backup; don't restore from it.",
     );
   }
-  // A pg_restore at least as new as the pg_dump that wrote the archive.
-  const tools = await findPgTools(manifest.client.major, manifest.client.version, ctx.config.pgBinDir);
-  const [stage1, stage2] = await Promise.all([
-    verifyDumped(
+  // Recorded under an id only when the folder really is that backup (not a copy, not a renamed folder).
+  const recordAs = ownId !== undefined && manifest.id === ownId ? ownId : undefined;
+  const reading = recordAs ? await markInUse(state, root, recordAs, ctx.requestedBy) : undefined;
+  try {
+    // A pg_restore at least as new as the pg_dump that wrote the archive.
+    const tools = await findPgTools(manifest.client.major, manifest.client.version, ctx.config.pgBinDir);
+    const [stage1, stage2] = await Promise.all([
+      verifyDumped(
+        dir,
+        manifest.files.map((f) => f.name),
+        manifest.files,
+      ),
+      verifyReadable(dir, tools.pgRestore, manifest.catalog.counts, { signal: ctx.signal, owner: state }),
+    ]);
+    const stages = [stage1.result, stage2.result];
+    const ok = stages.every((s) => s.ok);
+    if (recordAs && !ctx.signal?.aborted) {
+      await annotate(
+        state,
+        recordAs,
+        async () => {
+          if ("reason" in (await readBackupFolder(root, recordAs)))
+            throw new DbBackupError(
+              "not_found",
+              `Backup ${recordAs} was deleted while it was verified.`,
+              "Run `dbbackup list`.",
+            );
+        },
+        (current) => ({
+          next: { ...current, lastVerify: { at: new Date().toISOString(), ok, by: ctx.requestedBy } },
+          result: undefined,
+        }),
+      );
+    }
+    const firstBad = stages.flatMap((s) =>
+      s.checks.filter((c) => !c.ok).map((c) => `stage ${s.stage}: ${c.name} ${c.detail}`),
+    )[0];
+    return {
+      ok,
+      id: manifest.id,
       dir,
-      manifest.files.map((f) => f.name),
-      manifest.files,
-    ),
-    verifyReadable(dir, tools.pgRestore, manifest.catalog.counts, { signal: ctx.signal }),
-  ]);
-  const stages = [stage1.result, stage2.result];
-  const ok = stages.every((s) => s.ok);
-  manifest.verification.lastVerify = { at: new Date().toISOString(), ok, by: ctx.requestedBy };
-  await writeManifest(dir, manifest);
-  const firstBad = stages.flatMap((s) =>
-    s.checks.filter((c) => !c.ok).map((c) => `stage ${s.stage}: ${c.name} ${c.detail}`),
-  )[0];
-  return {
-    ok,
-    id: manifest.id,
-    dir,
-    env: manifest.env,
-    label: manifest.label,
-    stages,
-    ...(firstBad ? { problem: firstBad } : {}),
-  };
+      env: manifest.env,
+      label: manifest.label,
+      stages,
+      recorded: recordAs !== undefined,
+      ...(firstBad ? { problem: firstBad } : {}),
+    };
+  } finally {
+    await reading?.release();
+  }
 }

@@ -27,6 +27,11 @@ export interface Config {
   requestedBy: string;
   /** `dbbackup prune`: how many backups per env to keep (on-demand = any label but "pre-upgrade"). */
   retention: { keepOnDemand: number; keepPreUpgrade: number };
+  /**
+   * An instance's lease: a killed process's locks and jobs are taken over at most this long after its
+   * last renewal (renewed every quarter of it).
+   */
+  leaseMs: number;
 }
 
 /** Env names go into folder names and ids, so `_` (the id separator) becomes `-`: DATABASE_URL_EU_PROD → eu-prod. */
@@ -70,6 +75,12 @@ const schema = z.object({
     .regex(/^[0-9]{1,6}$/, "must be a whole number, 0 or more")
     .default("2")
     .transform(Number),
+  DBBACKUP_LEASE: z
+    .string()
+    .regex(/^[0-9]+(ms|s|m|min)?$/, "must be a duration like 60s or 2min")
+    .transform(milliseconds)
+    .refine((ms) => ms >= 2_000 && ms <= 600_000, "must be between 2s and 10min")
+    .default("60s"),
 });
 
 const FIXES: Record<string, string> = {
@@ -81,7 +92,15 @@ const FIXES: Record<string, string> = {
   PG_BIN_DIR: "a folder that holds pg_dump, e.g. /usr/lib/postgresql/17/bin",
   DBBACKUP_KEEP_ON_DEMAND: "how many on-demand backups per env prune keeps, e.g. 5",
   DBBACKUP_KEEP_PRE_UPGRADE: "how many pre-upgrade backups per env prune keeps, e.g. 2",
+  DBBACKUP_LEASE: "e.g. DBBACKUP_LEASE=60s; a killed run's locks are taken over this long after it stopped",
 };
+
+function milliseconds(value: string): number {
+  const n = Number.parseInt(value, 10);
+  if (value.endsWith("ms")) return n;
+  if (value.endsWith("min") || value.endsWith("m")) return n * 60_000;
+  return n * 1000;
+}
 
 function seconds(value: string): number {
   const n = Number.parseInt(value, 10);
@@ -166,5 +185,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     exactCountMaxRows: data.DBBACKUP_EXACT_COUNT_MAX_ROWS,
     requestedBy: merged.DBBACKUP_REQUESTED_BY ?? merged.USER ?? merged.LOGNAME ?? os.userInfo().username,
     retention: { keepOnDemand: data.DBBACKUP_KEEP_ON_DEMAND, keepPreUpgrade: data.DBBACKUP_KEEP_PRE_UPGRADE },
+    leaseMs: data.DBBACKUP_LEASE,
   };
 }

@@ -86,9 +86,9 @@ export function securityInvokerTrue(view: ViewInfo): boolean {
 }
 
 /** A `pg` client connected the way libpq would (sslmode=prefer falls back), errors explained. */
-export async function connectTarget(target: Target): Promise<pg.Client> {
+export async function connectTarget(target: Target, jobId?: string): Promise<pg.Client> {
   const attempt = async (ssl?: boolean) => {
-    const client = new pg.Client(clientConfig(target, ssl));
+    const client = new pg.Client(clientConfig(target, ssl, jobId));
     client.on("error", () => {}); // a dropped idle connection must not crash the process
     try {
       await client.connect();
@@ -250,6 +250,8 @@ export async function readCatalogOf(url: string): Promise<CatalogSnapshot> {
 export interface SnapshotOptions {
   lockWaitTimeoutSeconds: number;
   exactCountMaxRows: number;
+  /** The run's id: its session is named dbbackup:<jobId> on the server. */
+  jobId?: string;
 }
 
 function explainQueryError(error: unknown, target: Target, options: SnapshotOptions): DbBackupError {
@@ -280,7 +282,7 @@ export async function openSnapshotSession(
   target: Target,
   options: SnapshotOptions,
 ): Promise<SnapshotSession> {
-  const client = await connectTarget(target);
+  const client = await connectTarget(target, options.jobId);
   try {
     await client.query("begin isolation level repeatable read read only");
     await client.query(`set local lock_timeout = '${Math.max(1, options.lockWaitTimeoutSeconds)}s'`);

@@ -1,11 +1,14 @@
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, readFileSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod/v3";
-import { readLock } from "./env-lock.js";
+import { readAnnotations } from "../state/annotations.js";
+import { writeFileAtomic } from "../state/atomic-file.js";
+import { listLocks } from "../state/locks.js";
+import type { StateStore } from "../state/store.js";
+import { backupFacts } from "./backup-facts.js";
 import { isBackupId } from "./ids.js";
 import { MANIFEST_FILE, parseManifestText, STAGES } from "./manifest.js";
-import { IN_PROGRESS_PREFIX } from "./work-dirs.js";
 
 /** Just what `list` needs from a manifest: parsing less keeps 1,000 backups well under 200 ms. */
 const summarySchema = z.object({
@@ -18,9 +21,12 @@ const summarySchema = z.object({
   server: z.object({ version: z.string(), major: z.number() }),
   verification: z.object({
     stage: z.enum(STAGES).nullable(),
-    lastVerify: z.object({ at: z.string(), ok: z.boolean() }).optional(),
+    lastVerify: z.object({ at: z.string(), ok: z.boolean(), by: z.string() }).optional(),
   }),
   pin: z.object({ reason: z.string(), by: z.string(), at: z.string() }).optional(),
+  restoreTest: z
+    .object({ at: z.string(), ok: z.boolean(), by: z.string(), ms: z.number(), serverMajor: z.number() })
+    .optional(),
 });
 
 export interface BackupSummary {
@@ -39,15 +45,28 @@ export interface BackupSummary {
   pin?: { reason: string; by: string; at: string };
 }
 
-export interface Listing {
-  backups: BackupSummary[];
-  /** Folders that look like backups but whose manifest can't be read: never counted as backups. */
-  unreadable: { dir: string; reason: string }[];
-  /** Runs in progress now (from the env locks). */
-  running: { env: string; id: string; requestedBy: string; startedAt: string }[];
+/** What the manifest says, before the state's annotations are laid over it. */
+interface StoredSummary {
+  id: string;
+  env: string;
+  label: string | null;
+  requestedBy: string;
+  finishedAt: string;
+  totalBytes: number;
+  serverVersion: string;
+  stage: (typeof STAGES)[number] | null;
+  lastVerify?: { at: string; ok: boolean; by: string };
+  pin?: { reason: string; by: string; at: string };
+  restoreTest?: { at: string; ok: boolean; by: string; ms: number; serverMajor: number };
 }
 
-type StoredSummary = Omit<BackupSummary, "dir">;
+export interface Listing {
+  backups: BackupSummary[];
+  /** Entries that look like backups but aren't (no readable manifest, a symbolic link): never counted. */
+  unreadable: { dir: string; reason: string }[];
+  /** Runs in progress now (from the env locks of live instances). */
+  running: { env: string; id: string; requestedBy: string; startedAt: string }[];
+}
 
 /** Synchronous on purpose: a thousand tiny reads cost less than a thousand promise round trips. */
 function readSummary(dir: string): StoredSummary | { reason: string } {
@@ -71,6 +90,7 @@ function readSummary(dir: string): StoredSummary | { reason: string } {
     stage: m.verification.stage,
     ...(m.verification.lastVerify ? { lastVerify: m.verification.lastVerify } : {}),
     ...(m.pin ? { pin: m.pin } : {}),
+    ...(m.restoreTest ? { restoreTest: m.restoreTest } : {}),
   };
 }
 
@@ -83,11 +103,14 @@ const storedSummarySchema = z.object({
   totalBytes: z.number(),
   serverVersion: z.string(),
   stage: z.enum(STAGES).nullable(),
-  lastVerify: z.object({ at: z.string(), ok: z.boolean() }).optional(),
+  lastVerify: z.object({ at: z.string(), ok: z.boolean(), by: z.string() }).optional(),
   pin: z.object({ reason: z.string(), by: z.string(), at: z.string() }).optional(),
+  restoreTest: z
+    .object({ at: z.string(), ok: z.boolean(), by: z.string(), ms: z.number(), serverMajor: z.number() })
+    .optional(),
 });
 const indexSchema = z.object({
-  schema: z.literal("dbbackup.list-index/1"),
+  schema: z.literal("dbbackup.list-index/2"),
   entries: z.record(
     z.string(),
     z.object({ mtimeMs: z.number(), size: z.number(), summary: storedSummarySchema }),
@@ -110,24 +133,53 @@ function readIndex(root: string): ListIndex["entries"] {
 }
 
 function writeIndex(root: string, entries: ListIndex["entries"]): void {
-  const file = path.join(root, INDEX_FILE);
-  const tmp = `${file}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, JSON.stringify({ schema: "dbbackup.list-index/1", entries } satisfies ListIndex));
-    renameSync(tmp, file);
+    writeFileAtomic(
+      path.join(root, INDEX_FILE),
+      JSON.stringify({ schema: "dbbackup.list-index/2", entries } satisfies ListIndex),
+      0o644,
+    );
   } catch {
-    rmSync(tmp, { force: true }); // read-only backups folder: list still works, just slower
+    // read-only backups folder: list still works, just slower
   }
 }
 
-/** Every backup under root, per env (alphabetical), newest first within each. Reads manifests only. */
-export async function listBackups(root: string, env?: string): Promise<Listing> {
+/** The summary as it stands now: the manifest's, with pins, re-verifies and restore tests from the state. */
+function withFacts(
+  summary: StoredSummary,
+  dir: string,
+  annotation: Parameters<typeof backupFacts>[1],
+): BackupSummary {
+  const { lastVerify: _v, pin: _p, restoreTest: _r, ...rest } = summary;
+  const facts = backupFacts(
+    {
+      verification: { stage: summary.stage, lastVerify: summary.lastVerify },
+      pin: summary.pin,
+      restoreTest: summary.restoreTest,
+    },
+    annotation,
+  );
+  return {
+    ...rest,
+    dir,
+    stage: facts.stage,
+    ...(facts.lastVerify ? { lastVerify: { at: facts.lastVerify.at, ok: facts.lastVerify.ok } } : {}),
+    ...(facts.pin ? { pin: facts.pin } : {}),
+  };
+}
+
+/**
+ * Every backup under root, per env (alphabetical), newest first within each: manifests, with what the
+ * state learned since. A symbolic link is never a backup (it could point anywhere): reported, not read.
+ */
+export async function listBackups(root: string, store: StateStore, env?: string): Promise<Listing> {
   let names: string[];
   try {
     names = await readdir(root);
   } catch {
     return { backups: [], unreadable: [], running: [] };
   }
+  const annotations = await readAnnotations(store);
   const candidates = names.filter((n) => isBackupId(n) && (env === undefined || n.split("_")[2] === env));
   const present = new Set(names);
   const cached = readIndex(root);
@@ -140,6 +192,15 @@ export async function listBackups(root: string, env?: string): Promise<Listing> 
     const dir = path.join(root, name);
     let stats: { mtimeMs: number; size: number };
     try {
+      if (lstatSync(dir).isSymbolicLink()) {
+        unreadable.push({
+          dir,
+          reason: "a symbolic link, not a backup folder (dbbackup never follows them)",
+        });
+        if (entries[name]) changed = true;
+        delete entries[name];
+        continue;
+      }
       stats = statSync(path.join(dir, MANIFEST_FILE));
     } catch {
       unreadable.push({ dir, reason: "no manifest.json" });
@@ -149,7 +210,7 @@ export async function listBackups(root: string, env?: string): Promise<Listing> 
     }
     const hit = entries[name];
     if (hit && hit.mtimeMs === stats.mtimeMs && hit.size === stats.size) {
-      backups.push({ ...hit.summary, dir });
+      backups.push(withFacts(hit.summary, dir, annotations[name]));
       continue;
     }
     const summary = readSummary(dir);
@@ -160,20 +221,15 @@ export async function listBackups(root: string, env?: string): Promise<Listing> 
       continue;
     }
     entries[name] = { mtimeMs: stats.mtimeMs, size: stats.size, summary };
-    backups.push({ ...summary, dir });
+    backups.push(withFacts(summary, dir, annotations[name]));
   }
   if (changed) writeIndex(root, entries);
   backups.sort((a, b) => (a.env === b.env ? b.id.localeCompare(a.id) : a.env.localeCompare(b.env)));
   const running: Listing["running"] = [];
-  const inProgressEnvs = new Set(
-    names
-      .filter((n) => n.startsWith(IN_PROGRESS_PREFIX))
-      .map((n) => n.slice(IN_PROGRESS_PREFIX.length).split("_")[2]),
-  );
-  for (const e of inProgressEnvs) {
-    if (!e || (env !== undefined && e !== env)) continue;
-    const lock = readLock(root, e);
-    if (lock) running.push({ env: e, id: lock.id, requestedBy: lock.requestedBy, startedAt: lock.startedAt });
+  for (const lock of await listLocks(store, "backup:")) {
+    const e = lock.name.slice("backup:".length);
+    if (lock.liveness.state === "dead" || (env !== undefined && e !== env)) continue;
+    running.push({ env: e, id: lock.what, requestedBy: lock.requestedBy, startedAt: lock.startedAt });
   }
   return { backups, unreadable, running };
 }

@@ -1,54 +1,41 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import type { ClientConfig } from "pg";
 import type { Target } from "./target.js";
 
-/** libpq's passfile escaping: `:` and `\` are backslash-escaped. */
-function passfileField(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/:/g, "\\:");
+/** What a run's sessions are called on the server, so one a killed run left behind can be found. */
+export function applicationName(jobId: string | undefined): string {
+  return jobId ? `dbbackup:${jobId}` : "dbbackup";
 }
 
 export interface ChildConnection {
   /** A libpq connection URI with no password in it: safe for argv. */
   conninfo: string;
-  /** Environment for pg_dump and friends: the password travels in a 0600 passfile, never argv. */
+  /**
+   * Environment for pg_dump and friends. The password travels in PGPASSWORD: never in argv, and in
+   * no file, so nothing holding it outlives the run, however it ends (the child's environment is
+   * readable only by its own user and root).
+   */
   env: Record<string, string>;
-  dispose(): void;
 }
 
-export function childConnection(target: Target): ChildConnection {
+export function childConnection(target: Target, jobId?: string): ChildConnection {
   const url = new URL(target.url.href);
   url.password = "";
   url.searchParams.delete("password");
+  // A URL's application_name would override PGAPPNAME; ours names the run.
+  url.searchParams.delete("application_name");
   const env: Record<string, string> = {
-    PGAPPNAME: "dbbackup",
+    PGAPPNAME: applicationName(jobId),
     PGCONNECT_TIMEOUT: "15",
     // Never read a user's ~/.pgpass or service file by accident.
     PGSERVICEFILE: "/dev/null",
+    PGPASSFILE: "/dev/null",
   };
-  let dir: string | undefined;
-  if (target.password) {
-    dir = mkdtempSync(path.join(os.tmpdir(), "dbbackup-pass-"));
-    const file = path.join(dir, "pgpass");
-    const line = ["*", "*", "*", passfileField(target.user), passfileField(target.password)].join(":");
-    writeFileSync(file, `${line}\n`, { mode: 0o600 });
-    chmodSync(file, 0o600);
-    env.PGPASSFILE = file;
-  } else {
-    env.PGPASSFILE = "/dev/null";
-  }
-  return {
-    conninfo: url.href,
-    env,
-    dispose() {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  if (target.password) env.PGPASSWORD = target.password;
+  return { conninfo: url.href, env };
 }
 
 /** The `pg` client's equivalent, with libpq's sslmode meanings (require = encrypt, don't verify). */
-export function clientConfig(target: Target, sslOverride?: boolean): ClientConfig {
+export function clientConfig(target: Target, sslOverride?: boolean, jobId?: string): ClientConfig {
   const mode = target.sslmode ?? "prefer";
   let ssl: ClientConfig["ssl"];
   if (mode === "disable" || mode === "allow") ssl = false;
@@ -63,6 +50,6 @@ export function clientConfig(target: Target, sslOverride?: boolean): ClientConfi
     database: target.database,
     ssl,
     connectionTimeoutMillis: 15_000,
-    application_name: "dbbackup",
+    application_name: applicationName(jobId),
   };
 }

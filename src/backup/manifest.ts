@@ -1,6 +1,8 @@
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod/v3";
+import { pinSchema, restoreTestRecordSchema, verifyRecordSchema } from "../state/annotations.js";
+import { writeFileAtomic } from "../state/atomic-file.js";
 
 export const MANIFEST_FILE = "manifest.json";
 export const MANIFEST_SCHEMA = "dbbackup.manifest/1";
@@ -78,42 +80,23 @@ export const manifestSchema = z.object({
     /** The highest stage passed; null when none did (such a backup is never renamed into place). */
     stage: z.enum(STAGES).nullable(),
     stages: z.array(stageResult),
-    /** The latest re-check by `dbbackup verify`; a failed one means the files changed since. */
-    lastVerify: z.object({ at: z.string(), ok: z.boolean(), by: z.string() }).optional(),
+    /** Written only by earlier dbbackup versions: re-verify results now live in the state (annotations). */
+    lastVerify: verifyRecordSchema.optional(),
   }),
   warnings: z.array(z.string()),
-  /** Set by `dbbackup keep`: retention never deletes a pinned backup. */
-  pin: z.object({ reason: z.string(), by: z.string(), at: z.string() }).optional(),
-  /** The latest stage-3 restore test (`dbbackup restore-test`), whatever its result. */
-  restoreTest: z
-    .object({
-      at: z.string(),
-      by: z.string(),
-      ok: z.boolean(),
-      ms: z.number(),
-      serverMajor: z.number(),
-      /** What matched, what was expected to differ (e.g. an extension vanilla Postgres lacks), what failed. */
-      parity: z.array(
-        z.object({
-          kind: z.enum(["table", "view", "extension", "policies", "error"]),
-          name: z.string(),
-          expected: z.string(),
-          actual: z.string(),
-          result: z.enum(["ok", "expected", "failed"]),
-          note: z.string().optional(),
-        }),
-      ),
-    })
-    .optional(),
+  /** Written only by earlier dbbackup versions: pins now live in the state (annotations). */
+  pin: pinSchema.optional(),
+  /** Written only by earlier dbbackup versions: restore-test results now live in the state (annotations). */
+  restoreTest: restoreTestRecordSchema.optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
-/** Atomic: a reader sees the old manifest or the new one, never half of one. */
+/**
+ * Written once, when the backup is filed (still in its in-progress folder); never rewritten after.
+ * What is learned later (pins, re-verify, restore tests) goes to the state: see state/annotations.ts.
+ */
 export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
-  const file = path.join(dir, MANIFEST_FILE);
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
-  await rename(tmp, file);
+  writeFileAtomic(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
 }
 
 export class ManifestError extends Error {}

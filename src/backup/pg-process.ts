@@ -1,5 +1,7 @@
 import path from "node:path";
 import { execa } from "execa";
+import type { StateStore } from "../state/store.js";
+import { tiedToUs } from "./child-lifetime.js";
 import type { ChildFailure } from "./dump-errors.js";
 
 export interface PgProcessOptions {
@@ -9,6 +11,8 @@ export interface PgProcessOptions {
   onStderrLine?: (line: string) => void;
   /** Capture stdout (pg_restore --list); otherwise it is discarded. */
   captureStdout?: boolean;
+  /** The state of the run: the child dies with this process and carries its instance's tag. */
+  owner?: StateStore;
 }
 
 export interface PgProcessResult {
@@ -29,8 +33,11 @@ export async function runPgProcess(
   options: PgProcessOptions,
 ): Promise<PgProcessResult | ({ ok: false } & ChildFailure)> {
   const started = performance.now();
-  const child = execa(binary, args, {
-    env: { ...options.env, LC_MESSAGES: "C", PATH: process.env.PATH ?? "/usr/bin:/bin" },
+  const spawn = options.owner
+    ? tiedToUs(options.owner, binary, args)
+    : { file: binary, args, env: {} as Record<string, string> };
+  const child = execa(spawn.file, spawn.args, {
+    env: { ...options.env, ...spawn.env, LC_MESSAGES: "C", PATH: process.env.PATH ?? "/usr/bin:/bin" },
     extendEnv: false,
     reject: false,
     stdin: "ignore",

@@ -1,8 +1,12 @@
+import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../config.js";
 import { DbBackupError, isDbBackupError } from "../errors.js";
+import { orphansDoc } from "../state/locks.js";
+import { stateFor } from "../state/open.js";
+import type { StateStore } from "../state/store.js";
 import { TOOL_VERSION } from "../version.js";
 import {
   type CatalogSnapshot,
@@ -14,10 +18,11 @@ import { EXTENSIONS_FILE, VERSION_FILE, VIEWS_FILE, writeCompanions } from "./co
 import { compressionArgs, defaultCompression } from "./compression.js";
 import { type ChildConnection, childConnection } from "./connection.js";
 import { explainChildFailure } from "./dump-errors.js";
-import { acquireEnvLock } from "./env-lock.js";
+import { acquireEnvLock, envLockName } from "./env-lock.js";
 import type { BackupListener, BackupStep } from "./events.js";
 import { backupId, checkLabel } from "./ids.js";
 import { MANIFEST_SCHEMA, type Manifest, type StageResult, writeManifest } from "./manifest.js";
+import { endOrphanSessions } from "./orphan-sessions.js";
 import { runPgProcess } from "./pg-process.js";
 import { findPgTools, type PgTools } from "./pgtools.js";
 import { redactText } from "./redact.js";
@@ -40,6 +45,8 @@ export interface BackupRequest {
   url?: string | undefined;
   label?: string | undefined;
   requestedBy: string;
+  /** The run's short id (the bot's job id); one is made when not given. Its sessions are dbbackup:<jobId>. */
+  jobId?: string | undefined;
   signal?: AbortSignal | undefined;
   onEvent?: BackupListener | undefined;
   now?: () => Date;
@@ -125,21 +132,61 @@ export async function runBackup(request: BackupRequest): Promise<BackupOutcome> 
   });
   for (const message of target.warnings) emit({ type: "warning", message });
 
-  const lock = acquireEnvLock(root, target.env, id, request.requestedBy);
+  const store = stateFor(request.config);
+  store.holdLease("backup");
+  const jobId = request.jobId ?? randomBytes(4).toString("hex");
+  // Cancelled or killed while waiting for a dead holder's lease: nothing of ours exists yet.
+  const lock = await acquireEnvLock(
+    store,
+    { env: target.env, backupId: id, jobId, requestedBy: request.requestedBy },
+    {
+      ...(request.signal ? { signal: request.signal } : {}),
+      onWait: ({ holder, liveness, expiresAt }) =>
+        emit({
+          type: "warning",
+          message: `A ${target.env} backup (${holder.what}, pid ${holder.pid} on ${holder.host}) holds the ${target.env} lock but ${liveness.state === "silent" ? `hasn't renewed its lease for ${Math.round(liveness.silentMs / 1000)} s` : "can't be seen from here (another host or container)"}; waiting until ${expiresAt.slice(11, 19)} UTC: taken over then unless it renews.`,
+        }),
+    },
+  );
   const log = new RunLog(logPath(root, id), [target.password]);
   let dir: string | undefined;
+  // Our lease lapsed (the process stalled): another run may own the env now; stop, keep nothing.
+  const leaseLost = new AbortController();
+  const stopLeaseWatch = store.onLeaseLost(() => leaseLost.abort());
   try {
+    if (request.signal?.aborted) {
+      throw new DbBackupError(
+        "cancelled",
+        "The backup was cancelled.",
+        "Nothing was kept; run it again when ready.",
+      );
+    }
     if (lock.tookOverFrom) {
+      const gone = lock.tookOverFrom.record;
       emit({
         type: "warning",
-        message: `Took over an abandoned ${target.env} lock (pid ${lock.tookOverFrom.pid} is gone).`,
+        message: `Took over the ${target.env} lock of a run that died (${gone.what}, started by ${gone.requestedBy}; ${lock.tookOverFrom.why}).`,
       });
     }
-    const stale = cleanStaleInProgress(root);
+    await endOrphans(store, target, emit, log);
+    const stale = await cleanStaleInProgress(root, store);
     if (stale.removed.length > 0) emit({ type: "cleaned", paths: stale.removed });
-    dir = createInProgressDir(root, id);
-    log.line(`backup ${id} of ${target.display} (${target.source}) for ${request.requestedBy}`);
-    const manifest = await work({ request, target, id, dir, log, emit, started, label });
+    dir = createInProgressDir(root, id, store);
+    log.line(`backup ${id} of ${target.display} (${target.source}) for ${request.requestedBy}, run ${jobId}`);
+    const manifest = await work({
+      request,
+      target,
+      id,
+      dir,
+      log,
+      emit,
+      started,
+      label,
+      store,
+      jobId,
+      leaseLost,
+    });
+    if (leaseLost.signal.aborted) throw leaseLostError(target.env);
     const finalDir = path.join(root, id);
     releaseInProgressDir(dir);
     await rename(dir, finalDir);
@@ -147,22 +194,70 @@ export async function runBackup(request: BackupRequest): Promise<BackupOutcome> 
     log.line(`done: ${finalDir}`);
     return { id, dir: finalDir, manifest, target };
   } catch (error) {
-    const clear = isDbBackupError(error)
-      ? error
-      : new DbBackupError(
-          "internal_error",
-          `dbbackup failed unexpectedly: ${redactText(error instanceof Error ? error.message : String(error), [target.password])}`,
-          "This is a bug in dbbackup; the log has the details. Please report it.",
-          { cause: error },
-        );
+    const clear = leaseLost.signal.aborted
+      ? leaseLostError(target.env)
+      : isDbBackupError(error)
+        ? error
+        : new DbBackupError(
+            "internal_error",
+            `dbbackup failed unexpectedly: ${redactText(error instanceof Error ? error.message : String(error), [target.password])}`,
+            "This is a bug in dbbackup; the log has the details. Please report it.",
+            { cause: error },
+          );
     log.line(`FAILED [${clear.code}] ${clear.message} | ${clear.hint}`);
     if (error instanceof Error && !isDbBackupError(error) && error.stack) log.line(error.stack);
     if (dir) await rm(dir, { recursive: true, force: true });
     throw new BackupFailedError(clear, log.file);
   } finally {
+    stopLeaseWatch();
     await log.close();
-    lock.release();
+    await lock.release().catch(() => {});
   }
+}
+
+function leaseLostError(env: string): DbBackupError {
+  return new DbBackupError(
+    "lease_lost",
+    `This run stalled past its lease, so another run may have taken over the ${env} lock; it stopped and kept nothing.`,
+    "Run it again. If it repeats, the machine is overloaded or asleep (a laptop lid?); DBBACKUP_LEASE sets the lease.",
+  );
+}
+
+/** Sessions a killed run of this env left on the server: ended now, so their locks stop blocking migrations. */
+async function endOrphans(
+  store: StateStore,
+  target: Target,
+  emit: BackupListener,
+  log: RunLog,
+): Promise<void> {
+  const lockName = envLockName(target.env);
+  const runs = (await store.read(orphansDoc)).runs.filter((r) => r.lock === lockName);
+  if (runs.length === 0) return;
+  let report: Awaited<ReturnType<typeof endOrphanSessions>>;
+  try {
+    report = await endOrphanSessions(
+      target,
+      runs.map((r) => r.jobId),
+    );
+  } catch {
+    return; // can't connect: the backup's own connect step says why, in full
+  }
+  for (const s of report.ended) {
+    const message = `Ended a session a killed run left on the server (pid ${s.pid}, ${s.applicationName}, since ${s.backendStart.slice(11, 19)} UTC).`;
+    emit({ type: "warning", message });
+    log.line(message);
+  }
+  for (const s of report.left) {
+    const message = `A killed run's session is still on the server (pid ${s.pid}, ${s.applicationName}) and could not be ended (${s.why}); as a superuser or a member of pg_signal_backend: select pg_terminate_backend(${s.pid});`;
+    emit({ type: "warning", message });
+    log.line(message);
+  }
+  if (report.left.length > 0) return; // said again at the next backup, until it is gone
+  const done = new Set(runs.map((r) => r.jobId));
+  await store.transact(async (tx) => {
+    const doc = await tx.read(orphansDoc);
+    await tx.write(orphansDoc, { runs: doc.runs.filter((r) => !done.has(r.jobId)) });
+  });
 }
 
 interface WorkContext {
@@ -174,6 +269,9 @@ interface WorkContext {
   emit: BackupListener;
   started: Date;
   label: string | undefined;
+  store: StateStore;
+  jobId: string;
+  leaseLost: AbortController;
 }
 
 async function timed<T>(
@@ -207,6 +305,7 @@ async function work(ctx: WorkContext): Promise<Manifest> {
       openSnapshotSession(target, {
         lockWaitTimeoutSeconds: config.lockWaitTimeoutSeconds,
         exactCountMaxRows: config.exactCountMaxRows,
+        jobId: ctx.jobId,
       }),
     durations,
   );
@@ -214,8 +313,9 @@ async function work(ctx: WorkContext): Promise<Manifest> {
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort();
   request.signal?.addEventListener("abort", onOuterAbort);
+  ctx.leaseLost.signal.addEventListener("abort", onOuterAbort);
   // Cancelled while connecting: the listener above would never fire for a signal already aborted.
-  if (request.signal?.aborted) abort.abort();
+  if (request.signal?.aborted || ctx.leaseLost.signal.aborted) abort.abort();
   try {
     log.line(`server: ${session.version}`);
     const tools = await findPgTools(
@@ -230,7 +330,7 @@ async function work(ctx: WorkContext): Promise<Manifest> {
     log.line(`pg_dump ${tools.version}: ${tools.pgDump}`);
     const compression = config.compress ?? defaultCompression(tools.major);
     const compressArgs = compressionArgs(compression, tools.major);
-    conn = childConnection(target);
+    conn = childConnection(target, ctx.jobId);
 
     const progress: DumpProgress = { tablesTotal: await session.countDataTables() };
     // The full dump runs alone: it is the long pole, and on a small machine anything beside it
@@ -261,7 +361,7 @@ async function work(ctx: WorkContext): Promise<Manifest> {
             dir,
             tools.pgRestore,
             catalogRead.then((c) => c.counts),
-            { signal: abort.signal },
+            { signal: abort.signal, owner: ctx.store },
           ),
         );
         const dumped = guard(Promise.all([schema, companions]).then(() => verifyDumped(dir, [...ARTIFACTS])));
@@ -325,8 +425,8 @@ async function work(ctx: WorkContext): Promise<Manifest> {
     return manifest;
   } finally {
     request.signal?.removeEventListener("abort", onOuterAbort);
+    ctx.leaseLost.signal.removeEventListener("abort", onOuterAbort);
     abort.abort();
-    conn?.dispose();
     await session.close();
   }
 }
@@ -403,6 +503,7 @@ async function dumpFull(
       {
         env: conn.env,
         signal: abort.signal,
+        owner: ctx.store,
         onStderrLine(line) {
           log.line(`pg_dump: ${line.replace(/^pg_dump: /, "")}`);
           const m = VERBOSE_TABLE.exec(line);
@@ -432,7 +533,12 @@ async function dumpSchema(
   const result = await runPgProcess(
     tools.pgDump,
     ["--schema-only", `--file=${path.join(ctx.dir, SCHEMA_FILE)}`, ...pgDumpCommon(ctx, conn, session)],
-    { env: conn.env, signal: abort.signal, onStderrLine: (line) => ctx.log.line(`pg_dump -s: ${line}`) },
+    {
+      env: conn.env,
+      signal: abort.signal,
+      owner: ctx.store,
+      onStderrLine: (line) => ctx.log.line(`pg_dump -s: ${line}`),
+    },
   );
   await failed(ctx, result, abort);
 }

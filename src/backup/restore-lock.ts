@@ -1,58 +1,53 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { randomBytes } from "node:crypto";
+import { lstatSync } from "node:fs";
 import path from "node:path";
-import { z } from "zod/v3";
-import { isLockLive } from "./env-lock.js";
+import { DbBackupError } from "../errors.js";
+import { listLocks, tryLock } from "../state/locks.js";
+import type { StateStore } from "../state/store.js";
 
 /**
- * A restore test marks the backup it reads, so retention never deletes it mid-test:
- * `<root>/.locks/restore-test-<id>.json`, like the env locks (pid, host, who, when).
+ * A restore test or verify marks the backup it reads, so retention never deletes it meanwhile:
+ * a lock `reading:<id>:<run>` per run (several may read one backup at once).
  */
-const usageSchema = z.object({
-  pid: z.number().int(),
-  host: z.string(),
-  requestedBy: z.string(),
-  startedAt: z.string(),
-  id: z.string(),
-});
+const PREFIX = "reading:";
 
-const PREFIX = "restore-test-";
-
-function usagePath(root: string, id: string): string {
-  return path.join(root, ".locks", `${PREFIX}${id}.json`);
+/**
+ * Marks `<root>/<id>` as being read, in the same transaction as a last look that it is still there:
+ * a prune either deleted it first (then this says so) or sees the mark and spares it.
+ */
+export async function markInUse(
+  store: StateStore,
+  root: string,
+  id: string,
+  requestedBy: string,
+): Promise<{ release(): Promise<void> }> {
+  const run = randomBytes(4).toString("hex");
+  const attempt = await tryLock(
+    store,
+    { name: `${PREFIX}${id}:${run}`, jobId: run, requestedBy, what: id },
+    async () => {
+      const there = (() => {
+        try {
+          return lstatSync(path.join(root, id)).isDirectory();
+        } catch {
+          return false;
+        }
+      })();
+      if (!there) {
+        throw new DbBackupError(
+          "not_found",
+          `Backup ${id} was deleted a moment ago (by prune).`,
+          "Run `dbbackup list` to see the backups that are left.",
+        );
+      }
+    },
+  );
+  if (!("held" in attempt)) throw new Error(`reading mark ${id}:${run} is taken`); // a random name: never
+  return { release: () => attempt.held.release() };
 }
 
-export function markInUse(root: string, id: string, requestedBy: string): { release(): void } {
-  const file = usagePath(root, id);
-  mkdirSync(path.dirname(file), { recursive: true });
-  const info = {
-    pid: process.pid,
-    host: os.hostname(),
-    requestedBy,
-    startedAt: new Date().toISOString(),
-    id,
-  };
-  writeFileSync(file, JSON.stringify(info));
-  return { release: () => rmSync(file, { force: true }) };
-}
-
-/** Ids of backups a live restore test is reading now. */
-export function backupsInUse(root: string): Set<string> {
-  const ids = new Set<string>();
-  let names: string[];
-  try {
-    names = readdirSync(path.join(root, ".locks"));
-  } catch {
-    return ids;
-  }
-  for (const name of names) {
-    if (!name.startsWith(PREFIX) || !name.endsWith(".json")) continue;
-    try {
-      const info = usageSchema.parse(JSON.parse(readFileSync(path.join(root, ".locks", name), "utf8")));
-      if (isLockLive(info)) ids.add(info.id);
-    } catch {
-      // unreadable marker: ignore
-    }
-  }
-  return ids;
+/** Ids of backups a live restore test or verify is reading now. */
+export async function backupsInUse(store: StateStore): Promise<Set<string>> {
+  const marks = await listLocks(store, PREFIX);
+  return new Set(marks.filter((m) => m.liveness.state !== "dead").map((m) => m.what));
 }

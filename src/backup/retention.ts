@@ -1,6 +1,10 @@
 import { lstat, readdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import { isLockLive, readLock } from "./env-lock.js";
+import { type Annotation, annotationsDoc, forgetAnnotations, readAnnotations } from "../state/annotations.js";
+import { listLocks, locksDoc } from "../state/locks.js";
+import type { StateStore, StateTx } from "../state/store.js";
+import { backupFacts } from "./backup-facts.js";
+import { envLockName } from "./env-lock.js";
 import { parseBackupId } from "./ids.js";
 import {
   MANIFEST_FILE,
@@ -9,7 +13,6 @@ import {
   parseManifestText,
   type StageName,
 } from "./manifest.js";
-import { backupsInUse } from "./restore-lock.js";
 import { ADHOC_ENV } from "./target.js";
 
 /**
@@ -207,18 +210,18 @@ export interface FoundBackups {
 /** Where a folder being deleted goes first, so nothing half-deleted ever looks like a backup. */
 export const PRUNING_PREFIX = ".pruning-";
 
-export function toRetentionBackup(m: Manifest): RetentionBackup {
+/** A backup as retention sees it: its manifest, with pins and results from the state laid over it. */
+export function toRetentionBackup(m: Manifest, annotation: Annotation | undefined): RetentionBackup {
+  const facts = backupFacts(m, annotation);
   return {
     id: m.id,
     env: m.env,
     label: m.label,
     target: m.target,
-    stage: m.verification.stage,
-    ...(m.verification.lastVerify
-      ? { lastVerify: { ok: m.verification.lastVerify.ok, at: m.verification.lastVerify.at } }
-      : {}),
-    ...(m.restoreTest ? { restoreTest: { ok: m.restoreTest.ok, at: m.restoreTest.at } } : {}),
-    ...(m.pin ? { pin: m.pin } : {}),
+    stage: facts.stage,
+    ...(facts.lastVerify ? { lastVerify: { ok: facts.lastVerify.ok, at: facts.lastVerify.at } } : {}),
+    ...(facts.restoreTest ? { restoreTest: { ok: facts.restoreTest.ok, at: facts.restoreTest.at } } : {}),
+    ...(facts.pin ? { pin: facts.pin } : {}),
   };
 }
 
@@ -261,13 +264,14 @@ export async function readBackupFolder(
  * with why it is not a backup. Hidden entries (`.locks`, `.logs`, in-progress runs) are dbbackup's
  * own and not reported; folders named as another env's backups are out of scope and not reported.
  */
-export async function findBackups(root: string, env?: string): Promise<FoundBackups> {
+export async function findBackups(root: string, store: StateStore, env?: string): Promise<FoundBackups> {
   let names: string[];
   try {
     names = await readdir(root);
   } catch {
     return { backups: [], ignored: [] };
   }
+  const annotations = await readAnnotations(store);
   const backups: FoundBackup[] = [];
   const ignored: IgnoredEntry[] = [];
   for (const name of names.sort()) {
@@ -280,21 +284,31 @@ export async function findBackups(root: string, env?: string): Promise<FoundBack
       continue;
     }
     const m = found.manifest;
-    backups.push({ ...toRetentionBackup(m), dir: path.join(root, name), totalBytes: m.totalBytes });
+    backups.push({
+      ...toRetentionBackup(m, annotations[name]),
+      dir: path.join(root, name),
+      totalBytes: m.totalBytes,
+    });
   }
   return { backups, ignored };
 }
 
-/** Live env locks of the given envs, and the backups restore tests are reading now. */
-export function gatherFacts(root: string, envs: Iterable<string>): RetentionFacts {
+/** Env locks of live runs (of the given envs), and the backups restore tests or verifies are reading now. */
+export async function gatherFacts(store: StateStore, envs: Iterable<string>): Promise<RetentionFacts> {
+  const wanted = new Set(envs);
   const running = new Map<string, RunningBackup>();
-  for (const env of new Set(envs)) {
-    const lock = readLock(root, env);
-    if (lock && isLockLive(lock)) {
-      running.set(env, { id: lock.id, requestedBy: lock.requestedBy, startedAt: lock.startedAt });
+  const inUse = new Set<string>();
+  for (const lock of await listLocks(store)) {
+    if (lock.liveness.state === "dead") continue;
+    if (lock.name.startsWith("backup:")) {
+      const env = lock.name.slice("backup:".length);
+      if (wanted.has(env))
+        running.set(env, { id: lock.what, requestedBy: lock.requestedBy, startedAt: lock.startedAt });
+    } else if (lock.name.startsWith("reading:")) {
+      inUse.add(lock.what);
     }
   }
-  return { running, inUse: backupsInUse(root) };
+  return { running, inUse };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,27 +323,43 @@ export interface RetentionOutcome {
   stopped: boolean;
 }
 
-/** Why a backup planned for deletion must stay after all, checked right before it goes. */
-async function recheck(root: string, d: RetentionDecision): Promise<string | undefined> {
-  const lock = readLock(root, d.env);
-  if (lock && isLockLive(lock)) {
-    return `a ${d.env} backup started meanwhile (${lock.id}, ${lock.requestedBy}): nothing of ${d.env} is touched while it runs`;
+/**
+ * Why a backup planned for deletion must stay after all, checked inside the transaction that moves it
+ * out of sight: a backup of its env started, a restore test or verify is reading it, it was pinned.
+ */
+async function recheck(
+  root: string,
+  store: StateStore,
+  tx: StateTx,
+  d: RetentionDecision,
+): Promise<string | undefined> {
+  const { locks } = await tx.read(locksDoc);
+  for (const lock of Object.values(locks)) {
+    const concerns =
+      lock.name === envLockName(d.env) || (lock.name.startsWith("reading:") && lock.what === d.id);
+    if (!concerns || (await store.liveness(lock.instance)).state === "dead") continue;
+    return lock.name.startsWith("backup:")
+      ? `a ${d.env} backup started meanwhile (${lock.what}, ${lock.requestedBy}): nothing of ${d.env} is touched while it runs`
+      : "a restore test or verify started reading it meanwhile";
   }
-  if (backupsInUse(root).has(d.id)) return "a restore test started reading it meanwhile";
   const found = await readBackupFolder(root, d.id);
   if ("reason" in found) return `left alone: ${found.reason}`;
-  if (found.manifest.pin) return `pinned meanwhile by ${found.manifest.pin.by}`;
+  const { backups } = await tx.read(annotationsDoc);
+  const pin = backupFacts(found.manifest, backups[d.id]).pin;
+  if (pin) return `pinned meanwhile by ${pin.by}`;
   return undefined;
 }
 
 /**
- * Deletes what the plan says to delete, oldest first. Right before each, the env lock, the restore
- * markers and the manifest (still a backup, still unpinned) are read again. A folder is first renamed
- * to a hidden `.pruning-<id>` and then removed, so an interrupted delete never leaves a half backup
- * that `list` would show; leftovers of such a delete are removed at the next prune.
+ * Deletes what the plan says to delete, oldest first. Each one, inside one state transaction, is
+ * checked again (env lock, readers, pin) and renamed to a hidden `.pruning-<id>`; so a `keep` or a
+ * restore test either came first and spares it, or comes after and finds it gone. The hidden folder
+ * is then removed; an interrupted removal never leaves a half backup that `list` would show, and
+ * leftovers are removed at the next prune.
  */
 export async function executeRetention(
   root: string,
+  store: StateStore,
   plan: readonly RetentionDecision[],
   signal?: AbortSignal,
 ): Promise<RetentionOutcome> {
@@ -341,16 +371,23 @@ export async function executeRetention(
       outcome.stopped = true;
       break;
     }
-    const why = await recheck(root, d);
-    if (why) {
-      outcome.spared.push({ id: d.id, reason: why });
-      continue;
-    }
     const trash = path.join(root, `${PRUNING_PREFIX}${d.id}`);
-    try {
-      await rename(path.join(root, d.id), trash);
-    } catch (error) {
-      outcome.failed.push({ id: d.id, reason: (error as Error).message });
+    const moved = await store.transact(
+      async (tx): Promise<{ spared: string } | { failed: string } | "moved"> => {
+        const why = await recheck(root, store, tx, d);
+        if (why) return { spared: why };
+        try {
+          await rename(path.join(root, d.id), trash);
+        } catch (error) {
+          return { failed: (error as Error).message };
+        }
+        await forgetAnnotations(tx, [d.id]);
+        return "moved";
+      },
+    );
+    if (moved !== "moved") {
+      if ("spared" in moved) outcome.spared.push({ id: d.id, reason: moved.spared });
+      else outcome.failed.push({ id: d.id, reason: moved.failed });
       continue;
     }
     try {

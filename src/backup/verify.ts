@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
+import type { StateStore } from "../state/store.js";
 import type { CatalogCounts } from "./catalog-snapshot.js";
 import type { Check, FileEntry, StageResult } from "./manifest.js";
 import { runPgProcess } from "./pg-process.js";
@@ -102,16 +103,17 @@ export async function verifyReadable(
   dir: string,
   pgRestore: string,
   live: CatalogCounts | Promise<CatalogCounts>,
-  options: { signal?: AbortSignal | undefined } = {},
+  options: { signal?: AbortSignal | undefined; owner?: StateStore | undefined } = {},
 ): Promise<Stage2Result> {
   const started = performance.now();
   const liveCounts = Promise.resolve(live);
   liveCounts.catch(() => {}); // awaited below; a failure meanwhile must not count as unhandled
   const dump = path.join(dir, DUMP_FILE);
   const env = { PGSERVICEFILE: "/dev/null" };
+  const tie = { signal: options.signal, ...(options.owner ? { owner: options.owner } : {}) };
   const [listed, readAll] = await Promise.all([
-    runPgProcess(pgRestore, ["--list", dump], { env, captureStdout: true, signal: options.signal }),
-    runPgProcess(pgRestore, ["--file=/dev/null", dump], { env, signal: options.signal }),
+    runPgProcess(pgRestore, ["--list", dump], { env, captureStdout: true, ...tie }),
+    runPgProcess(pgRestore, ["--file=/dev/null", dump], { env, ...tie }),
   ]);
   const checks: Check[] = [];
   let toc: Toc | undefined;

@@ -1,14 +1,18 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { z } from "zod/v3";
-import { isProcessAlive } from "./env-lock.js";
+import type { StateStore } from "../state/store.js";
 
 /** Hidden, so neither `list` nor a person's `ls backups/` mistakes it for a backup. */
 export const IN_PROGRESS_PREFIX = ".inprogress-";
 export const LOGS_DIR = ".logs";
 
-const ownerSchema = z.object({ pid: z.number().int(), host: z.string(), startedAt: z.string() });
+const ownerSchema = z.object({
+  instance: z.string(),
+  pid: z.number().int(),
+  host: z.string(),
+  startedAt: z.string(),
+});
 
 export function inProgressDir(root: string, id: string): string {
   return path.join(root, `${IN_PROGRESS_PREFIX}${id}`);
@@ -20,13 +24,14 @@ export function logPath(root: string, id: string): string {
 
 const OWNER_FILE = ".owner.json";
 
-/** 0700: a backup holds every row of the database. */
-export function createInProgressDir(root: string, id: string): string {
+/** 0700: a backup holds every row of the database. Owned by this instance (its lease says if it lives). */
+export function createInProgressDir(root: string, id: string, store: StateStore): string {
   const dir = inProgressDir(root, id);
   mkdirSync(dir, { recursive: false, mode: 0o700 });
+  const me = store.instance();
   writeFileSync(
     path.join(dir, OWNER_FILE),
-    JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString() }),
+    JSON.stringify({ instance: me.id, pid: me.pid, host: me.host, startedAt: new Date().toISOString() }),
   );
   return dir;
 }
@@ -36,17 +41,18 @@ export function releaseInProgressDir(dir: string): void {
   rmSync(path.join(dir, OWNER_FILE), { force: true });
 }
 
+/** A folder with no owner yet may be a run between mkdir and writing its owner: left alone this long. */
 const YOUNG_MS = 60_000;
 
 export interface StaleReport {
-  /** Folders of runs whose process is gone: removed. */
+  /** Folders of runs whose instance is dead: removed. */
   removed: string[];
-  /** Folders of runs still going (or on another host): left alone. */
+  /** Folders of runs still going, or whose instance can't be judged dead yet: left alone. */
   running: string[];
 }
 
-/** A killed run leaves a hidden folder behind; the next start removes it (its log stays in .logs/). */
-export function cleanStaleInProgress(root: string): StaleReport {
+/** A killed run leaves a hidden folder behind; whoever starts next removes it (its log stays in .logs/). */
+export async function cleanStaleInProgress(root: string, store: StateStore): Promise<StaleReport> {
   const report: StaleReport = { removed: [], running: [] };
   let names: string[];
   try {
@@ -62,18 +68,22 @@ export function cleanStaleInProgress(root: string): StaleReport {
       owner = ownerSchema.parse(JSON.parse(readFileSync(path.join(dir, OWNER_FILE), "utf8")));
     } catch {
       owner = undefined;
-      // Another run may have just made the folder and not yet written its owner file.
-      if (Date.now() - statSync(dir).mtimeMs < YOUNG_MS) {
+    }
+    if (owner) {
+      if ((await store.liveness(owner.instance)).state !== "dead") {
         report.running.push(dir);
         continue;
       }
+    } else {
+      try {
+        if (Date.now() - statSync(dir).mtimeMs < YOUNG_MS) {
+          report.running.push(dir);
+          continue;
+        }
+      } catch {
+        continue; // gone meanwhile
+      }
     }
-    const alive = owner !== undefined && (owner.host !== os.hostname() || isProcessAlive(owner.pid));
-    if (alive && owner?.pid !== process.pid) {
-      report.running.push(dir);
-      continue;
-    }
-    if (owner?.pid === process.pid) continue; // our own, still working
     rmSync(dir, { recursive: true, force: true });
     report.removed.push(dir);
   }

@@ -23,7 +23,11 @@ const USAGE_CODES = new Set([
   "no_url",
   "port_6543",
   "compress_unsupported",
+  "not_a_backup",
 ]);
+
+/** The verbs that change something: they first clean up after runs that died. */
+const RECOVERING_VERBS = new Set(["backup", "restore-test", "verify", "prune", "keep", "unkeep", "jobs"]);
 
 function exitCodeFor(error: DbBackupError): number {
   if (error.code === "cancelled") return EXIT.cancelled;
@@ -119,7 +123,14 @@ export async function main(argv: string[]): Promise<number> {
       requestedBy: config.requestedBy,
       signal: abort.signal,
       onEvent: progress.handle,
+      via: "terminal",
     };
+    if (RECOVERING_VERBS.has(command.verb)) {
+      // A run killed earlier (here, or in a container that is gone) may have left things behind.
+      const { recoverAfterDeadInstances, describeRecovery } = await import("../../commands/recovery.js");
+      for (const line of describeRecovery(await recoverAfterDeadInstances(config)))
+        stderr.write(`Cleaned up: ${line}\n`);
+    }
     switch (command.verb) {
       // Each verb loads only what it needs: `list` must not pay for pg and execa at start-up.
       case "backup": {

@@ -26,6 +26,7 @@ export function renderRestoreTest(r: RestoreTestResult, s: Style): string {
   }
   if (notable.length > SHOWN) lines.push(`  … and ${notable.length - SHOWN} more (--json has them all)`);
   if (!r.ok) lines.push("  → Don't rely on this backup: take a new one and restore-test it.");
+  if (!r.recorded) lines.push(`  (${r.dir} is not in the backups folder: tested, not recorded for ${r.id})`);
   if (r.serverUrl) lines.push("", `The restored copy is at ${r.serverUrl} until you press Ctrl-C.`);
   return `${lines.join("\n")}\n`;
 }

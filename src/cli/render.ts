@@ -150,6 +150,7 @@ export function renderVerify(r: VerifyResult, s: Style): string {
     lines.push(
       `  → Don't restore from this backup; take a new one (dbbackup ${r.env === "adhoc" ? "--url …" : r.env}).`,
     );
+  if (!r.recorded) lines.push(`  (${r.dir} is not in the backups folder: checked, not recorded for ${r.id})`);
   return `${lines.join("\n")}\n`;
 }
 

@@ -5,14 +5,18 @@ import pg from "pg";
 import { readCatalogOf } from "../backup/catalog-snapshot.js";
 import { EXTENSIONS_FILE, VIEWS_FILE } from "../backup/companions.js";
 import { locateBackup } from "../backup/locate.js";
-import { type Manifest, readManifest, type StageResult, writeManifest } from "../backup/manifest.js";
+import { type Manifest, readManifest } from "../backup/manifest.js";
 import { runPgProcess } from "../backup/pg-process.js";
 import { findPgTools } from "../backup/pgtools.js";
 import { markInUse } from "../backup/restore-lock.js";
+import { readBackupFolder } from "../backup/retention.js";
 import { DUMP_FILE, SCHEMA_FILE } from "../backup/verify.js";
 import type { Config } from "../config.js";
 import { DbBackupError } from "../errors.js";
+import { annotate, type RestoreTestRecord } from "../state/annotations.js";
 import { appendDrill } from "../state/drill-log.js";
+import { stateFor } from "../state/open.js";
+import type { StateStore } from "../state/store.js";
 import { rolesInSchema, SUPABASE_ROLES } from "./archive-roles.js";
 import { compareRestore, type ParityRow, parsePgArray, parseTsv } from "./parity.js";
 import { missingExtensions, parseRestoreErrors } from "./restore-errors.js";
@@ -44,6 +48,8 @@ export interface RestoreTestOutcome {
   ms: number;
   serverMajor: number;
   parity: ParityRow[];
+  /** False for a folder outside the backups folder (a copy): tested, but nothing recorded for the id. */
+  recorded: boolean;
   /** Only with keepServer: the scratch server, still running. */
   server?: ScratchServer;
 }
@@ -71,7 +77,8 @@ async function createRoles(url: string, roles: string[]): Promise<void> {
 export async function runRestoreTest(request: RestoreTestRequest): Promise<RestoreTestOutcome> {
   const emit = request.onEvent ?? (() => {});
   const root = request.config.backupsDir;
-  const dir = await locateBackup(root, request.ref, request.cwd, request.env);
+  const state = stateFor(request.config);
+  const { dir, ownId } = await locateBackup(root, state, request.ref, request.cwd, request.env);
   let manifest: Manifest;
   try {
     manifest = await readManifest(dir);
@@ -86,7 +93,10 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
     throw new DbBackupError("not_verified", `${manifest.id} never passed stage 2.`, "Take a new backup.");
   }
   const started = performance.now();
-  const inUse = markInUse(root, manifest.id, request.requestedBy);
+  // Recorded under an id only when the folder really is that backup (not a copy, not a renamed folder).
+  const recordAs = ownId !== undefined && manifest.id === ownId ? ownId : undefined;
+  state.holdLease("restore test");
+  const inUse = recordAs ? await markInUse(state, root, recordAs, request.requestedBy) : undefined;
   const step = async <T>(
     name: RestoreStep,
     fn: () => Promise<T>,
@@ -111,7 +121,7 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
     const tools = await findPgTools(manifest.client.major, manifest.client.version, request.config.pgBinDir);
     server = await step(
       "server",
-      () => startScratchServer({ major: manifest.server.major }),
+      () => startScratchServer({ major: manifest.server.major, owner: state }),
       (s) => `Postgres ${s.major} on 127.0.0.1:${s.port}`,
     );
     const admin = new pg.Client({ connectionString: server.url() });
@@ -136,7 +146,7 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
           `--dbname=${url}`,
           path.join(dir, DUMP_FILE),
         ],
-        { env: { PGSERVICEFILE: "/dev/null" }, signal: request.signal },
+        { env: { PGSERVICEFILE: "/dev/null" }, signal: request.signal, owner: state },
       ),
     );
     if (!restore.ok && (restore.cancelled || request.signal?.aborted)) {
@@ -178,9 +188,18 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
     });
     const ok = parity.every((row) => row.result !== "failed");
     const ms = Math.round(performance.now() - started);
-    await record(manifest, dir, parity, ok, ms, request.requestedBy);
-    appendDrill(root, {
-      at: new Date().toISOString(),
+    const at = new Date().toISOString();
+    if (recordAs)
+      await record(state, root, recordAs, {
+        at,
+        by: request.requestedBy,
+        ok,
+        ms,
+        serverMajor: manifest.server.major,
+        parity,
+      });
+    await appendDrill(state, {
+      at,
       by: request.requestedBy,
       backupId: manifest.id,
       env: manifest.env,
@@ -188,6 +207,7 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
       ms,
       serverMajor: manifest.server.major,
       summary: summarize(parity),
+      ...(recordAs ? {} : { dir }),
     });
     const outcome: RestoreTestOutcome = {
       ok,
@@ -197,6 +217,7 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
       ms,
       serverMajor: manifest.server.major,
       parity,
+      recorded: recordAs !== undefined,
     };
     if (request.keepServer) {
       outcome.server = server;
@@ -204,7 +225,7 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
     }
     return outcome;
   } finally {
-    inUse.release();
+    await inUse?.release();
     await server?.stop();
   }
 }
@@ -214,28 +235,19 @@ export function summarize(parity: ParityRow[]): string {
   return `${count("ok")} matched, ${count("expected")} expected differences, ${count("failed")} failed`;
 }
 
-async function record(
-  manifest: Manifest,
-  dir: string,
-  parity: ParityRow[],
-  ok: boolean,
-  ms: number,
-  by: string,
-): Promise<void> {
-  const at = new Date().toISOString();
-  const stage: StageResult = {
-    stage: "restored",
-    ok,
-    at,
-    ms,
-    checks: [{ name: "restore-test", ok, detail: summarize(parity) }],
-  };
-  manifest.verification.stages = [
-    ...manifest.verification.stages.filter((s) => s.stage !== "restored"),
-    stage,
-  ];
-  // A failed restore test takes stage 3 away (and says why) but never stage 2, which still holds.
-  manifest.verification.stage = ok ? "restored" : "readable";
-  manifest.restoreTest = { at, by, ok, ms, serverMajor: manifest.server.major, parity };
-  await writeManifest(dir, manifest);
+/** The result, in the state: never written into the backup's folder, which stays as it was filed. */
+async function record(state: StateStore, root: string, id: string, result: RestoreTestRecord): Promise<void> {
+  await annotate(
+    state,
+    id,
+    async () => {
+      if ("reason" in (await readBackupFolder(root, id)))
+        throw new DbBackupError(
+          "not_found",
+          `Backup ${id} was deleted while it was restore-tested.`,
+          "Run `dbbackup list`.",
+        );
+    },
+    (current) => ({ next: { ...current, restoreTest: result }, result: undefined }),
+  );
 }

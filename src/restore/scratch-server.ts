@@ -5,7 +5,10 @@ import os from "node:os";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import pg from "pg";
+import { tiedToUs } from "../backup/child-lifetime.js";
 import { DbBackupError } from "../errors.js";
+import type { StateStore } from "../state/store.js";
+import { SCRATCH_OWNER_FILE, SCRATCH_PREFIX } from "./scratch-owner.js";
 import { findServerBinaries } from "./server-binaries.js";
 
 export interface ScratchServer {
@@ -28,7 +31,13 @@ export interface ScratchServerOptions {
   hbaLines?: string[];
   /** Serve SSL with a throwaway self-signed certificate. */
   ssl?: boolean;
+  /**
+   * The state of the run that needs it: the server dies with this process (an immediate shutdown),
+   * and its folder records the owner, so a later start removes what a killed run left.
+   */
+  owner?: StateStore;
 }
+
 
 interface RunAs {
   uid: number;
@@ -149,7 +158,14 @@ async function waitReady(
 export async function startScratchServer(options: ScratchServerOptions): Promise<ScratchServer> {
   const bins = findServerBinaries(options.major);
   const runAs = runAsUser();
-  const root = mkdtempSync(path.join(os.tmpdir(), `dbbackup-pg${options.major}-`));
+  const root = mkdtempSync(path.join(os.tmpdir(), `${SCRATCH_PREFIX}${options.major}-`));
+  if (options.owner) {
+    options.owner.holdLease("restore test");
+    writeFileSync(
+      path.join(root, SCRATCH_OWNER_FILE),
+      JSON.stringify({ instance: options.owner.instance().id, state: options.owner.location }),
+    );
+  }
   const dataDir = path.join(root, "data");
   const socketDir = path.join(root, "sock");
   mkdirSync(socketDir);
@@ -198,10 +214,13 @@ export async function startScratchServer(options: ScratchServerOptions): Promise
   const args = ["-D", dataDir, "-p", String(port)];
   for (const [name, value] of Object.entries(settings)) args.push("-c", `${name}=${value}`);
   let output = "";
-  const child = execa(path.join(bins.binDir, "postgres"), args, {
+  const spawn = options.owner
+    ? tiedToUs(options.owner, path.join(bins.binDir, "postgres"), args, "QUIT")
+    : { file: path.join(bins.binDir, "postgres"), args, env: {} };
+  const child = execa(spawn.file, spawn.args, {
     ...spawnAs,
     cwd: root,
-    env: { LC_ALL: "C" },
+    env: { LC_ALL: "C", ...spawn.env },
     reject: false,
     buffer: false,
     stdin: "ignore",

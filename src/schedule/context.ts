@@ -1,6 +1,7 @@
 import { type BackupSummary, listBackups } from "../backup/catalog.js";
 import { PRE_UPGRADE_LABEL } from "../backup/retention.js";
 import type { Config } from "../config.js";
+import { stateFor } from "../state/open.js";
 import type { JobName } from "./job-names.js";
 import type { BackupRef, Notice } from "./notices.js";
 import { pgVersionNumber } from "./notices.js";
@@ -25,7 +26,7 @@ export interface JobReport {
 
 /** Stage 2 or better: the backups a guardrail counts. Newest first. */
 export async function verifiedBackups(config: Config): Promise<BackupSummary[]> {
-  const { backups } = await listBackups(config.backupsDir);
+  const { backups } = await listBackups(config.backupsDir, stateFor(config));
   return backups
     .filter((b) => b.stage === "readable" || b.stage === "restored")
     .sort((a, b) => b.finishedAt.localeCompare(a.finishedAt));

@@ -1,7 +1,9 @@
-import path from "node:path";
+import { randomBytes } from "node:crypto";
 import cron, { type ScheduledTask } from "node-cron";
-import { acquireLockFile } from "../backup/env-lock.js";
+import { describeHolder } from "../backup/env-lock.js";
 import { DbBackupError } from "../errors.js";
+import { tryLock } from "../state/locks.js";
+import { stateFor } from "../state/open.js";
 import type { GuardrailContext, JobReport } from "./context.js";
 import { JOB_NAMES, type JobName } from "./job-names.js";
 import { runDrills } from "./jobs/drills.js";
@@ -20,28 +22,32 @@ export const JOBS: Record<JobName, (ctx: GuardrailContext) => Promise<JobReport>
 
 /**
  * Runs one job now, never alongside itself: not in this process (the bot's cron and a button), and
- * not across processes (the bot and `npx dbbackup jobs run`), through a lock file per job.
+ * not across processes (the bot and `npx dbbackup jobs run`), through a lock `job:<name>` held by
+ * this instance. A lock of a dead instance is taken over.
  */
 export async function runJobExclusively(
   name: JobName,
   ctx: GuardrailContext,
   run: (ctx: GuardrailContext) => Promise<JobReport> = JOBS[name],
 ): Promise<JobReport> {
-  const lock = acquireLockFile(
-    path.join(ctx.config.backupsDir, ".locks", `job.${name}.json`),
-    name,
-    "dbbackup",
-    (holder) =>
-      new DbBackupError(
-        "job_running",
-        `The ${name} job is already running${holder ? ` (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt.slice(11, 19)} UTC)` : ""}.`,
-        "It will be done in a moment; run it again after that if you still need to.",
-      ),
-  );
+  const state = stateFor(ctx.config);
+  const attempt = await tryLock(state, {
+    name: `job:${name}`,
+    jobId: randomBytes(4).toString("hex"),
+    requestedBy: "dbbackup",
+    what: `${name} job`,
+  });
+  if (!("held" in attempt)) {
+    throw new DbBackupError(
+      "job_running",
+      `The ${name} job is already running (${describeHolder(attempt.holder, attempt.liveness)}; since ${attempt.holder.startedAt.slice(11, 19)} UTC).`,
+      "It will be done in a moment; run it again after that if you still need to.",
+    );
+  }
   try {
     return await run(ctx);
   } finally {
-    lock.release();
+    await attempt.held.release();
   }
 }
 

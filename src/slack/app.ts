@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { App, LogLevel, type Logger as SlackLogger } from "@slack/bolt";
+import { App, HTTPReceiver, LogLevel, type Logger as SlackLogger } from "@slack/bolt";
 import type { Logger } from "pino";
 import { z } from "zod/v3";
 import type { CommandContext } from "../../commands/context.js";
+import { describeRecovery, recoverAfterDeadInstances } from "../../commands/recovery.js";
 import { checkLabel, isBackupId } from "../backup/ids.js";
 import { parseArgv } from "../cli/argv.js";
 import type { Config } from "../config.js";
@@ -13,10 +14,12 @@ import type { GuardrailSettings } from "../schedule/settings.js";
 import { type Approval, ApprovalStore } from "../state/approvals.js";
 import { audit } from "../state/audit.js";
 import { type Job, JobStore } from "../state/jobs.js";
+import { stateFor } from "../state/open.js";
 import { WindowStore } from "../state/windows.js";
 import { SlackDirectory } from "./directory.js";
 import { attachGuardrails } from "./guardrails.js";
 import { SlackProgress } from "./progress.js";
+import { replayGate } from "./request-gate.js";
 import { type SlackSettings, webClientOptions } from "./settings.js";
 import {
   approvalView,
@@ -60,6 +63,8 @@ export interface BotOptions {
   progressIntervalMs?: number;
   /** How often expired approvals lose their buttons. */
   sweepIntervalMs?: number;
+  /** How often what dead instances left is cleaned up (default: half the lease). */
+  recoveryIntervalMs?: number;
   /** Schedules and thresholds of the guardrails (default: every default, no Supabase). */
   guardrails?: GuardrailSettings;
   /** Start the cron schedules with the bot (tests run jobs by hand instead). Default true. */
@@ -105,13 +110,31 @@ export function slashWords(text: string): string[] {
 export function createBot(options: BotOptions): Bot {
   const { config, settings, logger } = options;
   const socketMode = settings.appToken !== undefined;
+  const state = stateFor(config);
+  const root = config.backupsDir;
+  let receiver: HTTPReceiver | undefined;
+  if (!socketMode) {
+    receiver = new HTTPReceiver({
+      signingSecret: settings.signingSecret ?? "",
+      endpoints: "/slack/events",
+      port: settings.port,
+      logger: slackLogger(logger),
+      logLevel: LogLevel.WARN,
+    });
+    receiver.requestListener = replayGate(
+      {
+        signingSecret: settings.signingSecret ?? "",
+        logger,
+        claimOnce: (key, ttlMs) => state.claimOnce(key, ttlMs),
+        onReplay: () => void audit(state, "replay-refused", { via: "slack" }),
+      },
+      receiver.requestListener,
+    );
+  }
   const app = new App({
     token: settings.botToken,
-    ...(socketMode
-      ? { socketMode: true, appToken: settings.appToken }
-      : { signingSecret: settings.signingSecret }),
-    endpoints: "/slack/events",
-    port: settings.port,
+    ...(socketMode ? { socketMode: true, appToken: settings.appToken } : { receiver }),
+    ...(socketMode ? { endpoints: "/slack/events", port: settings.port } : {}),
     logger: slackLogger(logger),
     logLevel: LogLevel.WARN,
     // auth.test runs in start() (app.init), where a bad token fails the start with a clear message.
@@ -126,9 +149,13 @@ export function createBot(options: BotOptions): Bot {
     return r.ts;
   };
 
-  const jobStore = new JobStore(config.backupsDir);
+  const jobStore = new JobStore(state);
   const live = new Map<string, { job: Job; abort: AbortController }>();
-  const root = config.backupsDir;
+  // Our lease lapsed (the process stalled): another bot may have reported our jobs interrupted.
+  state.onLeaseLost((why) => {
+    logger.error({ why }, "this bot lost its lease; stopping the backups it runs");
+    for (const { abort } of live.values()) abort.abort();
+  });
 
   /** Tells the asker privately when the channel can't be posted to: the backup still runs. */
   async function tellRequester(userId: string, channel: string | undefined, text: string): Promise<void> {
@@ -160,21 +187,19 @@ export function createBot(options: BotOptions): Bot {
     }
     const envName = env ?? "staging";
     const base = { env: envName, label: label ?? null, requestedBy: userId };
-    const job: Job = {
+    const job = await jobStore.add({
       id: randomUUID().slice(0, 8),
       env: envName,
       label: label ?? null,
       requestedBy: userId,
       approvedBy: extra.approvedBy ?? null,
       startedAt: new Date().toISOString(),
-      pid: process.pid,
       channel: null,
       ts: null,
-    };
+    });
     const abort = new AbortController();
     live.set(job.id, { job, abort });
-    await jobStore.add(job);
-    audit(root, "backup-started", {
+    void audit(state, "backup-started", {
       job: job.id,
       env: envName,
       label: job.label,
@@ -212,12 +237,14 @@ export function createBot(options: BotOptions): Bot {
       requestedBy: userId,
       onEvent: progress.handle,
       signal: abort.signal,
+      via: "slack",
+      jobId: job.id,
     };
     try {
       const { run } = await import("../../commands/backup.js");
       const result = await run(ctx, { env: envName, ...(label ? { label } : {}), restoreHint: true });
       progress.close();
-      audit(root, "backup-finished", {
+      void audit(state, "backup-finished", {
         job: job.id,
         env: envName,
         id: result.id,
@@ -244,7 +271,7 @@ export function createBot(options: BotOptions): Bot {
             "dbbackup failed unexpectedly.",
             "The bot's log has the details.",
           );
-      audit(root, clear.code === "cancelled" ? "backup-cancelled" : "backup-failed", {
+      void audit(state, clear.code === "cancelled" ? "backup-cancelled" : "backup-failed", {
         job: job.id,
         env: envName,
         code: clear.code,
@@ -288,10 +315,10 @@ export function createBot(options: BotOptions): Bot {
     try {
       const { run } = await import("../../commands/restore-test.js");
       const { result } = await run(
-        { config, requestedBy: userId, cwd: root },
+        { config, requestedBy: userId, cwd: root, via: "slack" },
         { ref, ...(env ? { env } : {}) },
       );
-      audit(root, "request", { verb: "restore-test", id: result.id, by: userId, ok: result.ok });
+      void audit(state, "request", { verb: "restore-test", id: result.id, by: userId, ok: result.ok });
       await show(restoreTestView(result, userId));
     } catch (error) {
       const e = isDbBackupError(error)
@@ -306,18 +333,31 @@ export function createBot(options: BotOptions): Bot {
     }
   }
 
-  /** Backups a previous run of the bot left running: marked interrupted, their folders cleaned, the channel told. */
+  /**
+   * What dead instances left (any bot or CLI sharing this state): their folders, locks and children
+   * cleaned up, and each backup a dead bot was running marked interrupted, its channel told, once
+   * (claiming a job takes it off the record in one step, so two bots never both tell).
+   */
   async function recoverInterrupted(): Promise<void> {
-    const orphans = await jobStore.takeOrphans();
-    if (orphans.length === 0) return;
-    const { cleanStaleInProgress } = await import("../backup/work-dirs.js");
-    cleanStaleInProgress(root);
+    try {
+      const report = await recoverAfterDeadInstances(config);
+      for (const line of describeRecovery(report))
+        logger.warn({ recovery: line }, "cleaned up after a dead run");
+    } catch (error) {
+      logger.error({ err: error }, "cleaning up after dead runs failed");
+    }
+    const orphans = await jobStore.claimOrphans();
     for (const job of orphans) {
-      audit(root, "backup-interrupted", { job: job.id, env: job.env, by: job.requestedBy });
+      void audit(state, "backup-interrupted", {
+        job: job.id,
+        env: job.env,
+        by: job.requestedBy,
+        host: job.host,
+      });
       const view = backupFailedView(
         job.env,
         job.requestedBy,
-        `The bot stopped while this backup ran (started ${job.startedAt.slice(11, 16)} UTC); nothing was kept.`,
+        `The bot running this backup stopped (started ${job.startedAt.slice(11, 16)} UTC, pid ${job.pid} on ${job.host}); nothing was kept.`,
         `Ask again: /dbbackup ${job.env}${job.label ? ` ${job.label}` : ""}`,
       );
       const done = job.ts
@@ -339,24 +379,24 @@ export function createBot(options: BotOptions): Bot {
     const may = target.job.requestedBy === userId || (await approvers.members()).has(userId);
     if (!may) return "Only the person who asked for it or an approver can cancel it.";
     target.abort.abort();
-    audit(root, "backup-cancelled", { job: target.job.id, env: target.job.env, by: userId });
+    void audit(state, "backup-cancelled", { job: target.job.id, env: target.job.env, by: userId });
     return `Cancelling the ${target.job.env} backup \`${target.job.id}\`: pg_dump is stopped and nothing is kept.`;
   }
 
   async function status(): Promise<SlackMessage> {
     const { listBackups } = await import("../backup/catalog.js");
-    const listing = await listBackups(root);
+    const listing = await listBackups(root, state);
     const lastPerEnv = [...new Map(listing.backups.map((b) => [b.env, b])).values()];
     return statusView({
       running: [...live.values()].map((m) => m.job),
-      pending: approvals.pending(),
+      pending: await approvals.pending(),
       last: lastPerEnv.map((b) => ({ env: b.env, id: b.id, stage: b.stage, finishedAt: b.finishedAt })),
-      windows: new WindowStore(root).open(),
+      windows: await new WindowStore(state).open(),
       now: new Date(),
     });
   }
 
-  const approvals = new ApprovalStore(config.backupsDir);
+  const approvals = new ApprovalStore(state);
   const approvers = new SlackDirectory(app.client, settings.approvers, logger);
   const requesters = new SlackDirectory(app.client, settings.requesters, logger);
 
@@ -389,7 +429,7 @@ export function createBot(options: BotOptions): Bot {
       requestedBy: userId,
       ttlMs: settings.approvalTtlMs,
     });
-    audit(root, "approval-requested", { request: approval.id, env, label, by: userId, reason });
+    void audit(state, "approval-requested", { request: approval.id, env, label, by: userId, reason });
     const r = await app.client.chat.postMessage({
       channel: settings.channel,
       ...approvalView(approval, settings.minApprovers),
@@ -422,7 +462,7 @@ export function createBot(options: BotOptions): Bot {
         approvers: await approvers.members(),
         minApprovers: settings.minApprovers,
       });
-      audit(root, decision.outcome === "recorded" ? "approved" : decision.outcome, {
+      void audit(state, decision.outcome === "recorded" ? "approved" : decision.outcome, {
         request: parsed.data.value,
         by: clicker,
         ...(decision.outcome === "refused" ? { reason: decision.reason } : {}),
@@ -442,7 +482,7 @@ export function createBot(options: BotOptions): Bot {
   /** Pending requests past their time lose their buttons (a sweeper runs this; tests call it). */
   async function sweepApprovals(now = new Date()): Promise<number> {
     const expired = await approvals.expire(now);
-    for (const a of expired) audit(root, "expired", { request: a.id, env: a.env, by: a.requestedBy });
+    for (const a of expired) void audit(state, "expired", { request: a.id, env: a.env, by: a.requestedBy });
     for (const a of expired)
       await showApproval(a).catch((error: unknown) =>
         logger.warn({ err: error }, "expiring an approval message failed"),
@@ -450,6 +490,7 @@ export function createBot(options: BotOptions): Bot {
     return expired.length;
   }
   let sweeper: NodeJS.Timeout | undefined;
+  let recoverer: NodeJS.Timeout | undefined;
 
   const guard = attachGuardrails({
     app,
@@ -569,16 +610,11 @@ export function createBot(options: BotOptions): Bot {
     if (c.verb === "keep") {
       const { runKeep } = await import("../../commands/keep.js");
       try {
+        // keep audits itself, the same line from Slack as from the terminal.
         const result = await runKeep(
-          { config, requestedBy: command.user_id },
+          { config, requestedBy: command.user_id, via: "slack" },
           { ...c.args, ...(reason ? { reason } : {}) },
         );
-        audit(root, "request", {
-          verb: "keep",
-          id: result.id,
-          by: command.user_id,
-          reason: result.pin.reason,
-        });
         await ack({
           response_type: "in_channel",
           text: `:pushpin: ${result.id} is pinned${result.pin.reason ? `: ${escapeMrkdwn(result.pin.reason)}` : ""}. prune will never delete it.`,
@@ -636,15 +672,32 @@ export function createBot(options: BotOptions): Bot {
         );
       }
       await Promise.all([approvers.members(), requesters.members()]);
+      state.holdLease("bot");
       await recoverInterrupted();
       if (socketMode) await app.start();
       else await app.start({ port: settings.port, host: settings.host });
       sweeper = setInterval(() => void sweepApprovals().catch(() => {}), options.sweepIntervalMs ?? 30_000);
       sweeper.unref();
+      // A bot or CLI that died on this state (here or on another host) is noticed when its lease ends.
+      let recovering = false;
+      recoverer = setInterval(
+        () => {
+          if (recovering) return;
+          recovering = true;
+          void recoverInterrupted()
+            .catch((error: unknown) => logger.error({ err: error }, "recovery failed"))
+            .finally(() => {
+              recovering = false;
+            });
+        },
+        options.recoveryIntervalMs ?? Math.max(1_000, config.leaseMs / 2),
+      );
+      recoverer.unref();
       if (options.schedule !== false) scheduler.start();
     },
     async stop() {
       if (sweeper) clearInterval(sweeper);
+      if (recoverer) clearInterval(recoverer);
       await scheduler.stop();
       await app.stop();
     },
@@ -653,6 +706,7 @@ export function createBot(options: BotOptions): Bot {
     async shutdown(graceMs: number) {
       accepting = false;
       if (sweeper) clearInterval(sweeper);
+      if (recoverer) clearInterval(recoverer);
       const stopping = scheduler.stop();
       const running = [...jobs];
       const all = Promise.allSettled(running);
@@ -663,7 +717,7 @@ export function createBot(options: BotOptions): Bot {
       let cancelled = 0;
       if (!inTime) {
         for (const { job, abort } of live.values()) {
-          audit(root, "backup-cancelled", { job: job.id, env: job.env, by: "shutdown" });
+          void audit(state, "backup-cancelled", { job: job.id, env: job.env, by: "shutdown" });
           abort.abort();
           cancelled++;
         }

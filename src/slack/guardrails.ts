@@ -11,6 +11,7 @@ import { runRetention } from "../schedule/jobs/retention.js";
 import { createScheduler, type Scheduler } from "../schedule/scheduler.js";
 import { type GuardrailSettings, loadGuardrailSettings } from "../schedule/settings.js";
 import { audit } from "../state/audit.js";
+import { stateFor } from "../state/open.js";
 import {
   BACKUP_NOW_ACTION,
   DRILL_NOW_ACTION,
@@ -56,7 +57,7 @@ export interface Guardrails {
 /** The scheduled guardrails in the bot: their cron jobs, their buttons, and the window and diff verbs. */
 export function attachGuardrails(deps: GuardrailDeps): Guardrails {
   const { app, config, settings, logger, startJob } = deps;
-  const root = config.backupsDir;
+  const state = stateFor(config);
   const guardrails = deps.guardrails ?? loadGuardrailSettings({}, config.environments.keys());
   const context: GuardrailContext = {
     config,
@@ -67,7 +68,7 @@ export function attachGuardrails(deps: GuardrailDeps): Guardrails {
         channel: settings.channel,
         ...noticeView(notice, { approvalEnvs: settings.approvalEnvs }),
       });
-      audit(root, "guardrail-posted", { notice: notice.kind });
+      void audit(state, "guardrail-posted", { notice: notice.kind });
     },
   };
   const report = (r: JobReport) => {
@@ -115,7 +116,7 @@ export function attachGuardrails(deps: GuardrailDeps): Guardrails {
     const click = await clickedBy(body, (action as { value?: unknown }).value);
     if (!click) return;
     const label = click.label ?? null;
-    audit(root, "request", {
+    void audit(state, "request", {
       verb: "backup",
       env: click.env,
       label,
@@ -139,7 +140,7 @@ export function attachGuardrails(deps: GuardrailDeps): Guardrails {
     async upgrade(args, userId, ack) {
       try {
         const { run } = await import("../../commands/upgrade.js");
-        const result = await run({ config, requestedBy: userId }, args, {
+        const result = await run({ config, requestedBy: userId, via: "slack" }, args, {
           defaultLengthMs: guardrails.windowLengthMs,
           now: context.now(),
         });

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
-import path from "node:path";
 import { z } from "zod/v3";
-import { JsonStore } from "./json-store.js";
+import { type DocSpec, type StateStore, updateDoc } from "./store.js";
 
 const approvalSchema = z.object({
   id: z.string(),
@@ -21,8 +20,11 @@ const approvalSchema = z.object({
 });
 export type Approval = z.infer<typeof approvalSchema>;
 
-const fileSchema = z.object({ approvals: z.array(approvalSchema) });
-type ApprovalsFile = z.infer<typeof fileSchema>;
+const approvalsDoc: DocSpec<{ approvals: Approval[] }> = {
+  name: "approvals",
+  schema: z.object({ approvals: z.array(approvalSchema) }),
+  empty: () => ({ approvals: [] }),
+};
 
 export type Decision =
   | { outcome: "approved"; approval: Approval }
@@ -98,13 +100,14 @@ export function decide(
   };
 }
 
+/** Approval requests in the state: every change one compare-and-set, safe across bot processes. */
 export class ApprovalStore {
-  private readonly store: JsonStore<ApprovalsFile>;
+  constructor(private readonly store: StateStore) {}
 
-  constructor(backupsDir: string) {
-    this.store = new JsonStore(path.join(backupsDir, ".state", "approvals.json"), fileSchema, () => ({
-      approvals: [],
-    }));
+  private update<R>(
+    change: (s: { approvals: Approval[] }) => { next: { approvals: Approval[] }; result: R },
+  ) {
+    return updateDoc(this.store, approvalsDoc, change);
   }
 
   async create(input: {
@@ -131,19 +134,29 @@ export class ApprovalStore {
       channel: null,
       ts: null,
     };
-    return this.store.update((s) => ({ next: { approvals: [...s.approvals, approval] }, result: approval }));
+    // Decided requests are kept 30 days, for the record; older ones are dropped as requests come in.
+    const monthAgo = now.getTime() - 30 * 86_400_000;
+    return this.update((s) => ({
+      next: {
+        approvals: [
+          ...s.approvals.filter((a) => a.status === "pending" || Date.parse(a.requestedAt) > monthAgo),
+          approval,
+        ],
+      },
+      result: approval,
+    }));
   }
 
-  pending(): Approval[] {
-    return this.store.read().approvals.filter((a) => a.status === "pending");
+  async pending(): Promise<Approval[]> {
+    return (await this.store.read(approvalsDoc)).approvals.filter((a) => a.status === "pending");
   }
 
-  get(id: string): Approval | undefined {
-    return this.store.read().approvals.find((a) => a.id === id);
+  async get(id: string): Promise<Approval | undefined> {
+    return (await this.store.read(approvalsDoc)).approvals.find((a) => a.id === id);
   }
 
   setMessage(id: string, channel: string, ts: string): Promise<void> {
-    return this.store.update((s) => ({
+    return this.update((s) => ({
       next: { approvals: s.approvals.map((a) => (a.id === id ? { ...a, channel, ts } : a)) },
       result: undefined,
     }));
@@ -157,7 +170,7 @@ export class ApprovalStore {
     rules: DecisionRules,
     now = new Date(),
   ): Promise<Decision> {
-    return this.store.update<Decision>((s) => {
+    return this.update<Decision>((s) => {
       const current = s.approvals.find((a) => a.id === id);
       if (!current)
         return {
@@ -175,7 +188,7 @@ export class ApprovalStore {
 
   /** Pending requests past their expiry become expired; returns them so their buttons can go. */
   expire(now = new Date()): Promise<Approval[]> {
-    return this.store.update((s) => {
+    return this.update((s) => {
       const expired: Approval[] = [];
       const approvals = s.approvals.map((a) => {
         if (a.status !== "pending" || new Date(a.expiresAt).getTime() > now.getTime()) return a;
@@ -183,7 +196,7 @@ export class ApprovalStore {
         expired.push(next);
         return next;
       });
-      return { next: { approvals }, result: expired };
+      return { next: expired.length > 0 ? { approvals } : s, result: expired };
     });
   }
 }

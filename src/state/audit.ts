@@ -1,5 +1,4 @@
-import { appendFileSync, mkdirSync } from "node:fs";
-import path from "node:path";
+import type { StateStore } from "./store.js";
 
 export type AuditKind =
   | "request"
@@ -13,22 +12,23 @@ export type AuditKind =
   | "backup-failed"
   | "backup-cancelled"
   | "backup-interrupted"
+  | "pinned"
+  | "unpinned"
   | "pruned"
   | "window-declared"
   | "window-cancelled"
-  | "guardrail-posted";
+  | "guardrail-posted"
+  | "replay-refused";
 
 /** Every request, decision, run and failure, with who and when: one JSON line each, appended. */
-export function audit(
-  root: string,
+export async function audit(
+  store: StateStore,
   kind: AuditKind,
   // No field may be called `kind` (or `at`): it would disguise what the line records.
   fields: Record<string, string | number | boolean | null> & { kind?: never; at?: never },
-): void {
-  const file = path.join(root, ".state", "audit.jsonl");
+): Promise<void> {
   try {
-    mkdirSync(path.dirname(file), { recursive: true });
-    appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), kind, ...fields })}\n`);
+    await store.append("audit", { at: new Date().toISOString(), kind, ...fields });
   } catch {
     // The audit must never stop a backup; a full disk is reported by the backup itself.
   }

@@ -1,6 +1,5 @@
-import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
-import path from "node:path";
 import { z } from "zod/v3";
+import type { StateStore } from "./store.js";
 
 /** Every restore test, one JSON line each: who ran it, when, on which backup, how it went. */
 export const drillSchema = z.object({
@@ -12,37 +11,19 @@ export const drillSchema = z.object({
   ms: z.number(),
   serverMajor: z.number(),
   summary: z.string(),
+  /** The folder tested, when it was not the backups folder's own (a copy elsewhere). */
+  dir: z.string().optional(),
 });
 export type Drill = z.infer<typeof drillSchema>;
 
-export function drillLogPath(root: string): string {
-  return path.join(root, ".state", "drills.jsonl");
-}
-
-/** One O_APPEND write of one line: concurrent drills never interleave within a line. */
-export function appendDrill(root: string, drill: Drill): void {
-  const file = drillLogPath(root);
-  mkdirSync(path.dirname(file), { recursive: true });
-  appendFileSync(file, `${JSON.stringify(drillSchema.parse(drill))}\n`);
+export function appendDrill(store: StateStore, drill: Drill): Promise<void> {
+  return store.append("drills", drillSchema.parse(drill));
 }
 
 /** Oldest first; a damaged line is skipped, never fatal. */
-export function readDrills(root: string): Drill[] {
-  let text: string;
-  try {
-    text = readFileSync(drillLogPath(root), "utf8");
-  } catch {
-    return [];
-  }
-  const drills: Drill[] = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      const parsed = drillSchema.safeParse(JSON.parse(line));
-      if (parsed.success) drills.push(parsed.data);
-    } catch {
-      // a torn or edited line
-    }
-  }
-  return drills;
+export async function readDrills(store: StateStore): Promise<Drill[]> {
+  return (await store.readLog("drills")).flatMap((record) => {
+    const parsed = drillSchema.safeParse(record);
+    return parsed.success ? [parsed.data] : [];
+  });
 }

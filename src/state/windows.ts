@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import { z } from "zod/v3";
-import { JsonStore } from "./json-store.js";
+import { type DocSpec, type StateStore, updateDoc } from "./store.js";
 
 /** The urgency steps of a pre-upgrade nag: hours before the start, and "start" itself. */
 export type NagLevel = `${number}h` | "start";
@@ -24,7 +23,11 @@ const windowSchema = z.object({
 });
 export type MaintenanceWindow = z.infer<typeof windowSchema>;
 
-const fileSchema = z.object({ windows: z.array(windowSchema) });
+const windowsDoc: DocSpec<{ windows: MaintenanceWindow[] }> = {
+  name: "windows",
+  schema: z.object({ windows: z.array(windowSchema) }),
+  empty: () => ({ windows: [] }),
+};
 
 export interface DeclareWindow {
   env: string;
@@ -37,21 +40,15 @@ export interface DeclareWindow {
 
 /** Declared maintenance windows, in `.state/windows.json`. Finished ones stay a year, for the record. */
 export class WindowStore {
-  private readonly store: JsonStore<z.infer<typeof fileSchema>>;
+  constructor(private readonly store: StateStore) {}
 
-  constructor(root: string) {
-    this.store = new JsonStore(path.join(root, ".state", "windows.json"), fileSchema, () => ({
-      windows: [],
-    }));
-  }
-
-  all(): MaintenanceWindow[] {
-    return this.store.read().windows;
+  async all(): Promise<MaintenanceWindow[]> {
+    return (await this.store.read(windowsDoc)).windows;
   }
 
   /** Not cancelled and not yet done with (its diff not posted): what the scheduler looks after. */
-  open(): MaintenanceWindow[] {
-    return this.all().filter((w) => w.cancelled === null && w.diffPostedAt === null);
+  async open(): Promise<MaintenanceWindow[]> {
+    return (await this.all()).filter((w) => w.cancelled === null && w.diffPostedAt === null);
   }
 
   declare(input: DeclareWindow): Promise<MaintenanceWindow> {
@@ -69,7 +66,7 @@ export class WindowStore {
       diffPostedAt: null,
     };
     const yearAgo = input.now.getTime() - 365 * 86_400_000;
-    return this.store.update((s) => ({
+    return updateDoc(this.store, windowsDoc, (s) => ({
       next: {
         windows: [...s.windows.filter((w) => new Date(w.endsAt).getTime() > yearAgo), window],
       },
@@ -82,7 +79,7 @@ export class WindowStore {
     id: string,
     change: (w: MaintenanceWindow) => MaintenanceWindow,
   ): Promise<MaintenanceWindow | undefined> {
-    return this.store.update((s) => {
+    return updateDoc(this.store, windowsDoc, (s) => {
       const found = s.windows.find((w) => w.id === id);
       if (!found) return { next: s, result: undefined };
       const next = change(found);

@@ -1,10 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listBackups } from "../../src/backup/catalog.js";
 import { manifestSchema } from "../../src/backup/manifest.js";
+import { annotate } from "../../src/state/annotations.js";
+import { tryLock } from "../../src/state/locks.js";
 import { dateOfId, makeManifest, writeBackupFolder } from "../helpers/manifest.js";
+import { stateOf } from "../helpers/state.js";
 
 let root: string;
 
@@ -48,7 +51,7 @@ describe("listBackups", () => {
     backup("20261105_120000_prod_pre-upgrade");
     backup("20261121_120000_prod");
     backup("20261119_000000_eu-prod_x");
-    const listing = await listBackups(root);
+    const listing = await listBackups(root, stateOf(root));
     expect(listing.backups.map((b) => b.id)).toEqual([
       "20261119_000000_eu-prod_x",
       "20261121_120000_prod",
@@ -63,7 +66,7 @@ describe("listBackups", () => {
 
   it("gives what list shows: label, size, stage, who, when, folder", async () => {
     const dir = backup("20261120_100000_staging_pre-upgrade");
-    const [b] = (await listBackups(root)).backups;
+    const [b] = (await listBackups(root, stateOf(root))).backups;
     expect(b).toEqual({
       id: "20261120_100000_staging_pre-upgrade",
       env: "staging",
@@ -84,7 +87,7 @@ describe("listBackups", () => {
         verification: { lastVerify: { at: "2026-11-21T00:00:00.000Z", ok: false, by: "bob" } },
       }),
     );
-    const [b] = (await listBackups(root)).backups;
+    const [b] = (await listBackups(root, stateOf(root))).backups;
     expect(b?.lastVerify).toEqual({ at: "2026-11-21T00:00:00.000Z", ok: false });
   });
 
@@ -92,12 +95,12 @@ describe("listBackups", () => {
     backup("20261121_120000_prod");
     backup("20261119_000000_eu-prod_x");
     backup("20261120_100000_staging");
-    const listing = await listBackups(root, "prod");
+    const listing = await listBackups(root, stateOf(root), "prod");
     expect(listing.backups.map((b) => b.id)).toEqual(["20261121_120000_prod"]);
-    expect((await listBackups(root, "eu-prod")).backups.map((b) => b.id)).toEqual([
+    expect((await listBackups(root, stateOf(root), "eu-prod")).backups.map((b) => b.id)).toEqual([
       "20261119_000000_eu-prod_x",
     ]);
-    expect((await listBackups(root, "qa")).backups).toEqual([]);
+    expect((await listBackups(root, stateOf(root), "qa")).backups).toEqual([]);
   });
 
   it("reports folders with a missing, broken or foreign manifest as unreadable and never lists them", async () => {
@@ -110,7 +113,7 @@ describe("listBackups", () => {
       path.join(root, "20261122_020000_staging_foreign", "manifest.json"),
       JSON.stringify({ hello: 1 }),
     );
-    const listing = await listBackups(root);
+    const listing = await listBackups(root, stateOf(root));
     expect(listing.backups.map((b) => b.id)).toEqual(["20261121_120000_staging"]);
     const reasons = Object.fromEntries(listing.unreadable.map((u) => [path.basename(u.dir), u.reason]));
     expect(reasons).toEqual({
@@ -123,38 +126,75 @@ describe("listBackups", () => {
 
   it("applies the env filter to unreadable folders too", async () => {
     mkdirSync(path.join(root, "20261122_000000_staging_no-manifest"));
-    expect((await listBackups(root, "prod")).unreadable).toEqual([]);
+    expect((await listBackups(root, stateOf(root), "prod")).unreadable).toEqual([]);
   });
 
   it("never lists a hidden in-progress folder, even one holding a complete manifest", async () => {
     const id = "20261122_000000_staging_pre-upgrade";
     writeBackupFolder(root, makeManifest(id), `.inprogress-${id}`);
     mkdirSync(path.join(root, ".inprogress-20261122_010000_prod"));
-    const listing = await listBackups(root);
+    const listing = await listBackups(root, stateOf(root));
     expect(listing.backups).toEqual([]);
     expect(listing.unreadable).toEqual([]);
   });
 
-  it("shows a run in progress from its env lock", async () => {
+  it("shows a run in progress from its env lock, and not one whose instance is dead", async () => {
     const id = "20261122_000000_staging_pre-upgrade";
     mkdirSync(path.join(root, `.inprogress-${id}`));
-    mkdirSync(path.join(root, ".locks"));
-    writeFileSync(
-      path.join(root, ".locks", "staging.json"),
-      JSON.stringify({
-        pid: process.pid,
-        host: os.hostname(),
-        requestedBy: "bob",
-        startedAt: "2026-11-22T00:00:00.000Z",
-        id,
-      }),
-    );
-    const listing = await listBackups(root);
+    const state = stateOf(root);
+    const attempt = await tryLock(state, {
+      name: "backup:staging",
+      jobId: "j1",
+      requestedBy: "bob",
+      what: id,
+    });
+    if (!("held" in attempt)) throw new Error("lock not taken");
+    const listing = await listBackups(root, state);
     expect(listing.running).toEqual([
-      { env: "staging", id, requestedBy: "bob", startedAt: "2026-11-22T00:00:00.000Z" },
+      { env: "staging", id, requestedBy: "bob", startedAt: attempt.held.record.startedAt },
     ]);
     expect(listing.backups).toEqual([]);
-    expect((await listBackups(root, "prod")).running).toEqual([]);
+    expect((await listBackups(root, state, "prod")).running).toEqual([]);
+    await attempt.held.release();
+    expect((await listBackups(root, state)).running).toEqual([]);
+    // A lock whose instance left no lease (killed long ago) is not a running backup.
+    mkdirSync(path.join(root, ".state"), { recursive: true });
+    writeFileSync(
+      path.join(root, ".state", "locks.json"),
+      JSON.stringify({
+        locks: {
+          "backup:prod": {
+            name: "backup:prod",
+            instance: "0123456789abcdef",
+            pid: 1,
+            host: "gone",
+            jobId: "j2",
+            requestedBy: "carol",
+            startedAt: "2026-11-22T00:00:00.000Z",
+            what: "20261122_000000_prod",
+          },
+        },
+      }),
+    );
+    expect((await listBackups(root, state)).running).toEqual([]);
+  });
+
+  it("never lists a symbolic link as a backup, even to a real backup folder; reports it", async () => {
+    const elsewhere = mkdtempSync(path.join(os.tmpdir(), "dbbackup-elsewhere-"));
+    try {
+      const target = writeBackupFolder(elsewhere, makeManifest("20261121_120000_staging"));
+      symlinkSync(target, path.join(root, "20261121_120000_staging"));
+      const listing = await listBackups(root, stateOf(root));
+      expect(listing.backups).toEqual([]);
+      expect(listing.unreadable).toEqual([
+        {
+          dir: path.join(root, "20261121_120000_staging"),
+          reason: "a symbolic link, not a backup folder (dbbackup never follows them)",
+        },
+      ]);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it("ignores other things in the backups folder", async () => {
@@ -163,13 +203,13 @@ describe("listBackups", () => {
     writeFileSync(path.join(root, ".logs", "20261121_120000_staging.log"), "log");
     mkdirSync(path.join(root, "old stuff"));
     writeFileSync(path.join(root, "README.txt"), "hi");
-    const listing = await listBackups(root);
+    const listing = await listBackups(root, stateOf(root));
     expect(listing.backups.map((b) => b.id)).toEqual(["20261121_120000_staging"]);
     expect(listing.unreadable).toEqual([]);
   });
 
   it("gives an empty listing when the backups folder does not exist yet", async () => {
-    expect(await listBackups(path.join(root, "missing"))).toEqual({
+    expect(await listBackups(path.join(root, "missing"), stateOf(path.join(root, "missing")))).toEqual({
       backups: [],
       unreadable: [],
       running: [],
@@ -180,29 +220,33 @@ describe("listBackups", () => {
 describe("listBackups' summary cache (.list-index.json)", () => {
   it("sees a manifest rewritten after it was cached (verify's result, a new label)", async () => {
     const dir = backup("20261120_100000_staging_pre-upgrade");
-    expect((await listBackups(root)).backups[0]?.lastVerify).toBeUndefined();
+    expect((await listBackups(root, stateOf(root))).backups[0]?.lastVerify).toBeUndefined();
     const changed = makeManifest("20261120_100000_staging_pre-upgrade");
     changed.verification.lastVerify = { at: "2026-11-21T00:00:00.000Z", ok: false, by: "tester" };
     writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(changed, null, 2));
-    const again = await listBackups(root);
+    const again = await listBackups(root, stateOf(root));
     expect(again.backups[0]?.lastVerify).toEqual({ at: "2026-11-21T00:00:00.000Z", ok: false });
   });
 
   it("drops a deleted backup and survives a corrupt cache", async () => {
     backup("20261120_100000_staging_a");
     const gone = backup("20261121_100000_staging_b");
-    expect((await listBackups(root)).backups).toHaveLength(2);
+    expect((await listBackups(root, stateOf(root))).backups).toHaveLength(2);
     rmSync(gone, { recursive: true });
-    expect((await listBackups(root)).backups.map((b) => b.id)).toEqual(["20261120_100000_staging_a"]);
+    expect((await listBackups(root, stateOf(root))).backups.map((b) => b.id)).toEqual([
+      "20261120_100000_staging_a",
+    ]);
     writeFileSync(path.join(root, ".list-index.json"), "{ not json");
-    expect((await listBackups(root)).backups.map((b) => b.id)).toEqual(["20261120_100000_staging_a"]);
+    expect((await listBackups(root, stateOf(root))).backups.map((b) => b.id)).toEqual([
+      "20261120_100000_staging_a",
+    ]);
   });
 
   it("keeps other envs cached while listing one", async () => {
     backup("20261120_100000_staging_a");
     backup("20261120_100000_prod_a");
-    await listBackups(root, "staging");
-    await listBackups(root, "prod");
+    await listBackups(root, stateOf(root), "staging");
+    await listBackups(root, stateOf(root), "prod");
     const index = JSON.parse(readFileSync(path.join(root, ".list-index.json"), "utf8")) as {
       entries: Record<string, unknown>;
     };
@@ -219,20 +263,73 @@ describe("listBackups: pins", () => {
   it("carries a pin (dbbackup keep) so list can show it, and none for unpinned backups", async () => {
     writeBackupFolder(root, makeManifest("20261120_100000_prod", { pin: PIN }));
     backup("20261121_100000_prod");
-    const [newer, pinned] = (await listBackups(root)).backups;
+    const [newer, pinned] = (await listBackups(root, stateOf(root))).backups;
     expect(pinned?.pin).toEqual(PIN);
     expect(newer && "pin" in newer).toBe(false);
   });
 
-  it("sees a pin added and removed after the summary was cached", async () => {
+  it("sees a pin added and removed in the state after the summary was cached", async () => {
     const id = "20261120_100000_prod";
-    const dir = backup(id);
-    expect((await listBackups(root)).backups[0]?.pin).toBeUndefined();
-    writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(makeManifest(id, { pin: PIN }), null, 2));
-    expect((await listBackups(root)).backups[0]?.pin).toEqual(PIN);
+    backup(id);
+    const state = stateOf(root);
+    expect((await listBackups(root, state)).backups[0]?.pin).toBeUndefined();
+    await annotate(
+      state,
+      id,
+      async () => {},
+      (a) => ({ next: { ...a, pin: PIN }, result: undefined }),
+    );
+    expect((await listBackups(root, state)).backups[0]?.pin).toEqual(PIN);
     // …and from the cache too, on the next run.
-    expect((await listBackups(root)).backups[0]?.pin).toEqual(PIN);
-    writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(makeManifest(id), null, 2));
-    expect((await listBackups(root)).backups[0]?.pin).toBeUndefined();
+    expect((await listBackups(root, state)).backups[0]?.pin).toEqual(PIN);
+    await annotate(
+      state,
+      id,
+      async () => {},
+      (a) => ({ next: { ...a, pin: null }, result: undefined }),
+    );
+    expect((await listBackups(root, state)).backups[0]?.pin).toBeUndefined();
+  });
+
+  it("lets an unpin in the state override a pin an earlier version wrote into manifest.json", async () => {
+    const id = "20261120_100000_prod";
+    writeBackupFolder(root, makeManifest(id, { pin: PIN }));
+    const state = stateOf(root);
+    expect((await listBackups(root, state)).backups[0]?.pin).toEqual(PIN);
+    await annotate(
+      state,
+      id,
+      async () => {},
+      (a) => ({ next: { ...a, pin: null }, result: undefined }),
+    );
+    expect((await listBackups(root, state)).backups[0]?.pin).toBeUndefined();
+  });
+
+  it("shows stage 3 from a passed restore test in the state, and back to 2 after a failed one", async () => {
+    const id = "20261120_100000_prod";
+    backup(id);
+    const state = stateOf(root);
+    const test = (ok: boolean) => ({
+      at: "2026-11-21T00:00:00.000Z",
+      by: "t",
+      ok,
+      ms: 1,
+      serverMajor: 15,
+      parity: [],
+    });
+    await annotate(
+      state,
+      id,
+      async () => {},
+      (a) => ({ next: { ...a, restoreTest: test(true) }, result: undefined }),
+    );
+    expect((await listBackups(root, state)).backups[0]?.stage).toBe("restored");
+    await annotate(
+      state,
+      id,
+      async () => {},
+      (a) => ({ next: { ...a, restoreTest: test(false) }, result: undefined }),
+    );
+    expect((await listBackups(root, state)).backups[0]?.stage).toBe("readable");
   });
 });

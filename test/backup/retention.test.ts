@@ -15,7 +15,9 @@ import {
   type RetentionRules,
   type RunningBackup,
 } from "../../src/backup/retention.js";
+import { annotate } from "../../src/state/annotations.js";
 import { makeManifest, writeBackupFolder } from "../helpers/manifest.js";
+import { foreignLock, stateOf } from "../helpers/state.js";
 
 const RUNBOOK: RetentionRules = { keepOnDemand: 5, keepPreUpgrade: 2 };
 const NO_FACTS: RetentionFacts = { running: new Map(), inUse: new Set() };
@@ -309,22 +311,9 @@ function backup(id: string, overrides: Parameters<typeof makeManifest>[1] = {}):
   return writeBackupFolder(root, makeManifest(id, overrides));
 }
 
-function writeLock(env: string, pid: number, id: string): void {
-  mkdirSync(path.join(root, ".locks"), { recursive: true });
-  writeFileSync(
-    path.join(root, ".locks", `${env}.json`),
-    JSON.stringify({
-      pid,
-      host: os.hostname(),
-      requestedBy: "bob",
-      startedAt: "2026-11-23T22:00:00.000Z",
-      id,
-    }),
-  );
+function writeLock(env: string, alive: boolean, id: string): Promise<unknown> {
+  return foreignLock(root, `backup:${env}`, { alive, what: id });
 }
-
-/** A pid no process has (the kernel's pid_max is at most 2^22). */
-const DEAD_PID = 2 ** 22 + 1;
 
 describe("findBackups: only dbbackup backups, everything else reported", () => {
   it("reads real backups and reports, without touching, everything that is not one", async () => {
@@ -350,7 +339,7 @@ describe("findBackups: only dbbackup backups, everything else reported", () => {
     mkdirSync(path.join(root, ".logs"));
     mkdirSync(path.join(root, ".inprogress-20261110_100000_staging"));
 
-    const found = await findBackups(root);
+    const found = await findBackups(root, stateOf(root));
     expect(found.backups.map((x) => x.id)).toEqual([
       "20261101_100000_staging",
       "20261102_100000_prod_pre-upgrade",
@@ -379,7 +368,7 @@ describe("findBackups: only dbbackup backups, everything else reported", () => {
   it("refuses a manifest whose env or label differ from the folder name", async () => {
     const m = makeManifest("20261101_100000_staging_x");
     writeBackupFolder(root, { ...m, label: "pre-upgrade" });
-    expect((await findBackups(root)).ignored).toEqual([
+    expect((await findBackups(root, stateOf(root))).ignored).toEqual([
       {
         name: "20261101_100000_staging_x",
         reason: "manifest.json's env or label differ from the folder name",
@@ -392,38 +381,43 @@ describe("findBackups: only dbbackup backups, everything else reported", () => {
     backup("20261101_100000_prod");
     mkdirSync(path.join(root, "20261102_100000_prod_broken"));
     mkdirSync(path.join(root, "junk"));
-    const found = await findBackups(root, "staging");
+    const found = await findBackups(root, stateOf(root), "staging");
     expect(found.backups.map((x) => x.id)).toEqual(["20261101_100000_staging"]);
     expect(found.ignored.map((i) => i.name)).toEqual(["junk"]);
   });
 
   it("finds nothing in a folder that does not exist", async () => {
-    expect(await findBackups(path.join(root, "missing"))).toEqual({ backups: [], ignored: [] });
+    expect(await findBackups(path.join(root, "missing"), stateOf(path.join(root, "missing")))).toEqual({
+      backups: [],
+      ignored: [],
+    });
   });
 });
 
 describe("gatherFacts", () => {
-  it("sees a live env lock and live restore-test markers, not a dead process's lock", () => {
-    writeLock("staging", process.pid, "20261123_220000_staging");
-    writeLock("prod", DEAD_PID, "20261123_220000_prod");
-    const marker = markInUse(root, "20261101_100000_prod", "carol");
-    const facts = gatherFacts(root, ["staging", "prod", "qa"]);
+  it("sees a live env lock and live restore-test markers, not a dead instance's lock", async () => {
+    await writeLock("staging", true, "20261123_220000_staging");
+    await writeLock("prod", false, "20261123_220000_prod");
+    const state = stateOf(root);
+    backup("20261101_100000_prod");
+    const marker = await markInUse(state, root, "20261101_100000_prod", "carol");
+    const facts = await gatherFacts(state, ["staging", "prod", "qa"]);
     expect([...facts.running.keys()]).toEqual(["staging"]);
     expect(facts.running.get("staging")).toMatchObject({ id: "20261123_220000_staging", requestedBy: "bob" });
     expect([...facts.inUse]).toEqual(["20261101_100000_prod"]);
-    marker.release();
-    expect(gatherFacts(root, []).inUse.size).toBe(0);
+    await marker.release();
+    expect((await gatherFacts(state, [])).inUse.size).toBe(0);
   });
 });
 
 describe("executeRetention", () => {
   async function planFor(): Promise<RetentionDecision[]> {
-    const found = await findBackups(root);
+    const found = await findBackups(root, stateOf(root));
     return planRetention(
       found.backups,
       RUNBOOK,
-      gatherFacts(
-        root,
+      await gatherFacts(
+        stateOf(root),
         found.backups.map((x) => x.env),
       ),
     );
@@ -433,14 +427,18 @@ describe("executeRetention", () => {
     for (let day = 1; day <= 7; day++) backup(`202611${String(day).padStart(2, "0")}_100000_staging`);
     mkdirSync(path.join(root, "junk"));
     const plan = await planFor();
-    const outcome = await executeRetention(root, plan);
+    const outcome = await executeRetention(root, stateOf(root), plan);
     expect(outcome).toEqual({
       deleted: ["20261101_100000_staging", "20261102_100000_staging"],
       spared: [],
       failed: [],
       stopped: false,
     });
-    expect(readdirSync(root).sort()).toEqual([
+    expect(
+      readdirSync(root)
+        .filter((n) => n !== ".state")
+        .sort(),
+    ).toEqual([
       "20261103_100000_staging",
       "20261104_100000_staging",
       "20261105_100000_staging",
@@ -454,8 +452,8 @@ describe("executeRetention", () => {
     for (let day = 1; day <= 7; day++) backup(`202611${String(day).padStart(2, "0")}_100000_staging`);
     const plan = await planFor();
     expect(deleted(plan)).toHaveLength(2);
-    writeLock("staging", process.pid, "20261123_220000_staging");
-    const outcome = await executeRetention(root, plan);
+    await writeLock("staging", true, "20261123_220000_staging");
+    const outcome = await executeRetention(root, stateOf(root), plan);
     expect(outcome.deleted).toEqual([]);
     expect(outcome.spared.map((s) => s.id)).toEqual(["20261101_100000_staging", "20261102_100000_staging"]);
     expect(outcome.spared[0]?.reason).toContain(
@@ -464,24 +462,31 @@ describe("executeRetention", () => {
     expect(existsSync(path.join(root, "20261101_100000_staging"))).toBe(true);
   });
 
-  it("is not held up by a dead process's lock", async () => {
+  it("is not held up by a dead instance's lock", async () => {
     for (let day = 1; day <= 6; day++) backup(`202611${String(day).padStart(2, "0")}_100000_staging`);
-    writeLock("staging", DEAD_PID, "20261123_220000_staging");
-    const outcome = await executeRetention(root, await planFor());
+    await writeLock("staging", false, "20261123_220000_staging");
+    const outcome = await executeRetention(root, stateOf(root), await planFor());
     expect(outcome.deleted).toEqual(["20261101_100000_staging"]);
   });
 
   it("spares a backup pinned or taken by a restore test after the plan was made", async () => {
     for (let day = 1; day <= 7; day++) backup(`202611${String(day).padStart(2, "0")}_100000_staging`);
     const plan = await planFor();
-    backup("20261101_100000_staging", { pin: { reason: "late", by: "dave", at: "2026-11-23T00:00:00Z" } });
-    const marker = markInUse(root, "20261102_100000_staging", "carol");
-    const outcome = await executeRetention(root, plan);
-    marker.release();
+    const state = stateOf(root);
+    const pin = { reason: "late", by: "dave", at: "2026-11-23T00:00:00Z" };
+    await annotate(
+      state,
+      "20261101_100000_staging",
+      async () => {},
+      (a) => ({ next: { ...a, pin }, result: undefined }),
+    );
+    const marker = await markInUse(state, root, "20261102_100000_staging", "carol");
+    const outcome = await executeRetention(root, state, plan);
+    await marker.release();
     expect(outcome.deleted).toEqual([]);
     expect(outcome.spared).toEqual([
       { id: "20261101_100000_staging", reason: "pinned meanwhile by dave" },
-      { id: "20261102_100000_staging", reason: "a restore test started reading it meanwhile" },
+      { id: "20261102_100000_staging", reason: "a restore test or verify started reading it meanwhile" },
     ]);
   });
 
@@ -489,7 +494,7 @@ describe("executeRetention", () => {
     for (let day = 1; day <= 6; day++) backup(`202611${String(day).padStart(2, "0")}_100000_staging`);
     const plan = await planFor();
     writeFileSync(path.join(root, "20261101_100000_staging", "manifest.json"), "{}");
-    const outcome = await executeRetention(root, plan);
+    const outcome = await executeRetention(root, stateOf(root), plan);
     expect(outcome.spared).toEqual([
       { id: "20261101_100000_staging", reason: "left alone: manifest.json is not a dbbackup manifest" },
     ]);
@@ -498,7 +503,7 @@ describe("executeRetention", () => {
   it("finishes removing a folder an interrupted prune had moved aside", async () => {
     writeBackupFolder(root, makeManifest("20261101_100000_staging"), ".pruning-20261101_100000_staging");
     mkdirSync(path.join(root, ".pruning-notes"));
-    await executeRetention(root, []);
+    await executeRetention(root, stateOf(root), []);
     expect(readdirSync(root)).toEqual([".pruning-notes"]);
   });
 
@@ -506,7 +511,7 @@ describe("executeRetention", () => {
     for (let day = 1; day <= 7; day++) backup(`202611${String(day).padStart(2, "0")}_100000_staging`);
     const abort = new AbortController();
     abort.abort();
-    const outcome = await executeRetention(root, await planFor(), abort.signal);
+    const outcome = await executeRetention(root, stateOf(root), await planFor(), abort.signal);
     expect(outcome).toMatchObject({ deleted: [], stopped: true });
     expect(readdirSync(root)).toHaveLength(7);
   });

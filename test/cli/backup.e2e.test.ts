@@ -279,7 +279,9 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
     const firstRun = startCli(["slow"], { cwd: work.dir, env: { USER: "alice" } });
     try {
       await waitFor("the first backup to hold the env lock", () =>
-        existsSync(path.join(root(), ".locks", "staging.json")) ? true : undefined,
+        readdirSync(root()).some((n) => n.startsWith(".inprogress-") && n.endsWith("_slow"))
+          ? true
+          : undefined,
       );
       const second = await runCli(["second"], { cwd: work.dir, env: { USER: "bob" } });
       expect(second.exitCode).toBe(1);
@@ -318,14 +320,14 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
     } finally {
       await lock.release();
     }
-    // pg_dump may outlive its killed parent briefly; wait until it is gone before the next run.
+    // pg_dump dies with its parent (PR_SET_PDEATHSIG): gone within moments of the kill.
     await waitFor("the orphaned pg_dump to exit", () =>
-      commandLinesOf("pg_dump").some((l) => l.includes("_killed")) ? undefined : true,
+      commandLinesOf("pg_dump").some((l) => l.includes(String(server.port))) ? undefined : true,
     );
     const next = await runCli(["after-kill"], { cwd: work.dir });
     expect(next.exitCode, next.stderr).toBe(0);
     expect(next.stderr).toMatch(
-      /removed 1 abandoned in-progress folder\(s\): .*\.inprogress-\d{8}_\d{6}_staging_killed/,
+      /Cleaned up: removed the unfinished folder of a run that died: .*\.inprogress-\d{8}_\d{6}_staging_killed/,
     );
     expect(readdirSync(root()).some((n) => n.startsWith(".inprogress-"))).toBe(false);
   });

@@ -408,7 +408,7 @@ describe("errors a person can hit, through the real CLI", () => {
         expect(json.hint).toContain("postgresql-client-17");
         expectLog(work, json.log, "staging");
         await expectNothingListed(work);
-        expect(entries(work.root).filter((n) => ![".logs", ".locks"].includes(n))).toEqual([]);
+        expect(entries(work.root).filter((n) => ![".logs", ".state"].includes(n))).toEqual([]);
       });
 
       it("Postgres 16: the same, naming postgresql-client-16", async () => {
@@ -422,7 +422,7 @@ describe("errors a person can hit, through the real CLI", () => {
         expect(json.message).toContain(localPgDump?.version ?? "");
         expect(json.hint).toContain("postgresql-client-16");
         await expectNothingListed(work);
-        expect(entries(work.root).filter((n) => ![".logs", ".locks"].includes(n))).toEqual([]);
+        expect(entries(work.root).filter((n) => ![".logs", ".state"].includes(n))).toEqual([]);
       });
     },
   );
@@ -519,7 +519,7 @@ describe("errors a person can hit, through the real CLI", () => {
           main.url(),
           `select count(*) filter (where query ilike 'LOCK TABLE%' and wait_event_type = 'Lock')::int as dumps,
                   count(*) filter (where state = 'active' and wait_event_type is distinct from 'Lock')::int as busy
-             from pg_stat_activity where datname = 'locks' and application_name = 'dbbackup'`,
+             from pg_stat_activity where datname = 'locks' and application_name like 'dbbackup:%'`,
         );
         const row = rows[0];
         return row && row.dumps >= 1 && row.busy === 0 ? true : undefined;

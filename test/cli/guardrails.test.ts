@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +8,7 @@ import { runCli, workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack } from "../helpers/fake-slack.js";
 import { makeManifest, writeBackupFolder } from "../helpers/manifest.js";
 import { sql } from "../helpers/postgres.js";
+import { holdLockInAnotherProcess } from "../helpers/state.js";
 
 const DAY = 86_400_000;
 const CHANNEL = "C0GUARDCLI";
@@ -278,34 +277,23 @@ describe("dbbackup jobs run", () => {
     expect(r.exitCode).toBe(1);
   });
 
-  it("a job already running elsewhere (its lock held by a live process): exit 1, already running", async () => {
+  it("a job already running in another process (its lock held, lease renewed): exit 1, already running", async () => {
     const work = tempWork();
-    const locks = path.join(work.dir, "backups", ".locks");
-    mkdirSync(locks, { recursive: true });
-    let holder: ChildProcess | undefined;
+    const root = path.join(work.dir, "backups");
+    mkdirSync(root, { recursive: true });
+    const holder = await holdLockInAnotherProcess(root, "job:retention", "retention job");
     try {
-      holder = spawn("sleep", ["60"], { stdio: "ignore" });
-      const pid = holder.pid;
-      if (pid === undefined) throw new Error("could not start the lock holder");
-      const startedAt = new Date().toISOString();
-      writeFileSync(
-        path.join(locks, "job.retention.json"),
-        JSON.stringify({ pid, host: os.hostname(), requestedBy: "dbbackup", startedAt, id: "retention" }),
-      );
       const r = await runCli(["jobs", "run", "retention"], { cwd: work.dir });
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toContain(
-        `The retention job is already running (pid ${pid} on ${os.hostname()}, since ${startedAt.slice(11, 19)} UTC).`,
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `The retention job is already running \\(pid ${holder.pid} on ${os.hostname()}, running; since \\d\\d:\\d\\d:\\d\\d UTC\\)\\.`,
+        ),
       );
-      expect(existsSync(path.join(locks, "job.retention.json"))).toBe(true);
     } finally {
-      if (holder && holder.exitCode === null) {
-        const exited = once(holder, "exit");
-        holder.kill();
-        await exited;
-      }
+      await holder.kill();
     }
-    // Its holder gone, the lock is stale: the job runs.
+    // Its holder killed (-9), the lock is a dead instance's: the job runs, with no one cleaning up by hand.
     const r = await runCli(["jobs", "run", "retention"], { cwd: work.dir });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toBe("retention: nothing to say");

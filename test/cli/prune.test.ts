@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod/v3";
 import { manifestSchema } from "../../src/backup/manifest.js";
 import { markInUse } from "../../src/backup/restore-lock.js";
+import { readAnnotations } from "../../src/state/annotations.js";
 import { runCli, workdir } from "../helpers/cli.js";
 import { type ManifestOverrides, makeManifest, writeBackupFolder } from "../helpers/manifest.js";
+import { foreignLock, stateOf } from "../helpers/state.js";
 
 /** prune, keep and unkeep through the real CLI (bin/dbbackup.js) on fake backups: what a user sees. */
 
@@ -174,17 +175,8 @@ describe("dbbackup prune", () => {
   it("touches nothing of an env while a backup of it runs, and says so", async () => {
     for (let d = 1; d <= 7; d++) backup(day(d));
     for (let d = 1; d <= 6; d++) backup(day(d, "prod"));
-    mkdirSync(path.join(root, ".locks"));
-    writeFileSync(
-      path.join(root, ".locks", "staging.json"),
-      JSON.stringify({
-        pid: process.pid,
-        host: os.hostname(),
-        requestedBy: "bob",
-        startedAt: "2026-11-23T22:00:00.000Z",
-        id: "20261123_220000_staging_pre-upgrade",
-      }),
-    );
+    // Held by a live bot on another host (a shared state): its lease says so.
+    await foreignLock(root, "backup:staging", { alive: true, what: "20261123_220000_staging_pre-upgrade" });
     const r = await cli("prune");
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain(
@@ -197,13 +189,13 @@ describe("dbbackup prune", () => {
 
   it("keeps a backup a restore test is reading", async () => {
     for (let d = 1; d <= 6; d++) backup(day(d));
-    const marker = markInUse(root, day(1), "carol");
+    const marker = await markInUse(stateOf(root), root, day(1), "carol");
     try {
       const r = await cli("prune");
       expect(r.stdout).toMatch(new RegExp(`kept\\s+${day(1)}\\s+a restore test is reading it`));
       expect(existsSync(path.join(root, day(1)))).toBe(true);
     } finally {
-      marker.release();
+      await marker.release();
     }
   });
 
@@ -267,20 +259,26 @@ describe("dbbackup keep / unkeep", () => {
   function manifestOf(id: string) {
     return manifestSchema.parse(JSON.parse(readFileSync(path.join(root, id, "manifest.json"), "utf8")));
   }
+  /** The pin as the state records it (the manifest is never rewritten). */
+  async function pinOf(id: string) {
+    return (await readAnnotations(stateOf(root)))[id]?.pin ?? undefined;
+  }
 
-  it("pins a backup in its manifest; list shows it; prune keeps it; unkeep lets prune have it", async () => {
+  it("pins a backup in the state; list shows it; prune keeps it; unkeep lets prune have it", async () => {
     for (let d = 1; d <= 6; d++) backup(day(d));
     const keep = await cli("keep", day(1), "--reason", "before tenant split");
     expect(keep.exitCode).toBe(0);
     expect(keep.stdout).toBe(
       `✔ Pinned ${day(1)}: "before tenant split" (by tester)\n  prune never deletes it; \`dbbackup unkeep ${day(1)}\` undoes this.`,
     );
-    expect(manifestOf(day(1)).pin).toEqual({
+    expect(await pinOf(day(1))).toEqual({
       reason: "before tenant split",
       by: "tester",
       at: expect.any(String),
     });
-    expect(readdirSync(path.join(root, day(1)))).toEqual(["manifest.json"]); // atomic write: no temp left
+    // The backup's folder is untouched, and no temporary file is left in the state.
+    expect(readdirSync(path.join(root, day(1)))).toEqual(["manifest.json"]);
+    expect(readdirSync(path.join(root, ".state")).filter((n) => n.endsWith(".tmp"))).toEqual([]);
 
     const list = await cli("list");
     const header = list.stdout.split("\n").find((l) => l.includes("LABEL"));
@@ -297,7 +295,7 @@ describe("dbbackup keep / unkeep", () => {
     expect(unkeep.stdout).toBe(
       `✔ Unpinned ${day(1)} (was pinned by tester: "before tenant split")\n  prune's usual rules apply to it again.`,
     );
-    expect(manifestOf(day(1)).pin).toBeUndefined();
+    expect(await pinOf(day(1))).toBeUndefined();
     expect((await cli("list")).stdout).not.toContain("PIN");
     await cli("prune");
     expect(existsSync(path.join(root, day(1)))).toBe(false);
@@ -309,7 +307,7 @@ describe("dbbackup keep / unkeep", () => {
     expect((await cli("list")).stdout).toContain("pinned by tester");
     const again = await cli("keep", day(1), "--reason=audit");
     expect(again.stdout).toContain("It was pinned already, by tester; replaced.");
-    expect(manifestOf(day(1)).pin?.reason).toBe("audit");
+    expect((await pinOf(day(1)))?.reason).toBe("audit");
   });
 
   it("keep --json and unkeep of an unpinned backup", async () => {
@@ -326,13 +324,15 @@ describe("dbbackup keep / unkeep", () => {
     expect(u.stdout).toBe(`${day(1)} was not pinned; nothing changed.`);
   });
 
-  it("keeps everything else in the manifest as it was", async () => {
+  it("never rewrites the manifest: it stays byte for byte as the backup was filed", async () => {
     backup(day(1));
-    const before = manifestOf(day(1));
+    const file = path.join(root, day(1), "manifest.json");
+    const before = readFileSync(file, "utf8");
     await cli("keep", day(1), "--reason", "x");
-    const { pin, ...after } = manifestOf(day(1));
-    expect(pin?.reason).toBe("x");
-    expect(after).toEqual(before);
+    expect((await pinOf(day(1)))?.reason).toBe("x");
+    await cli("unkeep", day(1));
+    expect(readFileSync(file, "utf8")).toBe(before);
+    expect(manifestOf(day(1)).pin).toBeUndefined();
   });
 
   it("refuses an id that is not there, with a clear message (exit 2)", async () => {
@@ -358,7 +358,7 @@ describe("dbbackup keep / unkeep", () => {
     const r = await cli(...args);
     expect(r.exitCode).toBe(USAGE);
     expect(r.stderr).toContain(message);
-    expect(manifestOf(day(1)).pin).toBeUndefined();
+    expect(await pinOf(day(1))).toBeUndefined();
   });
 
   it("will not pin a folder that is not a dbbackup backup", async () => {

@@ -11,6 +11,7 @@ import { formatAge, formatBytes, formatDuration, shortVersion, table } from "../
 import { COLOR, PLAIN, renderBackup, renderError, renderList } from "../../src/cli/render.js";
 import { DbBackupError } from "../../src/errors.js";
 import { makeManifest, writeBackupFolder } from "../helpers/manifest.js";
+import { stateOf } from "../helpers/state.js";
 
 const DUMP_SHA = "3f9a1c0be2d47e85a6b1f0c9d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9";
 const ID = "20261123_203000_prod_pre-upgrade";
@@ -164,7 +165,7 @@ describe("renderList (plain)", () => {
       }),
     );
     mkdirSync(path.join(root, "20261122_000000_staging_broken"));
-    listing = { ok: true, root, env: null, ...(await listBackups(root)) };
+    listing = { ok: true, root, env: null, ...(await listBackups(root, stateOf(root))) };
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -1,14 +1,17 @@
 import { copyFileSync, readFileSync, truncateSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backupFacts } from "../../src/backup/backup-facts.js";
 import { readManifest } from "../../src/backup/manifest.js";
 import { runBackup } from "../../src/backup/pipeline.js";
 import { loadConfig } from "../../src/config.js";
 import { runRestoreTest } from "../../src/restore/restore-test.js";
 import { type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
+import { readAnnotations } from "../../src/state/annotations.js";
 import { readDrills } from "../../src/state/drill-log.js";
 import { workdir } from "../helpers/cli.js";
 import { loadFixture, sql } from "../helpers/postgres.js";
+import { stateOf } from "../helpers/state.js";
 
 describe("restore test (stage 3) of a Supabase-shaped Postgres 15 backup", () => {
   let server: ScratchServer;
@@ -51,9 +54,13 @@ describe("restore test (stage 3) of a Supabase-shaped Postgres 15 backup", () =>
     });
     expect(outcome.parity.find((p) => p.kind === "policies")).toMatchObject({ expected: "11", actual: "11" });
     const manifest = await readManifest(dir);
-    expect(manifest.verification.stage).toBe("restored");
-    expect(manifest.restoreTest).toMatchObject({ ok: true, by: "alice", serverMajor: 15 });
-    const drills = readDrills(path.join(work.dir, "backups"));
+    const state = stateOf(path.join(work.dir, "backups"));
+    const annotation = (await readAnnotations(state))[manifest.id];
+    expect(backupFacts(manifest, annotation).stage).toBe("restored");
+    expect(annotation?.restoreTest).toMatchObject({ ok: true, by: "alice", serverMajor: 15 });
+    // The backup's folder is as it was filed: the result lives in the state.
+    expect(manifest.restoreTest).toBeUndefined();
+    const drills = await readDrills(state);
     expect(drills.at(-1)).toMatchObject({ backupId: manifest.id, by: "alice", ok: true, env: "staging" });
   });
 
@@ -68,9 +75,11 @@ describe("restore test (stage 3) of a Supabase-shaped Postgres 15 backup", () =>
     const tenants = outcome.parity.find((p) => p.name === "public.tenants");
     expect(tenants).toMatchObject({ expected: "12", actual: "13", result: "failed" });
     const manifest = await readManifest(dir);
-    expect(manifest.verification.stage).toBe("readable");
-    expect(manifest.restoreTest?.ok).toBe(false);
-    expect(readDrills(path.join(work.dir, "backups")).at(-1)).toMatchObject({ backupId: id, ok: false });
+    const state = stateOf(path.join(work.dir, "backups"));
+    const annotation = (await readAnnotations(state))[id];
+    expect(backupFacts(manifest, annotation).stage).toBe("readable");
+    expect(annotation?.restoreTest?.ok).toBe(false);
+    expect((await readDrills(state)).at(-1)).toMatchObject({ backupId: id, ok: false });
   });
 
   it("fails on a truncated dump and says pg_restore could not read it", async () => {

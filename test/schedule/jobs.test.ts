@@ -17,6 +17,7 @@ import { workdir } from "../helpers/cli.js";
 import { type FakeSupabase, startFakeSupabase } from "../helpers/fake-supabase.js";
 import { makeManifest, writeBackupFolder } from "../helpers/manifest.js";
 import { sql } from "../helpers/postgres.js";
+import { stateOf } from "../helpers/state.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -95,7 +96,7 @@ describe("the scheduled guardrails, with a clock the tests move", () => {
     const start = new Date("2026-12-01T02:00:00Z");
     const declared = new Date(start.getTime() - 72 * HOUR);
     const declare = () =>
-      new WindowStore(root()).declare({
+      new WindowStore(stateOf(root())).declare({
         env: "staging",
         startsAt: start.toISOString(),
         lengthMs: 2 * HOUR,
@@ -135,7 +136,7 @@ describe("the scheduled guardrails, with a clock the tests move", () => {
     });
 
     it("a window declared 90 minutes ahead gets the 2h nag at once, not the 48h and 24h ones after it", async () => {
-      await new WindowStore(root()).declare({
+      await new WindowStore(stateOf(root())).declare({
         env: "staging",
         startsAt: start.toISOString(),
         lengthMs: HOUR,
@@ -177,7 +178,7 @@ describe("the scheduled guardrails, with a clock the tests move", () => {
         view: "public.open_notes",
         lostSecurityInvoker: true,
       });
-      expect(new WindowStore(root()).open().map((x) => x.id)).not.toContain(w.id);
+      expect((await new WindowStore(stateOf(root())).open()).map((x) => x.id)).not.toContain(w.id);
     });
 
     it("after an uncovered window, compares the newest backup before it and says none covered it", async () => {
@@ -190,7 +191,7 @@ describe("the scheduled guardrails, with a clock the tests move", () => {
 
     it("a cancelled window is never nagged about", async () => {
       const w = await declare();
-      await new WindowStore(root()).change(w.id, (x) => ({
+      await new WindowStore(stateOf(root())).change(w.id, (x) => ({
         ...x,
         cancelled: { by: "U0BOB0001", at: declared.toISOString() },
       }));
@@ -270,7 +271,7 @@ describe("the scheduled guardrails, with a clock the tests move", () => {
 
   describe("restore drills", () => {
     const drill = (at: string, ok: boolean) =>
-      appendDrill(root(), {
+      appendDrill(stateOf(root()), {
         at,
         by: "U0BOB0001",
         backupId: "20261001_100000_staging",
@@ -285,7 +286,7 @@ describe("the scheduled guardrails, with a clock the tests move", () => {
     );
 
     it("reminds once a quarter, naming the last drill, unless one passed this quarter", async () => {
-      drill("2026-08-01T10:00:00Z", false);
+      await drill("2026-08-01T10:00:00Z", false);
       await runDrills(ctx(new Date("2026-10-01T09:00:00Z")));
       await runDrills(ctx(new Date("2026-10-02T09:00:00Z")));
       expect(posted).toHaveLength(1);
@@ -296,7 +297,7 @@ describe("the scheduled guardrails, with a clock the tests move", () => {
         lastDrill: { by: "U0BOB0001", ok: false, at: "2026-08-01T10:00:00Z" },
       });
       posted = [];
-      drill("2026-12-20T10:00:00Z", true);
+      await drill("2026-12-20T10:00:00Z", true);
       await runDrills(ctx(new Date("2026-12-21T09:00:00Z")));
       expect(posted).toEqual([]);
       // The next quarter begins at local midnight in DBBACKUP_TIMEZONE, not UTC's.
@@ -305,7 +306,7 @@ describe("the scheduled guardrails, with a clock the tests move", () => {
     });
 
     it("reminds when no drill passed in the allowed days, at most weekly", async () => {
-      drill("2026-07-01T10:00:00Z", true);
+      await drill("2026-07-01T10:00:00Z", true);
       await runDrills(ctx(new Date("2026-10-01T09:00:00Z"))); // the quarterly one
       posted = [];
       await runDrills(ctx(new Date("2026-10-02T09:00:00Z")));

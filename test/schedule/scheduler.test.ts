@@ -1,12 +1,12 @@
 import { mkdirSync } from "node:fs";
-import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { acquireLockFile } from "../../src/backup/env-lock.js";
 import { loadConfig } from "../../src/config.js";
 import type { GuardrailContext, JobReport } from "../../src/schedule/context.js";
 import { createScheduler, runJobExclusively } from "../../src/schedule/scheduler.js";
 import { loadGuardrailSettings } from "../../src/schedule/settings.js";
+import { releaseLock } from "../../src/state/locks.js";
 import { workdir } from "../helpers/cli.js";
+import { foreignLock, stateOf } from "../helpers/state.js";
 
 function context(dir: string, env: Record<string, string> = {}): GuardrailContext {
   const config = loadConfig({ cwd: dir, env: {} });
@@ -66,17 +66,15 @@ describe("the scheduler", () => {
   it("refuses to run a job another process is running, and says which", async () => {
     work = workdir();
     const ctx = context(work.dir);
-    const held = acquireLockFile(
-      path.join(ctx.config.backupsDir, ".locks", "job.retention.json"),
-      "retention",
-      "dbbackup",
-      () => new Error("held"),
-    );
-    // Our own pid holds it: as live as another process would be.
+    // Held by a live instance elsewhere (its lease renewed): refused, naming it.
+    const held = await foreignLock(ctx.config.backupsDir, "job:retention", {
+      alive: true,
+      what: "retention job",
+    });
     await expect(runJobExclusively("retention", ctx)).rejects.toThrow(
-      /The retention job is already running \(pid \d+/,
+      /The retention job is already running \(pid 1 on elsewhere, which renewed its lease at/,
     );
-    held.release();
+    await releaseLock(stateOf(ctx.config.backupsDir), held);
     await expect(runJobExclusively("retention", ctx)).resolves.toMatchObject({
       job: "retention",
       notices: [],

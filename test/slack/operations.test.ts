@@ -8,6 +8,7 @@ import { runCli, workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
 import { loadFixture } from "../helpers/postgres.js";
 import { slashCommand } from "../helpers/slack-requests.js";
+import { otherInstance } from "../helpers/state.js";
 import { closeTestBot, testBot } from "../helpers/test-bot.js";
 
 const SECRET = "operations-signing-secret-0123456789";
@@ -140,8 +141,9 @@ describe("running the bot: status, cancel, Slack errors, restarts, who may ask",
 
   it("after a restart, a backup that was running is marked interrupted, its folder cleaned and the channel told", async () => {
     await bot.stop();
-    // What a killed bot leaves: its job on record and a hidden in-progress folder owned by a dead pid.
-    const dead = 999_999;
+    // What a killed bot leaves: its job on record and a hidden in-progress folder, both owned by an
+    // instance whose lease is gone.
+    const dead = otherInstance(root(), false, "old-container");
     mkdirSync(path.join(root(), ".state"), { recursive: true });
     writeFileSync(
       path.join(root(), ".state", "jobs.json"),
@@ -154,7 +156,9 @@ describe("running the bot: status, cancel, Slack errors, restarts, who may ask",
             requestedBy: ALICE,
             approvedBy: null,
             startedAt: "2026-11-23T03:00:00.000Z",
-            pid: dead,
+            instance: dead.id,
+            pid: 1,
+            host: dead.host,
             channel: null,
             ts: null,
           },
@@ -165,20 +169,17 @@ describe("running the bot: status, cancel, Slack errors, restarts, who may ask",
     mkdirSync(partial);
     writeFileSync(
       path.join(partial, ".owner.json"),
-      JSON.stringify({
-        pid: dead,
-        host: (await import("node:os")).hostname(),
-        startedAt: "2026-11-23T03:00:00.000Z",
-      }),
+      JSON.stringify({ instance: dead.id, pid: 1, host: dead.host, startedAt: "2026-11-23T03:00:00.000Z" }),
     );
     bot = makeBot();
     await bot.start();
     const told = await slack.waitForCall(
       "chat.postMessage",
-      (c) => visibleText(c.body).includes("The bot stopped while this backup ran"),
+      (c) => visibleText(c.body).includes("The bot running this backup stopped"),
       10_000,
     );
     expect(visibleText(told.body)).toContain("staging backup failed");
+    expect(visibleText(told.body)).toContain("pid 1 on old-container");
     expect(() => readFileSync(path.join(partial, ".owner.json"))).toThrow();
     expect(readFileSync(path.join(root(), ".state", "audit.jsonl"), "utf8")).toContain(
       '"kind":"backup-interrupted"',

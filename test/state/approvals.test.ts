@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApprovalStore } from "../../src/state/approvals.js";
+import { stateOf } from "../helpers/state.js";
 
 let root: string;
 beforeEach(() => {
@@ -29,11 +30,11 @@ async function request(store: ApprovalStore, requestedBy = "UREQ") {
 
 describe("prod approvals", () => {
   it("lets an approver approve, once, and records who and when", async () => {
-    const store = new ApprovalStore(root);
+    const store = new ApprovalStore(stateOf(root));
     const a = await request(store);
     const d = await store.decide(a.id, "UALICE", "approve", rules, new Date(T0.getTime() + 60_000));
     expect(d.outcome).toBe("approved");
-    expect(store.get(a.id)).toMatchObject({
+    expect(await store.get(a.id)).toMatchObject({
       status: "approved",
       decidedBy: "UALICE",
       decidedAt: "2026-11-23T20:01:00.000Z",
@@ -41,18 +42,18 @@ describe("prod approvals", () => {
   });
 
   it("never lets the requester approve their own, even an approver", async () => {
-    const store = new ApprovalStore(root);
+    const store = new ApprovalStore(stateOf(root));
     const a = await request(store, "UALICE");
     const d = await store.decide(a.id, "UALICE", "approve", rules, T0);
     expect(d).toMatchObject({
       outcome: "refused",
       reason: expect.stringMatching(/someone else has to approve/),
     });
-    expect(store.get(a.id)?.status).toBe("pending");
+    expect((await store.get(a.id))?.status).toBe("pending");
   });
 
   it("refuses a non-approver", async () => {
-    const store = new ApprovalStore(root);
+    const store = new ApprovalStore(stateOf(root));
     const a = await request(store);
     expect(await store.decide(a.id, "UMALLORY", "approve", rules, T0)).toMatchObject({
       outcome: "refused",
@@ -61,7 +62,7 @@ describe("prod approvals", () => {
   });
 
   it("refuses an expired request, and the sweeper marks it expired", async () => {
-    const store = new ApprovalStore(root);
+    const store = new ApprovalStore(stateOf(root));
     const a = await request(store);
     const late = new Date(T0.getTime() + 31 * 60_000);
     expect(await store.decide(a.id, "UALICE", "approve", rules, late)).toMatchObject({
@@ -70,11 +71,11 @@ describe("prod approvals", () => {
     });
     const swept = await store.expire(late);
     expect(swept.map((s) => s.id)).toEqual([a.id]);
-    expect(store.get(a.id)?.status).toBe("expired");
+    expect((await store.get(a.id))?.status).toBe("expired");
   });
 
   it("can't revive a denied request", async () => {
-    const store = new ApprovalStore(root);
+    const store = new ApprovalStore(stateOf(root));
     const a = await request(store);
     expect((await store.decide(a.id, "UBOB", "deny", rules, T0)).outcome).toBe("denied");
     const again = await store.decide(a.id, "UALICE", "approve", rules, T0);
@@ -85,7 +86,7 @@ describe("prod approvals", () => {
   });
 
   it("needs distinct approvers when two are required", async () => {
-    const store = new ApprovalStore(root);
+    const store = new ApprovalStore(stateOf(root));
     const a = await request(store);
     const two = { ...rules, minApprovers: 2 };
     expect(await store.decide(a.id, "UALICE", "approve", two, T0)).toMatchObject({
@@ -97,7 +98,7 @@ describe("prod approvals", () => {
   });
 
   it("turns 20 simultaneous approvals into exactly one approved", async () => {
-    const store = new ApprovalStore(root);
+    const store = new ApprovalStore(stateOf(root));
     const a = await request(store);
     const clicks = await Promise.all(
       Array.from({ length: 20 }, (_, i) => store.decide(a.id, `UAPP${i}`, "approve", rules, T0)),
@@ -110,8 +111,8 @@ describe("prod approvals", () => {
   });
 
   it("survives a restart: a pending request read back by a new store still works", async () => {
-    const a = await request(new ApprovalStore(root));
-    const reopened = new ApprovalStore(root);
+    const a = await request(new ApprovalStore(stateOf(root)));
+    const reopened = new ApprovalStore(stateOf(root));
     expect((await reopened.decide(a.id, "UBOB", "approve", rules, T0)).outcome).toBe("approved");
     const file = JSON.parse(readFileSync(path.join(root, ".state", "approvals.json"), "utf8")) as {
       approvals: unknown[];
@@ -120,9 +121,9 @@ describe("prod approvals", () => {
   });
 
   it("says the file is damaged rather than guessing", async () => {
-    const store = new ApprovalStore(root);
+    const store = new ApprovalStore(stateOf(root));
     await request(store);
     writeFileSync(path.join(root, ".state", "approvals.json"), JSON.stringify({ approvals: [{ id: 1 }] }));
-    expect(() => store.get("x")).toThrow(/approvals\.json is damaged/);
+    await expect(store.get("x")).rejects.toThrow(/approvals\.json is damaged/);
   });
 });

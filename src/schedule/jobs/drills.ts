@@ -1,5 +1,6 @@
 import { type Drill, readDrills } from "../../state/drill-log.js";
 import { GuardrailMemory } from "../../state/guardrail-memory.js";
+import { stateFor } from "../../state/open.js";
 import { type GuardrailContext, type JobReport, reporter, verifiedBackups } from "../context.js";
 
 /** "2026 Q4" for an instant, in a time zone: quarters turn at local midnight. */
@@ -23,10 +24,11 @@ const WEEK = 7 * 86_400_000;
  */
 export async function runDrills(ctx: GuardrailContext): Promise<JobReport> {
   const { report, post } = reporter(ctx, "drills");
-  const memory = new GuardrailMemory(ctx.config.backupsDir);
+  const state = stateFor(ctx.config);
+  const memory = new GuardrailMemory(state);
   const now = ctx.now();
   const quarter = quarterOf(now, ctx.settings.timeZone);
-  const drills = readDrills(ctx.config.backupsDir);
+  const drills = await readDrills(state);
   const envs = new Set((await verifiedBackups(ctx.config)).map((b) => b.env));
   for (const env of [...envs].sort()) {
     const mine = drills.filter((d) => d.env === env);
@@ -38,9 +40,9 @@ export async function runDrills(ctx: GuardrailContext): Promise<JobReport> {
     const overdue = !lastPassed || now.getTime() - new Date(lastPassed.at).getTime() > maxAgeMs;
     const quarterKey = `drill-quarter:${env}:${quarter}`;
     const overdueKey = `drill-overdue:${env}`;
-    const lastOverdue = memory.sentAt(overdueKey);
+    const lastOverdue = await memory.sentAt(overdueKey);
     let reason: "quarterly" | "overdue" | undefined;
-    if (!passedThisQuarter && !memory.sentAt(quarterKey)) reason = "quarterly";
+    if (!passedThisQuarter && !(await memory.sentAt(quarterKey))) reason = "quarterly";
     else if (overdue && (!lastOverdue || now.getTime() - lastOverdue.getTime() >= WEEK)) reason = "overdue";
     if (!reason) continue;
     await post({

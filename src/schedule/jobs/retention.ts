@@ -1,4 +1,3 @@
-import { audit } from "../../state/audit.js";
 import { type GuardrailContext, type JobReport, reporter } from "../context.js";
 
 /**
@@ -11,20 +10,17 @@ export async function runRetention(
 ): Promise<JobReport> {
   const { report, post, problem } = reporter(ctx, "retention");
   const { run } = await import("../../../commands/prune.js");
+  // prune audits what it deletes; who asked is the trigger.
   const result = await run(
-    { config: ctx.config, requestedBy: "scheduler", ...(ctx.signal ? { signal: ctx.signal } : {}) },
+    {
+      config: ctx.config,
+      requestedBy: trigger,
+      via: "schedule",
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    },
     { dryRun: false },
   );
   const deleted = result.backups.filter((b) => b.outcome === "deleted");
-  for (const b of deleted) {
-    audit(ctx.config.backupsDir, "pruned", {
-      id: b.id,
-      env: b.env,
-      rule: b.rule,
-      reason: b.reason,
-      by: trigger,
-    });
-  }
   for (const b of result.backups.filter((i) => i.outcome === "failed"))
     problem(`${b.id}: could not delete: ${b.note}`);
   if (deleted.length > 0) {

@@ -1,5 +1,6 @@
 import { isDbBackupError } from "../../errors.js";
 import { GuardrailMemory } from "../../state/guardrail-memory.js";
+import { stateFor } from "../../state/open.js";
 import { WindowStore } from "../../state/windows.js";
 import {
   backupRef,
@@ -23,8 +24,9 @@ export async function runSupabase(ctx: GuardrailContext): Promise<JobReport> {
   const { report, post, problem } = reporter(ctx, "supabase");
   const api = ctx.settings.supabase;
   if (!api) return report;
-  const memory = new GuardrailMemory(ctx.config.backupsDir);
-  const windows = new WindowStore(ctx.config.backupsDir).open();
+  const state = stateFor(ctx.config);
+  const memory = new GuardrailMemory(state);
+  const windows = await new WindowStore(state).open();
   const now = ctx.now();
   const all = await verifiedBackups(ctx.config);
   for (const [env, ref] of [...api.refs].sort(([a], [b]) => a.localeCompare(b))) {
@@ -49,7 +51,7 @@ export async function runSupabase(ctx: GuardrailContext): Promise<JobReport> {
     if (recent) continue;
     if (!state.upgradeRunning && windows.some((w) => w.env === env)) continue;
     const key = `supabase:${env}:${state.upgradeRunning ? "running" : `available:${state.targetVersion ?? "?"}`}`;
-    const last = memory.sentAt(key);
+    const last = await memory.sentAt(key);
     if (last && now.getTime() - last.getTime() < (state.upgradeRunning ? DAY : 7 * DAY)) continue;
     await post({
       kind: "supabase-upgrade",

@@ -3,6 +3,7 @@ import { readLiveServerVersion } from "../../backup/catalog-snapshot.js";
 import { resolveTarget } from "../../backup/target.js";
 import { isDbBackupError } from "../../errors.js";
 import { GuardrailMemory } from "../../state/guardrail-memory.js";
+import { stateFor } from "../../state/open.js";
 import {
   backupRef,
   type GuardrailContext,
@@ -36,7 +37,7 @@ function day(now: Date): string {
  */
 export async function runVersions(ctx: GuardrailContext): Promise<JobReport> {
   const { report, post, problem } = reporter(ctx, "versions");
-  const memory = new GuardrailMemory(ctx.config.backupsDir);
+  const memory = new GuardrailMemory(stateFor(ctx.config));
   const now = ctx.now();
   const all = await verifiedBackups(ctx.config);
   for (const env of [...ctx.config.environments.keys()].sort()) {
@@ -47,7 +48,7 @@ export async function runVersions(ctx: GuardrailContext): Promise<JobReport> {
     if (days > 0) {
       const stale = !newest || now.getTime() - new Date(newest.finishedAt).getTime() > days * 86_400_000;
       const key = `dead-man:${env}:${day(now)}`;
-      if (stale && !memory.sentAt(key)) {
+      if (stale && !(await memory.sentAt(key))) {
         await post({ kind: "dead-man", env, days, lastBackup: newest ? backupRef(newest) : null });
         await memory.remember(key, now);
       }
@@ -65,7 +66,7 @@ export async function runVersions(ctx: GuardrailContext): Promise<JobReport> {
     const from = pgVersionNumber(newest.serverVersion);
     if (live === from || preUpgradeBefore(backups, from)) continue;
     const key = `version:${env}:${from}->${live}`;
-    if (memory.sentAt(key)) continue;
+    if (await memory.sentAt(key)) continue;
     await post({ kind: "version-changed", env, from, to: live, lastBackup: backupRef(newest) });
     await memory.remember(key, now);
   }

@@ -1,5 +1,6 @@
 import type { BackupSummary } from "../../backup/catalog.js";
 import { isDbBackupError } from "../../errors.js";
+import { stateFor } from "../../state/open.js";
 import { type MaintenanceWindow, type NagLevel, WindowStore } from "../../state/windows.js";
 import {
   backupRef,
@@ -48,9 +49,9 @@ export function coveringBackup(
  */
 export async function runWindows(ctx: GuardrailContext): Promise<JobReport> {
   const { report, post, problem } = reporter(ctx, "windows");
-  const store = new WindowStore(ctx.config.backupsDir);
+  const store = new WindowStore(stateFor(ctx.config));
   const now = ctx.now();
-  const open = store.open();
+  const open = await store.open();
   const all = open.length > 0 ? await verifiedBackups(ctx.config) : [];
   for (const window of open) {
     if (ctx.signal?.aborted) break;
