@@ -38,7 +38,6 @@ export interface ScratchServerOptions {
   owner?: StateStore;
 }
 
-
 interface RunAs {
   uid: number;
   gid: number;
