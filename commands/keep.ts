@@ -1,12 +1,12 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod/v3";
+import { annotateBackup } from "../src/backup/annotate-backup.js";
 import { backupFacts } from "../src/backup/backup-facts.js";
 import { isBackupId } from "../src/backup/ids.js";
 import type { Manifest } from "../src/backup/manifest.js";
 import { type Pin, readBackupFolder } from "../src/backup/retention.js";
 import { DbBackupError } from "../src/errors.js";
-import { annotate } from "../src/state/annotations.js";
 import { audit } from "../src/state/audit.js";
 import { stateFor } from "../src/state/open.js";
 import type { CommandContext } from "./context.js";
@@ -85,18 +85,11 @@ async function setPin(ctx: CommandContext, id: string, pin: Pin | null) {
   const root = ctx.config.backupsDir;
   const { dir, manifest } = await loadBackup(root, id);
   const state = stateFor(ctx.config);
-  const previous = await annotate(
+  const previous = await annotateBackup(
     state,
+    root,
     id,
-    async () => {
-      if ("reason" in (await readBackupFolder(root, id))) {
-        throw new DbBackupError(
-          "not_found",
-          `Backup ${id} was deleted a moment ago (by prune); nothing was pinned.`,
-          "Run `dbbackup list` to see the backups that are left.",
-        );
-      }
-    },
+    "a moment ago (by prune); nothing was changed",
     (current) => ({
       next: { ...current, pin },
       result: backupFacts(manifest, current).pin,

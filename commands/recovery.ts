@@ -2,10 +2,12 @@ import { readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type TaggedProcess, taggedProcesses } from "../src/backup/child-lifetime.js";
+import { describeOrphanSessions, endOrphanRuns } from "../src/backup/orphan-sessions.js";
+import { resolveTarget } from "../src/backup/target.js";
 import { cleanStaleInProgress } from "../src/backup/work-dirs.js";
 import type { Config } from "../src/config.js";
 import { sweepScratchServers } from "../src/restore/scratch-sweep.js";
-import { type LockRecord, sweepDeadLocks } from "../src/state/locks.js";
+import { type LockRecord, orphansDoc, sweepDeadLocks } from "../src/state/locks.js";
 import { stateFor } from "../src/state/open.js";
 
 /** What a dead instance left, cleaned up. */
@@ -20,6 +22,16 @@ export interface RecoveryReport {
   scratchServers: string[];
   /** Password files an earlier dbbackup version left in the temp folder. */
   passfiles: string[];
+  /** With `endSessions`: what became of the server sessions of runs that died (one line each). */
+  sessions: string[];
+}
+
+export interface RecoveryOptions {
+  /**
+   * Also end the server sessions dead runs left (the bot, periodically): it connects to each env
+   * that has some. A backup does this for its own env anyway, so the other verbs leave it out.
+   */
+  endSessions?: boolean;
 }
 
 /**
@@ -28,7 +40,8 @@ export interface RecoveryReport {
  * Run at the start of the verbs that write, and by the bot at start and then periodically.
  */
 export async function recoverAfterDeadInstances(
-  config: Pick<Config, "backupsDir" | "leaseMs">,
+  config: Config,
+  options: RecoveryOptions = {},
 ): Promise<RecoveryReport> {
   const state = stateFor(config);
   const processes: TaggedProcess[] = [];
@@ -56,7 +69,30 @@ export async function recoverAfterDeadInstances(
   for (const { id, liveness } of await state.instances()) {
     if (liveness.state === "dead") await state.forgetInstance(id);
   }
-  return { inProgress, locks, processes, scratchServers, passfiles };
+  const sessions = options.endSessions ? await endDeadRunsSessions(config) : [];
+  return { inProgress, locks, processes, scratchServers, passfiles, sessions };
+}
+
+/**
+ * A run killed while its pg_dump waited on a lock leaves its server session waiting too (the server
+ * only notices the dead client when it next writes to it): it is ended here, env by env.
+ */
+async function endDeadRunsSessions(config: Config): Promise<string[]> {
+  const state = stateFor(config);
+  const envs = new Set(
+    (await state.read(orphansDoc)).runs
+      .filter((r) => r.lock.startsWith("backup:"))
+      .map((r) => r.lock.slice("backup:".length)),
+  );
+  const lines: string[] = [];
+  for (const env of envs) {
+    try {
+      lines.push(...describeOrphanSessions(await endOrphanRuns(state, resolveTarget(config, { env }))));
+    } catch {
+      // Unreachable, or no longer configured: tried again next time, and by the env's next backup.
+    }
+  }
+  return lines;
 }
 
 /** dbbackup up to 0.1 gave pg_dump its password in /tmp/dbbackup-pass-*; a kill left them there. */
@@ -84,5 +120,6 @@ export function describeRecovery(report: RecoveryReport): string[] {
     lines.push(`removed the scratch server of a restore test that died: ${dir}`);
   for (const file of report.passfiles)
     lines.push(`removed a password file an earlier dbbackup left: ${file}`);
+  lines.push(...report.sessions);
   return lines;
 }

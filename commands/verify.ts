@@ -1,12 +1,11 @@
 import { z } from "zod/v3";
+import { annotateBackup } from "../src/backup/annotate-backup.js";
 import { locateBackup } from "../src/backup/locate.js";
 import { ManifestError, readManifest, type StageResult } from "../src/backup/manifest.js";
 import { findPgTools } from "../src/backup/pgtools.js";
 import { markInUse } from "../src/backup/restore-lock.js";
-import { readBackupFolder } from "../src/backup/retention.js";
 import { verifyDumped, verifyReadable } from "../src/backup/verify.js";
 import { DbBackupError } from "../src/errors.js";
-import { annotate } from "../src/state/annotations.js";
 import { stateFor } from "../src/state/open.js";
 import type { CommandContext } from "./context.js";
 
@@ -65,22 +64,10 @@ export async function run(ctx: CommandContext, input: VerifyArgs): Promise<Verif
     const stages = [stage1.result, stage2.result];
     const ok = stages.every((s) => s.ok);
     if (recordAs && !ctx.signal?.aborted) {
-      await annotate(
-        state,
-        recordAs,
-        async () => {
-          if ("reason" in (await readBackupFolder(root, recordAs)))
-            throw new DbBackupError(
-              "not_found",
-              `Backup ${recordAs} was deleted while it was verified.`,
-              "Run `dbbackup list`.",
-            );
-        },
-        (current) => ({
-          next: { ...current, lastVerify: { at: new Date().toISOString(), ok, by: ctx.requestedBy } },
-          result: undefined,
-        }),
-      );
+      await annotateBackup(state, root, recordAs, "while it was verified", (current) => ({
+        next: { ...current, lastVerify: { at: new Date().toISOString(), ok, by: ctx.requestedBy } },
+        result: undefined,
+      }));
     }
     const firstBad = stages.flatMap((s) =>
       s.checks.filter((c) => !c.ok).map((c) => `stage ${s.stage}: ${c.name} ${c.detail}`),

@@ -1,5 +1,8 @@
+import { orphansDoc } from "../state/locks.js";
+import type { StateStore } from "../state/store.js";
 import { connectTarget } from "./catalog-snapshot.js";
 import { applicationName } from "./connection.js";
+import { envLockName } from "./env-lock.js";
 import type { Target } from "./target.js";
 
 export interface OrphanSession {
@@ -49,6 +52,44 @@ export async function endOrphanSessions(
     }
   } finally {
     await client.end().catch(() => {});
+  }
+  return report;
+}
+
+/** One line per session, for the terminal, the run's log and the bot's log. */
+export function describeOrphanSessions(report: OrphanSessionReport): string[] {
+  return [
+    ...report.ended.map(
+      (s) =>
+        `Ended a session a killed run left on the server (pid ${s.pid}, ${s.applicationName}, since ${s.backendStart.slice(11, 19)} UTC).`,
+    ),
+    ...report.left.map(
+      (s) =>
+        `A killed run's session is still on the server (pid ${s.pid}, ${s.applicationName}) and could not be ended (${s.why}); as a superuser or a member of pg_signal_backend: select pg_terminate_backend(${s.pid});`,
+    ),
+  ];
+}
+
+/**
+ * The sessions of `env`'s runs that died holding its lock (recorded in the state when their lock was
+ * taken over or swept), ended now. A run is forgotten once none of its sessions is left; one that
+ * could not be ended is tried (and reported) again next time. Throws when the server can't be reached.
+ */
+export async function endOrphanRuns(store: StateStore, target: Target): Promise<OrphanSessionReport> {
+  const lockName = envLockName(target.env);
+  const runs = (await store.read(orphansDoc)).runs.filter((r) => r.lock === lockName);
+  if (runs.length === 0) return { ended: [], left: [] };
+  const report = await endOrphanSessions(
+    target,
+    runs.map((r) => r.jobId),
+  );
+  const stillThere = new Set(report.left.map((s) => s.applicationName));
+  const done = new Set(runs.filter((r) => !stillThere.has(applicationName(r.jobId))).map((r) => r.jobId));
+  if (done.size > 0) {
+    await store.transact(async (tx) => {
+      const doc = await tx.read(orphansDoc);
+      await tx.write(orphansDoc, { runs: doc.runs.filter((r) => !done.has(r.jobId)) });
+    });
   }
   return report;
 }

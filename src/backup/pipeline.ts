@@ -4,7 +4,6 @@ import { rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../config.js";
 import { DbBackupError, isDbBackupError } from "../errors.js";
-import { orphansDoc } from "../state/locks.js";
 import { stateFor } from "../state/open.js";
 import type { StateStore } from "../state/store.js";
 import { TOOL_VERSION } from "../version.js";
@@ -18,11 +17,11 @@ import { EXTENSIONS_FILE, VERSION_FILE, VIEWS_FILE, writeCompanions } from "./co
 import { compressionArgs, defaultCompression } from "./compression.js";
 import { type ChildConnection, childConnection } from "./connection.js";
 import { explainChildFailure } from "./dump-errors.js";
-import { acquireEnvLock, envLockName } from "./env-lock.js";
+import { acquireEnvLock } from "./env-lock.js";
 import type { BackupListener, BackupStep } from "./events.js";
 import { backupId, checkLabel } from "./ids.js";
 import { MANIFEST_SCHEMA, type Manifest, type StageResult, writeManifest } from "./manifest.js";
-import { endOrphanSessions } from "./orphan-sessions.js";
+import { describeOrphanSessions, endOrphanRuns } from "./orphan-sessions.js";
 import { runPgProcess } from "./pg-process.js";
 import { findPgTools, type PgTools } from "./pgtools.js";
 import { redactText } from "./redact.js";
@@ -230,34 +229,16 @@ async function endOrphans(
   emit: BackupListener,
   log: RunLog,
 ): Promise<void> {
-  const lockName = envLockName(target.env);
-  const runs = (await store.read(orphansDoc)).runs.filter((r) => r.lock === lockName);
-  if (runs.length === 0) return;
-  let report: Awaited<ReturnType<typeof endOrphanSessions>>;
+  let report: Awaited<ReturnType<typeof endOrphanRuns>>;
   try {
-    report = await endOrphanSessions(
-      target,
-      runs.map((r) => r.jobId),
-    );
+    report = await endOrphanRuns(store, target);
   } catch {
     return; // can't connect: the backup's own connect step says why, in full
   }
-  for (const s of report.ended) {
-    const message = `Ended a session a killed run left on the server (pid ${s.pid}, ${s.applicationName}, since ${s.backendStart.slice(11, 19)} UTC).`;
+  for (const message of describeOrphanSessions(report)) {
     emit({ type: "warning", message });
     log.line(message);
   }
-  for (const s of report.left) {
-    const message = `A killed run's session is still on the server (pid ${s.pid}, ${s.applicationName}) and could not be ended (${s.why}); as a superuser or a member of pg_signal_backend: select pg_terminate_backend(${s.pid});`;
-    emit({ type: "warning", message });
-    log.line(message);
-  }
-  if (report.left.length > 0) return; // said again at the next backup, until it is gone
-  const done = new Set(runs.map((r) => r.jobId));
-  await store.transact(async (tx) => {
-    const doc = await tx.read(orphansDoc);
-    await tx.write(orphansDoc, { runs: doc.runs.filter((r) => !done.has(r.jobId)) });
-  });
 }
 
 interface WorkContext {

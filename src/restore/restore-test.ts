@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { annotateBackup } from "../backup/annotate-backup.js";
 import { readCatalogOf } from "../backup/catalog-snapshot.js";
 import { EXTENSIONS_FILE, VIEWS_FILE } from "../backup/companions.js";
 import { locateBackup } from "../backup/locate.js";
@@ -9,11 +10,10 @@ import { type Manifest, readManifest } from "../backup/manifest.js";
 import { runPgProcess } from "../backup/pg-process.js";
 import { findPgTools } from "../backup/pgtools.js";
 import { markInUse } from "../backup/restore-lock.js";
-import { readBackupFolder } from "../backup/retention.js";
 import { DUMP_FILE, SCHEMA_FILE } from "../backup/verify.js";
 import type { Config } from "../config.js";
 import { DbBackupError } from "../errors.js";
-import { annotate, type RestoreTestRecord } from "../state/annotations.js";
+import type { RestoreTestRecord } from "../state/annotations.js";
 import { appendDrill } from "../state/drill-log.js";
 import { stateFor } from "../state/open.js";
 import type { StateStore } from "../state/store.js";
@@ -237,17 +237,8 @@ export function summarize(parity: ParityRow[]): string {
 
 /** The result, in the state: never written into the backup's folder, which stays as it was filed. */
 async function record(state: StateStore, root: string, id: string, result: RestoreTestRecord): Promise<void> {
-  await annotate(
-    state,
-    id,
-    async () => {
-      if ("reason" in (await readBackupFolder(root, id)))
-        throw new DbBackupError(
-          "not_found",
-          `Backup ${id} was deleted while it was restore-tested.`,
-          "Run `dbbackup list`.",
-        );
-    },
-    (current) => ({ next: { ...current, restoreTest: result }, result: undefined }),
-  );
+  await annotateBackup(state, root, id, "while it was restore-tested", (current) => ({
+    next: { ...current, restoreTest: result },
+    result: undefined,
+  }));
 }

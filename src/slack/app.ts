@@ -340,7 +340,7 @@ export function createBot(options: BotOptions): Bot {
    */
   async function recoverInterrupted(): Promise<void> {
     try {
-      const report = await recoverAfterDeadInstances(config);
+      const report = await recoverAfterDeadInstances(config, { endSessions: true });
       for (const line of describeRecovery(report))
         logger.warn({ recovery: line }, "cleaned up after a dead run");
     } catch (error) {

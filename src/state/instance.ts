@@ -205,7 +205,7 @@ export class LeaseFile {
   private renew(): void {
     const now = Date.now();
     // Others take over once it has expired; renewing that late would resurrect a lease they own.
-    if (now >= this.expiresAt - this.options.leaseMs / 10) {
+    if (now >= this.expiresAt - Math.min(this.options.leaseMs / 10, 500)) {
       this.lose(
         `the process could not renew its lease for ${Math.round((now - this.expiresAt + this.options.leaseMs) / 1000)} s`,
       );

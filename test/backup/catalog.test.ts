@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listBackups } from "../../src/backup/catalog.js";
 import { manifestSchema } from "../../src/backup/manifest.js";
-import { annotate } from "../../src/state/annotations.js";
+import { type Annotation, annotate } from "../../src/state/annotations.js";
 import { tryLock } from "../../src/state/locks.js";
 import { dateOfId, makeManifest, writeBackupFolder } from "../helpers/manifest.js";
 import { stateOf } from "../helpers/state.js";
@@ -257,6 +257,16 @@ describe("listBackups' summary cache (.list-index.json)", () => {
   });
 });
 
+/** Lays `fields` over what the state says about backup `id`, as keep, verify and restore-test do. */
+function note(state: ReturnType<typeof stateOf>, id: string, fields: Annotation): Promise<void> {
+  return annotate(
+    state,
+    id,
+    async () => {},
+    (a) => ({ next: { ...a, ...fields }, result: undefined }),
+  );
+}
+
 describe("listBackups: pins", () => {
   const PIN = { reason: "before tenant split", by: "alice", at: "2026-11-21T09:00:00.000Z" };
 
@@ -273,21 +283,11 @@ describe("listBackups: pins", () => {
     backup(id);
     const state = stateOf(root);
     expect((await listBackups(root, state)).backups[0]?.pin).toBeUndefined();
-    await annotate(
-      state,
-      id,
-      async () => {},
-      (a) => ({ next: { ...a, pin: PIN }, result: undefined }),
-    );
+    await note(state, id, { pin: PIN });
     expect((await listBackups(root, state)).backups[0]?.pin).toEqual(PIN);
     // …and from the cache too, on the next run.
     expect((await listBackups(root, state)).backups[0]?.pin).toEqual(PIN);
-    await annotate(
-      state,
-      id,
-      async () => {},
-      (a) => ({ next: { ...a, pin: null }, result: undefined }),
-    );
+    await note(state, id, { pin: null });
     expect((await listBackups(root, state)).backups[0]?.pin).toBeUndefined();
   });
 
@@ -296,12 +296,7 @@ describe("listBackups: pins", () => {
     writeBackupFolder(root, makeManifest(id, { pin: PIN }));
     const state = stateOf(root);
     expect((await listBackups(root, state)).backups[0]?.pin).toEqual(PIN);
-    await annotate(
-      state,
-      id,
-      async () => {},
-      (a) => ({ next: { ...a, pin: null }, result: undefined }),
-    );
+    await note(state, id, { pin: null });
     expect((await listBackups(root, state)).backups[0]?.pin).toBeUndefined();
   });
 
@@ -317,19 +312,9 @@ describe("listBackups: pins", () => {
       serverMajor: 15,
       parity: [],
     });
-    await annotate(
-      state,
-      id,
-      async () => {},
-      (a) => ({ next: { ...a, restoreTest: test(true) }, result: undefined }),
-    );
+    await note(state, id, { restoreTest: test(true) });
     expect((await listBackups(root, state)).backups[0]?.stage).toBe("restored");
-    await annotate(
-      state,
-      id,
-      async () => {},
-      (a) => ({ next: { ...a, restoreTest: test(false) }, result: undefined }),
-    );
+    await note(state, id, { restoreTest: test(false) });
     expect((await listBackups(root, state)).backups[0]?.stage).toBe("readable");
   });
 });
