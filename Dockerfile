@@ -67,6 +67,8 @@ COPY --from=pgdg-key /out/apt.postgresql.org.asc /etc/apt/keyrings/apt.postgresq
 # - --no-install-recommends keeps out sysstat, logrotate and friends; the apt lists are removed
 #   in the same layer so they never take space in the image.
 # - The last loop fails the build if a major's binaries aren't where dbbackup looks for them.
+# - setpriv (util-linux, in every Debian image) ties pg_dump, pg_restore and the scratch servers to
+#   the bot's life (--pdeathsig): the build fails if it can't.
 RUN set -eux; \
     apt-get update; \
     apt-get install -y --no-install-recommends ca-certificates; \
@@ -85,7 +87,8 @@ RUN set -eux; \
         for tool in pg_dump pg_restore initdb postgres; do \
             "/usr/lib/postgresql/$major/bin/$tool" --version; \
         done; \
-    done
+    done; \
+    setpriv --pdeathsig=KILL -- true
 
 # A fixed non-root user. Postgres refuses to run as root, so running the whole bot as an
 # ordinary user is also what lets restore tests start their scratch servers (as root, dbbackup

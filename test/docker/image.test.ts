@@ -22,6 +22,8 @@ describe("Dockerfile", () => {
     expect(dockerfile).toMatch(/ARG PG_MAJORS="15 17"/);
     expect(dockerfile).toMatch(/postgresql-client-\$major postgresql-\$major/);
     expect(dockerfile).toMatch(/apt\.postgresql\.org/);
+    // Children must die with the bot (kill -9 of a container's PID 1 included): setpriv --pdeathsig.
+    expect(dockerfile).toMatch(/setpriv --pdeathsig=KILL -- true/);
     const user = instructions.filter((l) => l.startsWith("USER ")).at(-1);
     expect(user).toBeDefined();
     expect(user).not.toMatch(/^USER (root|0)(:|$)/);
