@@ -125,11 +125,23 @@ export function settingProblems(error: z.ZodError): { key: string; message: stri
   return [...named].map(([key, message]) => ({ key, message }));
 }
 
-/** The settings as every loader sees them: `.env` in cwd, overridden by the environment. */
+/**
+ * An empty value means "not set", for every setting: a copied example `.env` with `SLACK_APP_TOKEN=`
+ * must not be read as a (bad) token. Pure.
+ */
+export function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env))
+    if (value !== undefined && value.trim() !== "") kept[key] = value;
+  return kept;
+}
+
+/** The settings as every loader sees them: `.env` in cwd, overridden by the environment; empty = unset. */
 export function readSettings(options: LoadConfigOptions = {}): Record<string, string | undefined> {
   const envFile = path.join(options.cwd ?? process.cwd(), ".env");
   const fromFile = existsSync(envFile) ? dotenv.parse(readFileSync(envFile)) : {};
-  return { ...fromFile, ...(options.env ?? process.env) };
+  // An empty variable in the environment doesn't hide a value in .env either.
+  return { ...withoutEmpty(fromFile), ...withoutEmpty(options.env ?? process.env) };
 }
 
 /** Reads `.env` (without touching process.env) and the environment; every problem named at once. */

@@ -148,14 +148,31 @@ describe("loadConfig: settings", () => {
     });
   });
 
-  it("refuses retention counts that are not whole numbers, an empty one included (it would mean 0)", () => {
-    const error = configError({ DBBACKUP_KEEP_ON_DEMAND: "", DBBACKUP_KEEP_PRE_UPGRADE: "2.5" });
+  it("refuses retention counts that are not whole numbers", () => {
+    const error = configError({ DBBACKUP_KEEP_ON_DEMAND: "x", DBBACKUP_KEEP_PRE_UPGRADE: "2.5" });
     expect(error.message).toMatch(/^Configuration has 2 problems:/);
-    expect(error.message).toContain('DBBACKUP_KEEP_ON_DEMAND="": must be a whole number, 0 or more');
+    expect(error.message).toContain('DBBACKUP_KEEP_ON_DEMAND="x": must be a whole number, 0 or more');
     expect(error.message).toContain('DBBACKUP_KEEP_PRE_UPGRADE="2.5": must be a whole number, 0 or more');
     expect(error.message).toContain("e.g. 5");
     expect(configError({ DBBACKUP_KEEP_ON_DEMAND: "-1" }).message).toContain("DBBACKUP_KEEP_ON_DEMAND");
     expect(configError({ DBBACKUP_KEEP_PRE_UPGRADE: "five" }).message).toContain("DBBACKUP_KEEP_PRE_UPGRADE");
+  });
+
+  it("reads an empty value as not set, for every setting (a copied example .env), in .env and the environment", () => {
+    writeDotenv("DBBACKUP_COMPRESS=\nDBBACKUP_LEASE=\nDBBACKUP_DIR=./elsewhere\nPG_BIN_DIR=\n");
+    const config = loadConfig({
+      cwd,
+      env: { DBBACKUP_KEEP_ON_DEMAND: "", DBBACKUP_LOCK_WAIT_TIMEOUT: "  ", DBBACKUP_DIR: "" },
+    });
+    expect(config).toMatchObject({
+      compress: undefined,
+      leaseMs: 60_000,
+      pgBinDir: undefined,
+      lockWaitTimeoutSeconds: 60,
+      retention: { keepOnDemand: 5, keepPreUpgrade: 2 },
+      // An empty variable in the environment doesn't hide the value in .env.
+      backupsDir: path.join(cwd, "elsewhere"),
+    });
   });
 
   it("takes PG_BIN_DIR", () => {

@@ -1,6 +1,6 @@
 import { validate } from "node-cron";
 import { z } from "zod/v3";
-import { settingProblems } from "../config.js";
+import { settingProblems, withoutEmpty } from "../config.js";
 import { DbBackupError } from "../errors.js";
 import { DEFAULT_SCHEDULES, JOB_NAMES, type JobName } from "./job-names.js";
 import { DEFAULT_SUPABASE_API_URL } from "./supabase-api.js";
@@ -61,9 +61,10 @@ const schema = z.object({
 
 /** Every guardrail setting, every problem named at once (like the other loaders). */
 export function loadGuardrailSettings(
-  env: Record<string, string | undefined>,
+  given: Record<string, string | undefined>,
   envNames: Iterable<string>,
 ): GuardrailSettings {
+  const env = withoutEmpty(given);
   const problems: string[] = [];
   const parsed = schema.safeParse(env);
   if (!parsed.success) problems.push(...settingProblems(parsed.error).map((p) => `${p.key}: ${p.message}`));

@@ -18,6 +18,7 @@ import { stateFor } from "../state/open.js";
 import { WindowStore } from "../state/windows.js";
 import { SlackDirectory } from "./directory.js";
 import { attachGuardrails } from "./guardrails.js";
+import { onTheBotsHost } from "./host-paths.js";
 import { SlackProgress } from "./progress.js";
 import { replayGate } from "./request-gate.js";
 import { type SlackSettings, webClientOptions } from "./settings.js";
@@ -149,6 +150,8 @@ export function createBot(options: BotOptions): Bot {
     return r.ts;
   };
 
+  /** What a person in Slack reads of an error: no path on the bot's host. */
+  const say = (text: string) => onTheBotsHost(text, root);
   const jobStore = new JobStore(state);
   const live = new Map<string, { job: Job; abort: AbortController }>();
   // Our lease lapsed (the process stalled): another bot may have reported our jobs interrupted.
@@ -277,8 +280,9 @@ export function createBot(options: BotOptions): Bot {
         code: clear.code,
       });
       logger.error({ err: error, env: envName, userId }, "backup from Slack failed");
-      await update(backupFailedView(envName, userId, clear.message, clear.hint)).catch(() => {});
-      if (!ts) await tellRequester(userId, extra.askedIn, `The ${envName} backup failed: ${clear.message}`);
+      await update(backupFailedView(envName, userId, say(clear.message), say(clear.hint))).catch(() => {});
+      if (!ts)
+        await tellRequester(userId, extra.askedIn, `The ${envName} backup failed: ${say(clear.message)}`);
     } finally {
       live.delete(job.id);
       await jobStore.remove(job.id);
@@ -329,7 +333,7 @@ export function createBot(options: BotOptions): Bot {
             "The bot's log has the details.",
           );
       logger.error({ err: error }, "restore test from Slack failed");
-      await show(restoreTestFailedView(what, userId, e.message, e.hint)).catch(() => {});
+      await show(restoreTestFailedView(what, userId, say(e.message), say(e.hint))).catch(() => {});
     }
   }
 
@@ -458,10 +462,25 @@ export function createBot(options: BotOptions): Bot {
       const clicker = body.user.id;
       const channel = body.channel?.id ?? settings.channel;
       if (!parsed.success) return;
-      const decision = await approvals.decide(parsed.data.value, clicker, kind, {
-        approvers: await approvers.members(),
-        minApprovers: settings.minApprovers,
-      });
+      let decision: Awaited<ReturnType<typeof approvals.decide>>;
+      try {
+        decision = await approvals.decide(parsed.data.value, clicker, kind, {
+          approvers: await approvers.members(),
+          minApprovers: settings.minApprovers,
+        });
+      } catch (error) {
+        // The click is refused, and the clicker hears why: never approved on a state we couldn't read.
+        logger.error({ err: error }, "deciding an approval failed");
+        const e = isDbBackupError(error) ? error : undefined;
+        await app.client.chat
+          .postEphemeral({
+            channel,
+            user: clicker,
+            text: `Your click was not recorded: ${e ? say(e.message) : "dbbackup failed unexpectedly (the bot's log has the details)."}`,
+          })
+          .catch(() => {});
+        return;
+      }
       void audit(state, decision.outcome === "recorded" ? "approved" : decision.outcome, {
         request: parsed.data.value,
         by: clicker,
@@ -509,147 +528,180 @@ export function createBot(options: BotOptions): Bot {
 
   let accepting = true;
 
-  app.command("/dbbackup", async ({ command, ack, client }) => {
-    if (!accepting) {
-      await ack({ response_type: "ephemeral", text: "dbbackup is restarting; ask again in a minute." });
-      return;
-    }
-    let words: string[];
-    // Undefined for the Slack-only verbs (status, cancel), which the CLI's parser doesn't know.
-    let parsed: ReturnType<typeof parseArgv> | undefined;
-    let reason: string | null = null;
+  app.command("/dbbackup", async ({ command, ack: boltAck, client }) => {
+    let acked = false;
+    const ack: typeof boltAck = async (response) => {
+      acked = true;
+      await boltAck(response);
+    };
     try {
-      words = slashWords(command.text ?? "");
-      if (words[0] === "keep" && words.length > 2) {
-        // `/dbbackup keep <id> before the tenant split`: the words after the id are the reason.
-        reason = words.slice(2).join(" ").slice(0, 200);
-        words = words.slice(0, 2);
-      } else if (words[0] !== undefined && settings.approvalEnvs.includes(words[0]) && words.length > 2) {
-        // `/dbbackup prod pre-upgrade before the 15.8 upgrade`: what follows the label is the reason.
-        reason = words.slice(2).join(" ").slice(0, 300);
-        words = words.slice(0, 2);
-      }
-      if (words[0] === "status" || words[0] === "cancel") {
-        if (words.length > 2)
-          throw new DbBackupError("usage", `${words[0]} takes at most one id.`, "Try /dbbackup status.");
-      } else {
-        parsed = parseArgv(words, envs());
-      }
-    } catch (error) {
-      const e = isDbBackupError(error)
-        ? error
-        : new DbBackupError("usage", "I couldn't read that command.", "Try /dbbackup help.");
-      await ack({ response_type: "ephemeral", ...usageErrorView(e.message, e.hint) });
-      return;
-    }
-    const verb = parsed?.command.verb;
-    const refusal =
-      verb === "help" || verb === "version"
-        ? undefined
-        : await whoMayAsk(command.user_id, command.channel_id);
-    if (refusal) {
-      await ack({
-        response_type: "ephemeral",
-        ...usageErrorView(refusal, "Ask in the ops channel, or ask an admin to add you."),
-      });
-      return;
-    }
-    if (!parsed) {
-      if (words[0] === "status") await ack({ response_type: "ephemeral", ...(await status()) });
-      else await ack({ response_type: "ephemeral", text: await cancelJob(command.user_id, words[1]) });
-      return;
-    }
-    const c = parsed.command;
-    if (c.verb === "help" || c.verb === "version") {
-      await ack({ response_type: "ephemeral", ...helpView() });
-      return;
-    }
-    if (c.verb === "list") {
-      await ack();
-      const { run } = await import("../../commands/list.js");
-      const result = await run({ config, requestedBy: command.user_id }, c.args);
-      await client.chat.postEphemeral({
-        channel: command.channel_id,
-        user: command.user_id,
-        ...listView(result, new Date()),
-      });
-      return;
-    }
-    if (c.verb === "backup") {
-      const env = c.args.env ?? "staging";
-      if (c.args.label !== undefined) {
-        try {
-          checkLabel(c.args.label);
-        } catch (error) {
-          if (!isDbBackupError(error)) throw error;
-          await ack({ response_type: "ephemeral", ...usageErrorView(error.message, error.hint) });
-          return;
-        }
-      }
-      await ack(); // first, always: a dump can take minutes, Slack waits 3 seconds
-      if (settings.approvalEnvs.includes(env)) {
-        await requestApproval(command.user_id, env, c.args.label ?? null, reason);
+      if (!accepting) {
+        await ack({ response_type: "ephemeral", text: "dbbackup is restarting; ask again in a minute." });
         return;
       }
-      startJob(
-        runBackupFromSlack(command.user_id, c.args.env, c.args.label, {
-          url: c.args.url,
-          askedIn: command.channel_id,
-        }),
-      );
-      return;
-    }
-    if (c.verb === "upgrade") {
-      await guard.upgrade(c.args, command.user_id, ack);
-      return;
-    }
-    if (c.verb === "diff") {
-      await guard.diff(c.args, command.user_id, command.channel_id, ack);
-      return;
-    }
-    if (c.verb === "keep") {
-      const { runKeep } = await import("../../commands/keep.js");
+      let words: string[];
+      // Undefined for the Slack-only verbs (status, cancel), which the CLI's parser doesn't know.
+      let parsed: ReturnType<typeof parseArgv> | undefined;
+      let reason: string | null = null;
       try {
-        // keep audits itself, the same line from Slack as from the terminal.
-        const result = await runKeep(
-          { config, requestedBy: command.user_id, via: "slack" },
-          { ...c.args, ...(reason ? { reason } : {}) },
-        );
-        await ack({
-          response_type: "in_channel",
-          text: `:pushpin: ${result.id} is pinned${result.pin.reason ? `: ${escapeMrkdwn(result.pin.reason)}` : ""}. prune will never delete it.`,
-        });
+        words = slashWords(command.text ?? "");
+        if (words[0] === "keep" && words.length > 2) {
+          // `/dbbackup keep <id> before the tenant split`: the words after the id are the reason.
+          reason = words.slice(2).join(" ").slice(0, 200);
+          words = words.slice(0, 2);
+        } else if (words[0] !== undefined && settings.approvalEnvs.includes(words[0]) && words.length > 2) {
+          // `/dbbackup prod pre-upgrade before the 15.8 upgrade`: what follows the label is the reason.
+          reason = words.slice(2).join(" ").slice(0, 300);
+          words = words.slice(0, 2);
+        }
+        if (words[0] === "status" || words[0] === "cancel") {
+          if (words.length > 2)
+            throw new DbBackupError("usage", `${words[0]} takes at most one id.`, "Try /dbbackup status.");
+        } else {
+          parsed = parseArgv(words, envs());
+        }
       } catch (error) {
         const e = isDbBackupError(error)
           ? error
-          : new DbBackupError("usage", "Couldn't pin that backup.", "Check the id with /dbbackup list.");
-        await ack({ response_type: "ephemeral", ...usageErrorView(e.message, e.hint) });
+          : new DbBackupError("usage", "I couldn't read that command.", "Try /dbbackup help.");
+        await ack({ response_type: "ephemeral", ...usageErrorView(say(e.message), say(e.hint)) });
+        return;
       }
-      return;
-    }
-    if (c.verb === "restore-test" && !c.args.keepServer) {
-      // From Slack only ids and `latest`: a path would name a folder anywhere on the bot's host.
-      if (c.args.ref !== "latest" && !isBackupId(c.args.ref)) {
+      const verb = parsed?.command.verb;
+      const refusal =
+        verb === "help" || verb === "version"
+          ? undefined
+          : await whoMayAsk(command.user_id, command.channel_id);
+      if (refusal) {
         await ack({
           response_type: "ephemeral",
-          ...usageErrorView(
-            `"${c.args.ref.slice(0, 60)}" is not a backup id.`,
-            "Use an id from /dbbackup list, or latest: /dbbackup restore-test latest staging",
-          ),
+          ...usageErrorView(refusal, "Ask in the ops channel, or ask an admin to add you."),
         });
         return;
       }
-      await ack();
-      startJob(runRestoreTestFromSlack(command.user_id, c.args.ref, c.args.env));
-      return;
+      if (!parsed) {
+        if (words[0] === "status") await ack({ response_type: "ephemeral", ...(await status()) });
+        else await ack({ response_type: "ephemeral", text: await cancelJob(command.user_id, words[1]) });
+        return;
+      }
+      const c = parsed.command;
+      if (c.verb === "help" || c.verb === "version") {
+        await ack({ response_type: "ephemeral", ...helpView() });
+        return;
+      }
+      if (c.verb === "list") {
+        await ack();
+        const { run } = await import("../../commands/list.js");
+        const result = await run({ config, requestedBy: command.user_id }, c.args);
+        await client.chat.postEphemeral({
+          channel: command.channel_id,
+          user: command.user_id,
+          ...listView(result, new Date()),
+        });
+        return;
+      }
+      if (c.verb === "backup") {
+        const env = c.args.env ?? "staging";
+        if (c.args.url !== undefined) {
+          await ack({
+            response_type: "ephemeral",
+            ...usageErrorView(
+              "--url isn't accepted from Slack: a URL typed in a channel would carry its password.",
+              "Set the environment's URL (DATABASE_URL_<ENV>) on the bot's host, then: /dbbackup <env> [label]",
+            ),
+          });
+          return;
+        }
+        if (c.args.label !== undefined) {
+          try {
+            checkLabel(c.args.label);
+          } catch (error) {
+            if (!isDbBackupError(error)) throw error;
+            await ack({ response_type: "ephemeral", ...usageErrorView(say(error.message), say(error.hint)) });
+            return;
+          }
+        }
+        await ack(); // first, always: a dump can take minutes, Slack waits 3 seconds
+        if (settings.approvalEnvs.includes(env)) {
+          await requestApproval(command.user_id, env, c.args.label ?? null, reason);
+          return;
+        }
+        startJob(
+          runBackupFromSlack(command.user_id, c.args.env, c.args.label, {
+            url: c.args.url,
+            askedIn: command.channel_id,
+          }),
+        );
+        return;
+      }
+      if (c.verb === "upgrade") {
+        await guard.upgrade(c.args, command.user_id, ack);
+        return;
+      }
+      if (c.verb === "diff") {
+        await guard.diff(c.args, command.user_id, command.channel_id, ack);
+        return;
+      }
+      if (c.verb === "keep") {
+        const { runKeep } = await import("../../commands/keep.js");
+        try {
+          // keep audits itself, the same line from Slack as from the terminal.
+          const result = await runKeep(
+            { config, requestedBy: command.user_id, via: "slack" },
+            { ...c.args, ...(reason ? { reason } : {}) },
+          );
+          await ack({
+            response_type: "in_channel",
+            text: `:pushpin: ${result.id} is pinned${result.pin.reason ? `: ${escapeMrkdwn(result.pin.reason)}` : ""}. prune will never delete it.`,
+          });
+        } catch (error) {
+          const e = isDbBackupError(error)
+            ? error
+            : new DbBackupError("usage", "Couldn't pin that backup.", "Check the id with /dbbackup list.");
+          await ack({ response_type: "ephemeral", ...usageErrorView(say(e.message), say(e.hint)) });
+        }
+        return;
+      }
+      if (c.verb === "restore-test" && !c.args.keepServer) {
+        // From Slack only ids and `latest`: a path would name a folder anywhere on the bot's host.
+        if (c.args.ref !== "latest" && !isBackupId(c.args.ref)) {
+          await ack({
+            response_type: "ephemeral",
+            ...usageErrorView(
+              `"${c.args.ref.slice(0, 60)}" is not a backup id.`,
+              "Use an id from /dbbackup list, or latest: /dbbackup restore-test latest staging",
+            ),
+          });
+          return;
+        }
+        await ack();
+        startJob(runRestoreTestFromSlack(command.user_id, c.args.ref, c.args.env));
+        return;
+      }
+      await ack({
+        response_type: "ephemeral",
+        ...usageErrorView(
+          `/dbbackup ${c.verb}${c.verb === "restore-test" ? " --keep-server" : ""} isn't available from Slack.`,
+          `Run it on the bot's host: npx dbbackup ${c.verb} …`,
+        ),
+      });
+    } catch (error) {
+      // Every refusal and failure reaches the person who asked: before the ack in its answer, after it privately.
+      logger.error({ err: error }, "/dbbackup failed");
+      const e = isDbBackupError(error)
+        ? error
+        : new DbBackupError(
+            "internal_error",
+            "dbbackup failed unexpectedly.",
+            "The bot's log has the details.",
+          );
+      const view = usageErrorView(say(e.message), say(e.hint));
+      if (!acked) await boltAck({ response_type: "ephemeral", ...view });
+      else
+        await client.chat
+          .postEphemeral({ channel: command.channel_id, user: command.user_id, ...view })
+          .catch((failure: unknown) => logger.warn({ err: failure }, "could not tell the asker either"));
     }
-    await ack({
-      response_type: "ephemeral",
-      ...usageErrorView(
-        `/dbbackup ${c.verb}${c.verb === "restore-test" ? " --keep-server" : ""} isn't available from Slack.`,
-        `Run it on the bot's host: npx dbbackup ${c.verb} …`,
-      ),
-    });
   });
 
   app.error(async (error) => {

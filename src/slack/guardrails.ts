@@ -21,6 +21,7 @@ import {
   windowDeclaredView,
   windowListView,
 } from "./guardrail-views.js";
+import { onTheBotsHost } from "./host-paths.js";
 import type { SlackSettings } from "./settings.js";
 import { type SlackMessage, usageErrorView } from "./views.js";
 
@@ -165,7 +166,13 @@ export function attachGuardrails(deps: GuardrailDeps): Guardrails {
               "The bot's log has the details.",
             );
         if (!isDbBackupError(error)) logger.error({ err: error }, "upgrade from Slack failed");
-        await ack({ response_type: "ephemeral", ...usageErrorView(e.message, e.hint) });
+        await ack({
+          response_type: "ephemeral",
+          ...usageErrorView(
+            onTheBotsHost(e.message, config.backupsDir),
+            onTheBotsHost(e.hint, config.backupsDir),
+          ),
+        });
       }
     },
     async diff(args, userId, channelId, ack) {
@@ -197,7 +204,10 @@ export function attachGuardrails(deps: GuardrailDeps): Guardrails {
                   "The bot's log has the details.",
                 );
             if (!isDbBackupError(error)) logger.error({ err: error }, "diff from Slack failed");
-            view = usageErrorView(e.message, e.hint);
+            view = usageErrorView(
+              onTheBotsHost(e.message, config.backupsDir),
+              onTheBotsHost(e.hint, config.backupsDir),
+            );
           }
           await app.client.chat.postEphemeral({ channel: channelId, user: userId, ...view });
         })(),

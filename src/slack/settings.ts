@@ -1,5 +1,5 @@
 import { z } from "zod/v3";
-import { settingProblems } from "../config.js";
+import { settingProblems, withoutEmpty } from "../config.js";
 import { DbBackupError } from "../errors.js";
 
 /**
@@ -83,7 +83,8 @@ export interface SlackSettings {
   shutdownGraceMs: number;
 }
 
-export function loadSlackSettings(env: Record<string, string | undefined>): SlackSettings {
+export function loadSlackSettings(given: Record<string, string | undefined>): SlackSettings {
+  const env = withoutEmpty(given);
   const parsed = schema.safeParse(env);
   const problems: string[] = [];
   if (!parsed.success) problems.push(...settingProblems(parsed.error).map((p) => `${p.key}: ${p.message}`));
@@ -123,8 +124,9 @@ export function loadSlackSettings(env: Record<string, string | undefined>): Slac
  * bot's token or channel isn't set, so the CLI then prints and posts nothing.
  */
 export function loadSlackPostingSettings(
-  env: Record<string, string | undefined>,
+  given: Record<string, string | undefined>,
 ): Pick<SlackSettings, "botToken" | "apiUrl" | "channel" | "approvalEnvs"> | undefined {
+  const env = withoutEmpty(given);
   if (!env.SLACK_BOT_TOKEN || !env.DBBACKUP_CHANNEL) return undefined;
   const parsed = schema
     .pick({

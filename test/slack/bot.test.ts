@@ -147,6 +147,34 @@ describe("the Slack bot: real Bolt and WebClient, a fake Slack Web API, a real P
     );
   });
 
+  it("answers every refusal, and never names a path on the bot's host", async () => {
+    // --url from Slack: refused in the answer itself, not only in the bot's log.
+    const url = await slash("staging --url postgresql://u@127.0.0.1:5432/x oops");
+    const urlBody = JSON.parse(url.body) as { response_type: string; text: string };
+    expect(urlBody.response_type).toBe("ephemeral");
+    expect(urlBody.text).toContain("--url isn't accepted from Slack");
+    expect(urlBody.text).toContain("DATABASE_URL_<ENV>");
+    // A backup that isn't there: "in the backups folder on the bot's host", never /tmp/… or /srv/….
+    const root = `${work.dir}/backups`;
+    const missing = await slash("keep 20200101_000000_staging_gone");
+    const text = (JSON.parse(missing.body) as { text: string }).text;
+    expect(text).toContain("No backup 20200101_000000_staging_gone in the backups folder on the bot's host");
+    expect(text).not.toContain(root);
+    const before = slack.callsTo("chat.postMessage").length + slack.callsTo("chat.update").length;
+    const test = await slash("restore-test 20200101_000000_staging_gone");
+    expect(test.status).toBe(200);
+    const told = await slack.waitForCall(
+      "chat.update",
+      (c) => visibleText(c.body).includes("20200101_000000_staging_gone"),
+      10_000,
+    );
+    expect(visibleText(told.body)).toContain("on the bot's host");
+    expect(visibleText(told.body)).not.toContain(root);
+    expect(slack.callsTo("chat.postMessage").length + slack.callsTo("chat.update").length).toBeGreaterThan(
+      before,
+    );
+  });
+
   it("fails fast at start when Slack refuses the token", async () => {
     const settings = loadSlackSettings({
       SLACK_BOT_TOKEN: "xoxb-not-the-right-one",

@@ -32,6 +32,19 @@ describe("loadSlackSettings", () => {
     });
   });
 
+  it("reads an empty value as not set: SLACK_APP_TOKEN= (a copied example .env) means HTTP mode", () => {
+    const s = loadSlackSettings({
+      ...BASE,
+      SLACK_APP_TOKEN: "",
+      SLACK_API_URL: "",
+      DBBACKUP_APPROVAL_TTL: " ",
+    });
+    expect(s).toMatchObject({ appToken: undefined, apiUrl: undefined, approvalTtlMs: 30 * 60_000 });
+    expect(problems({ ...BASE, SLACK_SIGNING_SECRET: "", SLACK_APP_TOKEN: "" })).toContain(
+      "SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: one is required",
+    );
+  });
+
   it("reads Socket Mode and approver lists", () => {
     const s = loadSlackSettings({
       ...BASE,
