@@ -43,6 +43,8 @@ export interface BackupSummary {
   lastVerify?: { at: string; ok: boolean };
   /** Set by `dbbackup keep`: prune never deletes it. */
   pin?: { reason: string; by: string; at: string };
+  /** The latest restore test (stage 3), passed or failed: when, by whom, how long. */
+  restoreTest?: { at: string; ok: boolean; by: string; ms: number };
 }
 
 /** What the manifest says, before the state's annotations are laid over it. */
@@ -165,6 +167,16 @@ function withFacts(
     stage: facts.stage,
     ...(facts.lastVerify ? { lastVerify: { at: facts.lastVerify.at, ok: facts.lastVerify.ok } } : {}),
     ...(facts.pin ? { pin: facts.pin } : {}),
+    ...(facts.restoreTest
+      ? {
+          restoreTest: {
+            at: facts.restoreTest.at,
+            ok: facts.restoreTest.ok,
+            by: facts.restoreTest.by,
+            ms: facts.restoreTest.ms,
+          },
+        }
+      : {}),
   };
 }
 

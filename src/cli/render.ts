@@ -101,6 +101,11 @@ export function renderBackup(r: BackupResult, s: Style): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** "passed 2d ago" / "FAILED 3h ago": the latest restore test of a backup (plain: the table aligns it). */
+function restoreTestCell(t: { ok: boolean; at: string }, now: Date): string {
+  return `${t.ok ? "passed" : "FAILED"} ${formatAge(now, t.at)}`;
+}
+
 export function renderList(r: ListResult, s: Style, now: Date): string {
   const lines: string[] = [];
   if (r.backups.length === 0) {
@@ -113,7 +118,20 @@ export function renderList(r: ListResult, s: Style, now: Date): string {
     lines.push(s.bold(`${env} (${rows.length})`));
     // PIN only when something in this env is pinned (`dbbackup keep`): last, so a long reason aligns nothing.
     const pins = rows.some((b) => b.pin);
-    const cells = [["  ID", "LABEL", "SIZE", "AGE", "STAGE", "BY", ...(pins ? ["PIN"] : [])]];
+    // RESTORE TEST only when one ran in this env: a failed one must not hide behind "2 readable".
+    const tests = rows.some((b) => b.restoreTest);
+    const cells = [
+      [
+        "  ID",
+        "LABEL",
+        "SIZE",
+        "AGE",
+        "STAGE",
+        "BY",
+        ...(tests ? ["RESTORE TEST"] : []),
+        ...(pins ? ["PIN"] : []),
+      ],
+    ];
     for (const b of rows) {
       const stage = b.stage ? STAGE_LABEL[b.stage] : "none";
       const verify = b.lastVerify && !b.lastVerify.ok ? " (re-verify FAILED)" : "";
@@ -124,6 +142,7 @@ export function renderList(r: ListResult, s: Style, now: Date): string {
         formatAge(now, b.finishedAt),
         stage + verify,
         b.requestedBy,
+        ...(tests ? [b.restoreTest ? restoreTestCell(b.restoreTest, now) : "-"] : []),
         ...(pins ? [b.pin ? `pinned${b.pin.reason ? `: ${b.pin.reason}` : ` by ${b.pin.by}`}` : "-"] : []),
       ]);
     }

@@ -99,7 +99,12 @@ export function listView(r: ListResult, now: Date): SlackMessage {
     const lines = rows.map((b) => {
       const stage = b.stage ? STAGE_LABEL[b.stage] : "not verified";
       const pin = b.pin ? ` :pushpin: ${escapeMrkdwn(b.pin.reason)}` : "";
-      return `\`${b.id}\` ${formatBytes(b.totalBytes)} · ${formatAge(now, b.finishedAt)} · stage ${stage}${pin}`;
+      const test = b.restoreTest
+        ? b.restoreTest.ok
+          ? ` · restore test passed ${formatAge(now, b.restoreTest.at)}`
+          : ` · :x: restore test FAILED ${formatAge(now, b.restoreTest.at)}`
+        : "";
+      return `\`${b.id}\` ${formatBytes(b.totalBytes)} · ${formatAge(now, b.finishedAt)} · stage ${stage}${test}${pin}`;
     });
     const more = r.backups.filter((b) => b.env === env).length - rows.length;
     blocks.push(section(`*${env}*\n${lines.join("\n")}${more > 0 ? `\n…and ${more} older` : ""}`));

@@ -372,3 +372,51 @@ describe("renderList: pins (dbbackup keep)", () => {
     expect(lines[staging + 1]?.trim().split(/\s+/)).toEqual(["ID", "LABEL", "SIZE", "AGE", "STAGE", "BY"]);
   });
 });
+
+describe("renderList: restore tests", () => {
+  const now = new Date("2026-11-23T22:30:00.000Z");
+  const row = (id: string, stage: "readable" | "restored", restoreTest?: { ok: boolean; at: string }) => ({
+    id,
+    env: "prod",
+    label: null,
+    dir: `/b/${id}`,
+    requestedBy: "alice",
+    finishedAt: "2026-11-20T10:00:42.000Z",
+    totalBytes: 1024,
+    serverVersion: "PostgreSQL 15.18",
+    stage,
+    ...(restoreTest ? { restoreTest: { ...restoreTest, by: "bob", ms: 9000 } } : {}),
+  });
+
+  it("shows the last restore test of each backup, so a failed one never looks like one never tested", () => {
+    const text = renderList(
+      {
+        ok: true,
+        root: "/b",
+        env: null,
+        unreadable: [],
+        running: [],
+        backups: [
+          row("20261122_100000_prod", "restored", { ok: true, at: "2026-11-23T20:30:00Z" }),
+          row("20261121_100000_prod", "readable", { ok: false, at: "2026-11-21T22:30:00Z" }),
+          row("20261120_100000_prod", "readable"),
+        ],
+      },
+      PLAIN,
+      now,
+    );
+    const lines = text.split("\n");
+    expect(lines[1]?.trim().split(/\s{2,}/)).toEqual([
+      "ID",
+      "LABEL",
+      "SIZE",
+      "AGE",
+      "STAGE",
+      "BY",
+      "RESTORE TEST",
+    ]);
+    expect(lines[2]?.split(/\s{2,}/).slice(-2)).toEqual(["alice", "passed 2h ago"]);
+    expect(lines[3]?.split(/\s{2,}/).slice(-3)).toEqual(["2 readable", "alice", "FAILED 2d ago"]);
+    expect(lines[4]?.split(/\s{2,}/).slice(-3)).toEqual(["2 readable", "alice", "-"]);
+  });
+});

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,7 +29,11 @@ describe("dbbackup restore-test through the CLI", () => {
     expect(r.stdout).toMatch(/tables: 10 of 10 with the rows recorded at dump time/);
     expect(r.stderr).toMatch(/roles done in .*anon, authenticated/);
     const list = await runCli(["list"], { cwd: work.dir });
-    expect(list.stdout).toMatch(/pre-upgrade\s+\S+ \S+\s+\S+ ago\s+3 restored/);
+    expect(list.stdout).toMatch(/pre-upgrade\s+\S+ \S+\s+\S+ ago\s+3 restored\s+tester\s+passed \S+ ago/);
+    const json = JSON.parse((await runCli(["list", "--json"], { cwd: work.dir })).stdout) as {
+      backups: { stage: string; restoreTest?: { ok: boolean; by: string; at: string } }[];
+    };
+    expect(json.backups[0]).toMatchObject({ stage: "restored", restoreTest: { ok: true, by: "tester" } });
     const drills = readFileSync(path.join(work.dir, "backups", ".state", "drills.jsonl"), "utf8")
       .trim()
       .split("\n");
@@ -46,6 +50,33 @@ describe("dbbackup restore-test through the CLI", () => {
     const none = await runCli(["restore-test", "latest", "--env", "prod"], { cwd: work.dir });
     expect(none.exitCode).toBe(2);
     expect(none.stderr).toMatch(/No prod backup in .* has passed verification yet/);
+  });
+  it("a failed restore test shows in list and list --json: FAILED, not just '2 readable'", async () => {
+    const made = await runCli(["tampered", "--json"], { cwd: work.dir });
+    expect(made.exitCode, made.stderr).toBe(0);
+    const id = (JSON.parse(made.stdout) as { id: string }).id;
+    // The manifest now claims a row the dump doesn't have: the restore can't match it.
+    const file = path.join(work.dir, "backups", id, "manifest.json");
+    const manifest = JSON.parse(readFileSync(file, "utf8")) as {
+      catalog: { tables: { name: string; rows: number }[] };
+    };
+    const table = manifest.catalog.tables.find((t) => t.name === "tenants");
+    if (!table) throw new Error("no tenants table in the manifest");
+    table.rows += 1;
+    writeFileSync(file, JSON.stringify(manifest));
+    const r = await runCli(["restore-test", id], { cwd: work.dir });
+    expect(r.exitCode).toBe(1);
+    const list = await runCli(["list"], { cwd: work.dir });
+    expect(list.stdout).toMatch(
+      new RegExp(`${id}\\s+tampered\\s+\\S+ \\S+\\s+\\S+ ago\\s+2 readable\\s+tester\\s+FAILED \\S+ ago`),
+    );
+    const json = JSON.parse((await runCli(["list", "--json"], { cwd: work.dir })).stdout) as {
+      backups: { id: string; stage: string; restoreTest?: { ok: boolean } }[];
+    };
+    expect(json.backups.find((b) => b.id === id)).toMatchObject({
+      stage: "readable",
+      restoreTest: { ok: false },
+    });
   });
 });
 

@@ -34,6 +34,42 @@ describe("Block Kit views", () => {
     expect(helpView().text).toContain("/dbbackup");
   });
 
+  it("/dbbackup list shows each backup's last restore test: passed, or FAILED", () => {
+    const row = (id: string, restoreTest?: { ok: boolean; at: string }) => ({
+      id,
+      env: "prod",
+      label: null,
+      dir: `/x/${id}`,
+      requestedBy: "U0ALICE01",
+      finishedAt: "2026-11-20T10:00:00.000Z",
+      totalBytes: 1024,
+      serverVersion: "PostgreSQL 15.8",
+      stage: "readable" as const,
+      ...(restoreTest ? { restoreTest: { ...restoreTest, by: "U0BOB0001", ms: 1 } } : {}),
+    });
+    const view = listView(
+      {
+        ok: true,
+        root: "/x",
+        env: null,
+        unreadable: [],
+        running: [],
+        backups: [
+          row("20261122_100000_prod", { ok: true, at: "2026-11-23T20:30:00.000Z" }),
+          row("20261121_100000_prod", { ok: false, at: "2026-11-21T22:30:00.000Z" }),
+          row("20261120_100000_prod"),
+        ],
+      },
+      new Date("2026-11-23T22:30:00.000Z"),
+    );
+    const text = JSON.stringify(view.blocks);
+    expect(text).toContain(
+      "`20261122_100000_prod` 1.0 KB · 4d ago · stage 2 readable · restore test passed 2h ago",
+    );
+    expect(text).toContain(":x: restore test FAILED 2d ago");
+    expect(text).toMatch(/`20261120_100000_prod` [^\\]*stage 2 readable(\\n|")/);
+  });
+
   it("escapes what the user typed, so it can't ping @channel or fake a link", () => {
     expect(escapeMrkdwn("<!channel> & <http://x|y>")).toBe("&lt;!channel&gt; &amp; &lt;http://x|y&gt;");
     const view = usageErrorView('Invalid label "<!channel>"', "Use pre-upgrade.");
