@@ -25,6 +25,13 @@ export function renderRestoreTest(r: RestoreTestResult, s: Style): string {
     );
   }
   if (notable.length > SHOWN) lines.push(`  … and ${notable.length - SHOWN} more (--json has them all)`);
+  const changed = r.parity.some((p) => p.kind === "file" && p.result === "failed");
+  if (changed)
+    lines.splice(
+      1,
+      0,
+      "  The files changed since the backup was taken (their sha256 no longer matches the manifest); nothing was restored.",
+    );
   if (!r.ok) lines.push("  → Don't rely on this backup: take a new one and restore-test it.");
   if (!r.recorded) lines.push(`  (${r.dir} is not in the backups folder: tested, not recorded for ${r.id})`);
   if (r.serverUrl) lines.push("", `The restored copy is at ${r.serverUrl} until you press Ctrl-C.`);

@@ -6,11 +6,11 @@ import { annotateBackup } from "../backup/annotate-backup.js";
 import { readCatalogOf } from "../backup/catalog-snapshot.js";
 import { EXTENSIONS_FILE, VIEWS_FILE } from "../backup/companions.js";
 import { locateBackup } from "../backup/locate.js";
-import { type Manifest, readManifest } from "../backup/manifest.js";
+import { type Manifest, readManifest, type StageResult } from "../backup/manifest.js";
 import { runPgProcess } from "../backup/pg-process.js";
-import { findPgTools } from "../backup/pgtools.js";
+import { findPgTools, type PgTools } from "../backup/pgtools.js";
 import { markInUse } from "../backup/restore-lock.js";
-import { DUMP_FILE, SCHEMA_FILE } from "../backup/verify.js";
+import { DUMP_FILE, SCHEMA_FILE, verifyDumped } from "../backup/verify.js";
 import type { Config } from "../config.js";
 import { DbBackupError } from "../errors.js";
 import type { RestoreTestRecord } from "../state/annotations.js";
@@ -119,74 +119,25 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
     emit({ type: "started", id: manifest.id, serverMajor: manifest.server.major });
     // A pg_restore at least as new as the pg_dump that wrote the archive.
     const tools = await findPgTools(manifest.client.major, manifest.client.version, request.config.pgBinDir);
+    // Stage 1 again, beside the server's start: the files must still be the ones the manifest hashed.
+    const filesCheck = verifyDumped(
+      dir,
+      manifest.files.map((f) => f.name),
+      manifest.files,
+    );
+    filesCheck.catch(() => {}); // awaited below
     server = await step(
       "server",
       () => startScratchServer({ major: manifest.server.major, owner: state }),
       (s) => `Postgres ${s.major} on 127.0.0.1:${s.port}`,
     );
-    const admin = new pg.Client({ connectionString: server.url() });
-    await admin.connect();
-    await admin.query(`create database ${DATABASE}`);
-    await admin.end();
-    const url = server.url(DATABASE);
-    const schemaSql = readFileSync(path.join(dir, SCHEMA_FILE), "utf8");
-    const roles = [...new Set([...SUPABASE_ROLES, ...rolesInSchema(schemaSql)])].sort();
-    await step(
-      "roles",
-      () => createRoles(url, roles),
-      () => `${roles.length} roles: ${roles.join(", ")}`,
-    );
-    const restore = await step("restore", () =>
-      runPgProcess(
-        tools.pgRestore,
-        [
-          "--no-owner",
-          "--no-privileges",
-          `--jobs=${Math.max(1, os.availableParallelism())}`,
-          `--dbname=${url}`,
-          path.join(dir, DUMP_FILE),
-        ],
-        { env: { PGSERVICEFILE: "/dev/null" }, signal: request.signal, owner: state },
-      ),
-    );
-    if (!restore.ok && (restore.cancelled || request.signal?.aborted)) {
-      throw new DbBackupError(
-        "cancelled",
-        "The restore test was cancelled.",
-        "Nothing was recorded; run it again.",
-      );
-    }
-    if (!restore.ok && restore.signal) {
-      throw new DbBackupError(
-        "restore_killed",
-        `pg_restore was killed (${restore.signal}).`,
-        "Run the restore test again; check memory limits if it repeats.",
-      );
-    }
-    const errors = parseRestoreErrors(restore.ok ? "" : restore.stderr);
-    const parity = await step("compare", async () => {
-      const restored = await readCatalogOf(url);
-      const views = parseTsv(readFileSync(path.join(dir, VIEWS_FILE), "utf8")).map(
-        ([schema = "", name = "", rel = "{}"]) => ({
-          schema,
-          name,
-          reloptions: parsePgArray(rel),
-        }),
-      );
-      const extensions = parseTsv(readFileSync(path.join(dir, EXTENSIONS_FILE), "utf8")).map(
-        ([name = ""]) => name,
-      );
-      return compareRestore({
-        tables: manifest.catalog.tables,
-        views,
-        extensions,
-        policies: manifest.catalog.counts.policies,
-        errors,
-        restored,
-        missingExtensions: missingExtensions(errors),
-      });
-    });
+    const stage1 = await filesCheck;
+    // Artifacts that changed since the backup was taken: that is the finding, before any restore.
+    const parity =
+      filesChanged(stage1.result) ??
+      (await restoreAndCompare(server, tools, dir, manifest, request, step, state));
     const ok = parity.every((row) => row.result !== "failed");
+    const dumpSha256 = stage1.result.ok ? stage1.files.find((f) => f.name === DUMP_FILE)?.sha256 : undefined;
     const ms = Math.round(performance.now() - started);
     const at = new Date().toISOString();
     if (recordAs)
@@ -207,7 +158,9 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
       ms,
       serverMajor: manifest.server.major,
       summary: summarize(parity),
-      ...(recordAs ? {} : { dir }),
+      dir,
+      ...(dumpSha256 ? { dumpSha256 } : {}),
+      ofBackup: recordAs !== undefined,
     });
     const outcome: RestoreTestOutcome = {
       ok,
@@ -228,6 +181,97 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
     await inUse?.release();
     await server?.stop();
   }
+}
+
+type Step = <T>(name: RestoreStep, fn: () => Promise<T>, detail?: (value: T) => string) => Promise<T>;
+
+/** The artifacts whose sha256 no longer matches the manifest, as failed parity rows; undefined when none. */
+function filesChanged(stage1: StageResult): ParityRow[] | undefined {
+  const bad = stage1.checks.filter((c) => !c.ok);
+  if (bad.length === 0) return undefined;
+  return bad.map((c) => ({
+    kind: "file" as const,
+    name: c.name,
+    expected: "as recorded when the backup was taken",
+    actual: c.detail,
+    result: "failed" as const,
+    note: "the files changed since the backup was taken; nothing was restored",
+  }));
+}
+
+/** Restores the archive into the scratch server and compares it with the manifest. */
+async function restoreAndCompare(
+  server: ScratchServer,
+  tools: PgTools,
+  dir: string,
+  manifest: Manifest,
+  request: RestoreTestRequest,
+  step: Step,
+  state: StateStore,
+): Promise<ParityRow[]> {
+  const admin = new pg.Client({ connectionString: server.url() });
+  await admin.connect();
+  await admin.query(`create database ${DATABASE}`);
+  await admin.end();
+  const url = server.url(DATABASE);
+  const schemaSql = readFileSync(path.join(dir, SCHEMA_FILE), "utf8");
+  const roles = [...new Set([...SUPABASE_ROLES, ...rolesInSchema(schemaSql)])].sort();
+  await step(
+    "roles",
+    () => createRoles(url, roles),
+    () => `${roles.length} roles: ${roles.join(", ")}`,
+  );
+  const restore = await step("restore", () =>
+    runPgProcess(
+      tools.pgRestore,
+      [
+        "--no-owner",
+        "--no-privileges",
+        `--jobs=${Math.max(1, os.availableParallelism())}`,
+        `--dbname=${url}`,
+        path.join(dir, DUMP_FILE),
+      ],
+      { env: { PGSERVICEFILE: "/dev/null" }, signal: request.signal, owner: state },
+    ),
+  );
+  if (!restore.ok && (restore.cancelled || request.signal?.aborted)) {
+    throw new DbBackupError(
+      "cancelled",
+      "The restore test was cancelled.",
+      "Nothing was recorded; run it again.",
+    );
+  }
+  if (!restore.ok && restore.signal) {
+    throw new DbBackupError(
+      "restore_killed",
+      `pg_restore was killed (${restore.signal}).`,
+      "Run the restore test again; check memory limits if it repeats.",
+    );
+  }
+  const errors = parseRestoreErrors(restore.ok ? "" : restore.stderr);
+  const parity = await step("compare", async () => {
+    const restored = await readCatalogOf(url);
+    const views = parseTsv(readFileSync(path.join(dir, VIEWS_FILE), "utf8")).map(
+      ([schema = "", name = "", rel = "{}"]) => ({
+        schema,
+        name,
+        reloptions: parsePgArray(rel),
+      }),
+    );
+    const extensions = parseTsv(readFileSync(path.join(dir, EXTENSIONS_FILE), "utf8")).map(
+      ([name = ""]) => name,
+    );
+    return compareRestore({
+      tables: manifest.catalog.tables,
+      views,
+      extensions,
+      policies: manifest.catalog.counts.policies,
+      errors,
+      restored,
+      missingExtensions: missingExtensions(errors),
+    });
+  });
+  return parity;
 }
 
 export function summarize(parity: ParityRow[]): string {

@@ -326,9 +326,12 @@ export function restoreTestView(r: RestoreTestSummary, requestedBy: string): Sla
       (p) =>
         `${p.result === "failed" ? ":x:" : ":large_yellow_circle:"} ${p.kind} \`${escapeMrkdwn(p.name)}\`: expected ${escapeMrkdwn(p.expected)}, got ${escapeMrkdwn(p.actual)}`,
     );
+  const changed = r.parity.some((p) => p.kind === "file" && p.result === "failed");
   const head = r.ok
     ? `:white_check_mark: *Restore test passed* for \`${r.id}\`: stage 3 restored`
-    : `:x: *Restore test FAILED* for \`${r.id}\`: don't rely on this backup`;
+    : changed
+      ? `:x: *Restore test FAILED* for \`${r.id}\`: the files changed since the backup was taken; nothing was restored. Don't rely on this backup`
+      : `:x: *Restore test FAILED* for \`${r.id}\`: don't rely on this backup`;
   const blocks: Block[] = [
     section(head),
     context(

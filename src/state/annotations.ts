@@ -13,7 +13,7 @@ export const verifyRecordSchema = z.object({ at: z.string(), ok: z.boolean(), by
 export type VerifyRecord = z.infer<typeof verifyRecordSchema>;
 
 export const parityRowSchema = z.object({
-  kind: z.enum(["table", "view", "extension", "policies", "error"]),
+  kind: z.enum(["file", "table", "view", "extension", "policies", "error"]),
   name: z.string(),
   expected: z.string(),
   actual: z.string(),

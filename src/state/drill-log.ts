@@ -11,8 +11,15 @@ export const drillSchema = z.object({
   ms: z.number(),
   serverMajor: z.number(),
   summary: z.string(),
-  /** The folder tested, when it was not the backups folder's own (a copy elsewhere). */
+  /** The folder tested. */
   dir: z.string().optional(),
+  /** The sha256 of the dump that was restored (absent when the files no longer matched). */
+  dumpSha256: z.string().optional(),
+  /**
+   * False for a folder other than the backups folder's own `<id>` (a copy elsewhere): such a drill is
+   * logged, but counts for no backup and no env. Absent in lines written by earlier versions.
+   */
+  ofBackup: z.boolean().optional(),
 });
 export type Drill = z.infer<typeof drillSchema>;
 

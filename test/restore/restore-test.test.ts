@@ -1,4 +1,4 @@
-import { copyFileSync, readFileSync, truncateSync } from "node:fs";
+import { copyFileSync, cpSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupFacts } from "../../src/backup/backup-facts.js";
@@ -64,32 +64,106 @@ describe("restore test (stage 3) of a Supabase-shaped Postgres 15 backup", () =>
     expect(drills.at(-1)).toMatchObject({ backupId: manifest.id, by: "alice", ok: true, env: "staging" });
   });
 
-  it("fails when the dump's data differs from what the manifest recorded, naming the table", async () => {
+  it("a dump swapped after the backup was taken: says the files changed and restores nothing", async () => {
     const dir = await backup("recorded");
     await sql(server.url(), "insert into public.tenants (name, slug) values ('Extra', 'extra')");
     const other = await backup("changed");
     copyFileSync(path.join(other, "db_full.dump"), path.join(dir, "db_full.dump"));
     const id = path.basename(dir);
+    const events: string[] = [];
+    const outcome = await runRestoreTest({
+      config: config(),
+      ref: id,
+      requestedBy: "bob",
+      cwd: work.dir,
+      onEvent: (e) => {
+        if (e.type === "step") events.push(`${e.step} ${e.status}`);
+      },
+    });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.parity).toEqual([
+      {
+        kind: "file",
+        name: "db_full.dump",
+        expected: "as recorded when the backup was taken",
+        actual: expect.stringMatching(/^sha256 [0-9a-f]{12} differs from recorded [0-9a-f]{12}$/),
+        result: "failed",
+        note: "the files changed since the backup was taken; nothing was restored",
+      },
+    ]);
+    // Not a row-count difference, and no restore at all.
+    expect(events).not.toContain("restore started");
+    const state = stateOf(path.join(work.dir, "backups"));
+    expect((await readAnnotations(state))[id]?.restoreTest?.ok).toBe(false);
+    expect((await readDrills(state)).at(-1)).toMatchObject({ backupId: id, ok: false, ofBackup: true });
+  });
+
+  it("an edited views_reloptions.tsv is a changed file, not a view that lost security_invoker", async () => {
+    const dir = await backup("views-edited");
+    const file = path.join(dir, "views_reloptions.tsv");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace(/security_invoker=true/g, "security_invoker=false"),
+    );
+    const outcome = await runRestoreTest({
+      config: config(),
+      ref: path.basename(dir),
+      requestedBy: "bob",
+      cwd: work.dir,
+    });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.parity.map((p) => [p.kind, p.name, p.result])).toEqual([
+      ["file", "views_reloptions.tsv", "failed"],
+    ]);
+  });
+
+  it("fails when the restored data differs from what the manifest recorded, naming the table", async () => {
+    const dir = await backup("recorded-rows");
+    const file = path.join(dir, "manifest.json");
+    const manifest = JSON.parse(readFileSync(file, "utf8")) as {
+      catalog: { tables: { name: string; rows: number }[] };
+    };
+    const tenants = manifest.catalog.tables.find((t) => t.name === "tenants");
+    if (!tenants) throw new Error("no tenants table");
+    tenants.rows += 1;
+    writeFileSync(file, JSON.stringify(manifest));
+    const id = path.basename(dir);
     const outcome = await runRestoreTest({ config: config(), ref: id, requestedBy: "bob", cwd: work.dir });
     expect(outcome.ok).toBe(false);
-    const tenants = outcome.parity.find((p) => p.name === "public.tenants");
-    expect(tenants).toMatchObject({ expected: "12", actual: "13", result: "failed" });
-    const manifest = await readManifest(dir);
+    expect(outcome.parity.find((p) => p.name === "public.tenants")).toMatchObject({
+      expected: String(tenants.rows),
+      actual: String(tenants.rows - 1),
+      result: "failed",
+    });
     const state = stateOf(path.join(work.dir, "backups"));
     const annotation = (await readAnnotations(state))[id];
-    expect(backupFacts(manifest, annotation).stage).toBe("readable");
+    expect(backupFacts(await readManifest(dir), annotation).stage).toBe("readable");
     expect(annotation?.restoreTest?.ok).toBe(false);
     expect((await readDrills(state)).at(-1)).toMatchObject({ backupId: id, ok: false });
   });
 
-  it("fails on a truncated dump and says pg_restore could not read it", async () => {
+  it("a truncated dump is a changed file too", async () => {
     const dir = await backup("truncated");
     const dump = path.join(dir, "db_full.dump");
     truncateSync(dump, Math.floor(readFileSync(dump).length / 2));
     const outcome = await runRestoreTest({ config: config(), ref: dir, requestedBy: "carol", cwd: work.dir });
     expect(outcome.ok).toBe(false);
-    const errors = outcome.parity.filter((p) => p.kind === "error" && p.result === "failed");
-    expect(errors.length).toBeGreaterThan(0);
-    expect(errors.map((e) => e.actual).join("\n")).toMatch(/end of file|could not read|unexpected/i);
+    expect(outcome.parity.map((p) => [p.kind, p.name])).toEqual([["file", "db_full.dump"]]);
+  });
+
+  it("a copy of a backup elsewhere is tested and logged as that folder, credited to no backup", async () => {
+    const dir = await backup("copied");
+    const copy = path.join(work.dir, "copy-of-backup");
+    cpSync(dir, copy, { recursive: true });
+    const outcome = await runRestoreTest({ config: config(), ref: copy, requestedBy: "dave", cwd: work.dir });
+    expect(outcome).toMatchObject({ ok: true, recorded: false });
+    const state = stateOf(path.join(work.dir, "backups"));
+    expect((await readAnnotations(state))[path.basename(dir)]?.restoreTest).toBeUndefined();
+    expect((await readDrills(state)).at(-1)).toMatchObject({
+      backupId: path.basename(dir),
+      dir: copy,
+      dumpSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      ofBackup: false,
+    });
   });
 });

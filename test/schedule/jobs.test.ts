@@ -305,6 +305,23 @@ describe("the scheduled guardrails, with a clock the tests move", () => {
       expect(posted).toMatchObject([{ kind: "drill-due", reason: "quarterly", quarter: "2027 Q1" }]);
     });
 
+    it("a drill of a copy of a backup (another folder) is logged but counts for nothing", async () => {
+      await appendDrill(stateOf(root()), {
+        at: "2026-10-01T08:00:00Z",
+        by: "U0BOB0001",
+        backupId: "20261120_100000_staging",
+        env: "staging",
+        ok: true,
+        ms: 9000,
+        serverMajor: 15,
+        summary: "all match",
+        dir: "/home/bob/copy-of-backup",
+        ofBackup: false,
+      });
+      await runDrills(ctx(new Date("2026-10-01T09:00:00Z")));
+      expect(posted).toMatchObject([{ kind: "drill-due", reason: "quarterly", lastDrill: null }]);
+    });
+
     it("reminds when no drill passed in the allowed days, at most weekly", async () => {
       await drill("2026-07-01T10:00:00Z", true);
       await runDrills(ctx(new Date("2026-10-01T09:00:00Z"))); // the quarterly one

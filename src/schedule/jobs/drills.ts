@@ -28,7 +28,8 @@ export async function runDrills(ctx: GuardrailContext): Promise<JobReport> {
   const memory = new GuardrailMemory(state);
   const now = ctx.now();
   const quarter = quarterOf(now, ctx.settings.timeZone);
-  const drills = await readDrills(state);
+  // Only a drill of one of the backups folder's own backups counts (a copy's is logged, not credited).
+  const drills = (await readDrills(state)).filter((d) => d.ofBackup !== false);
   const envs = new Set((await verifiedBackups(ctx.config)).map((b) => b.env));
   for (const env of [...envs].sort()) {
     const mine = drills.filter((d) => d.env === env);
