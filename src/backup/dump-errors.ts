@@ -11,6 +11,23 @@ export interface ChildFailure {
   signal: string | undefined;
   stderr: string;
   cancelled: boolean;
+  /** How long it ran before it failed. */
+  ms?: number;
+}
+
+/** pg_dump's verbose lines that come only once it has connected and is reading the database. */
+const CONNECTED =
+  /last built-in OID|reading (extensions|schemas|user-defined|tables|table inheritance)|dumping contents of table|identifying extension members|saving (encoding|search_path|standard_conforming_strings)/i;
+
+/** A connection that was up and went away: the server stopped, failed over, or the network dropped. */
+const LOST =
+  /server closed the connection unexpectedly|terminating connection|SSL SYSCALL error|SSL connection has been closed unexpectedly|could not receive data from server|connection to server was lost|no connection to the server|EOF detected|Connection reset by peer/i;
+
+function seconds(ms: number | undefined): string {
+  if (ms === undefined) return "";
+  return ms < 60_000
+    ? ` after ${Math.max(1, Math.round(ms / 1000))} s`
+    : ` after ${Math.round(ms / 60_000)} min`;
 }
 
 function freeMegabytes(dir: string): number | undefined {
@@ -90,6 +107,14 @@ export function explainChildFailure(failure: ChildFailure, target: Target, outDi
       "Find the holder in pg_stat_activity and let it finish (or end it), then run again. DBBACKUP_LOCK_WAIT_TIMEOUT sets how long to wait.",
     );
   }
+  // Connected, then lost: never "could not connect" (an SSL error mid-dump would otherwise read like one).
+  if (CONNECTED.test(stderr) && LOST.test(stderr)) {
+    return new DbBackupError(
+      "connection_lost",
+      `The database server went away during the dump${seconds(failure.ms)} (${lastErrorLine(stderr)}); nothing was kept.`,
+      "Check that the server is up again (a restart, a failover, a network drop, an admin's pg_terminate_backend), then run again.",
+    );
+  }
   if (/connection to server .* failed|could not connect|password authentication failed|SSL/i.test(stderr)) {
     return explainConnectError({ message: stderr }, target);
   }
@@ -102,10 +127,10 @@ export function explainChildFailure(failure: ChildFailure, target: Target, outDi
         : "Run the backup again; if it repeats, check what sends the signal (a supervisor, a timeout).",
     );
   }
-  if (/server closed the connection unexpectedly|terminating connection/i.test(stderr)) {
+  if (LOST.test(stderr)) {
     return new DbBackupError(
       "connection_lost",
-      `The database ended ${tool}'s connection mid-dump: ${lastErrorLine(stderr)}`,
+      `The database ended ${tool}'s connection mid-dump${seconds(failure.ms)}: ${lastErrorLine(stderr)}; nothing was kept.`,
       "Check the server's logs (a restart, an admin's pg_terminate_backend, a statement_timeout) and run again.",
     );
   }

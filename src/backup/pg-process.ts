@@ -75,5 +75,6 @@ export async function runPgProcess(
     signal: result.signal,
     stderr: stderrTail,
     cancelled: result.isCanceled === true,
+    ms: performance.now() - started,
   };
 }

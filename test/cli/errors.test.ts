@@ -554,6 +554,70 @@ describe("errors a person can hit, through the real CLI", () => {
     ).toEqual([]);
   });
 
+  it(
+    "13. the server stops mid-dump over SSL: it went away during the dump, after how long; not a connect failure",
+    {
+      timeout: 90_000,
+    },
+    async () => {
+      const server = await startScratchServer({
+        major: 15,
+        ssl: true,
+        hbaLines: [
+          "local all all trust",
+          "hostssl all all 127.0.0.1/32 trust",
+          "hostnossl all all 127.0.0.1/32 reject",
+        ],
+      });
+      try {
+        const url = `${server.url()}?sslmode=no-verify`;
+        await sql(
+          url,
+          "create table public.notes (id int primary key); insert into notes select generate_series(1, 100)",
+        );
+        const work = newWork({ DATABASE_URL_STAGING: `${tcpUrl(server, "postgres")}?sslmode=require` });
+        const lock = await holdLock(url, "public.notes");
+        const running = startCli(["pre-upgrade", "--json"], { cwd: work.dir, timeoutMs: 80_000 });
+        try {
+          // pg_dump has connected and read the catalog, and waits on the table's lock: then the server stops.
+          await waitFor("pg_dump to run", () =>
+            processesOf("pg_dump").find((p) => p.argv.some((a) => a.includes(`:${server.port}/postgres`))),
+          );
+          await waitForAsync("pg_dump to wait on the lock", async () => {
+            const rows = await sql<{ n: number }>(
+              url,
+              "select count(*)::int as n from pg_stat_activity where query ilike 'LOCK TABLE%' and wait_event_type = 'Lock'",
+            );
+            return (rows[0]?.n ?? 0) > 0 ? true : undefined;
+          });
+          // Stopped with the lock still held: pg_dump is mid-dump when its server goes.
+          await server.stop();
+          await lock.release();
+        } catch (error) {
+          running.kill("SIGKILL"); // don't leave our CLI waiting on the lock
+          throw error;
+        }
+        const result = await running;
+        const r: CliResult = {
+          exitCode: result.exitCode ?? -1,
+          stdout: String(result.stdout),
+          stderr: String(result.stderr),
+        };
+        work.results.push(r);
+        const json = expectJsonError(r, FAILED, "connection_lost");
+        expect(json.message).toMatch(
+          /^The database server went away during the dump after \d+ s \(.+\); nothing was kept\.$/,
+        );
+        expect(json.message).not.toMatch(/Could not connect/);
+        expect(json.hint).toMatch(/server is up again/);
+        await expectNothingListed(work);
+        expectNoSecrets(work);
+      } finally {
+        await server.stop();
+      }
+    },
+  );
+
   describe("11. bad input", () => {
     const badLabels: [string, string][] = [
       ["a path trick", "../../etc"],
