@@ -2,6 +2,7 @@ import pg from "pg";
 import { DbBackupError } from "../errors.js";
 import { explainConnectError } from "./connect-errors.js";
 import { clientConfig } from "./connection.js";
+import type { ReadableRelation } from "./grants.js";
 import type { Target } from "./target.js";
 
 export interface ExtensionInfo {
@@ -67,6 +68,8 @@ export interface SnapshotSession {
   serverMajor: number;
   /** Tables holding rows (partitions, not their parents): the total of pg_dump's progress. */
   countDataTables(): Promise<number>;
+  /** Who we are on the server, and which tables and sequences pg_dump will need to read. */
+  readability(): Promise<{ role: string; relations: ReadableRelation[] }>;
   /** Reads the catalog and row counts in the snapshot. */
   readCatalog(): Promise<CatalogSnapshot>;
   close(): Promise<void>;
@@ -297,6 +300,33 @@ export async function openSnapshotSession(
       snapshotId: row?.id ?? "",
       ...server,
       serverMajor: Math.floor(server.serverVersionNum / 10_000),
+      async readability() {
+        const r = await client.query<{
+          role: string;
+          schema: string;
+          name: string;
+          kind: string;
+          usage: boolean;
+          select: boolean;
+        }>(
+          `select current_user as role, n.nspname as schema, c.relname as name, c.relkind as kind,
+                  has_schema_privilege(n.oid, 'USAGE') as usage, has_table_privilege(c.oid, 'SELECT') as select
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where c.relkind in ('r', 'p', 'S') and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}`,
+        );
+        const role =
+          r.rows[0]?.role ?? (await client.query<{ u: string }>("select current_user as u")).rows[0]?.u ?? "";
+        return {
+          role,
+          relations: r.rows.map((row) => ({
+            schema: row.schema,
+            name: row.name,
+            kind: row.kind === "S" ? ("sequence" as const) : ("table" as const),
+            schemaUsage: row.usage,
+            select: row.select,
+          })),
+        };
+      },
       async countDataTables() {
         const r = await client.query<{ n: string }>(
           `select count(*) as n from pg_class c join pg_namespace n on n.oid = c.relnamespace

@@ -2,6 +2,7 @@ import { statfsSync } from "node:fs";
 import path from "node:path";
 import { DbBackupError } from "../errors.js";
 import { explainConnectError } from "./connect-errors.js";
+import { quoteIdent } from "./grants.js";
 import { redactText } from "./redact.js";
 import type { Target } from "./target.js";
 
@@ -86,10 +87,31 @@ export function explainChildFailure(failure: ChildFailure, target: Target, outDi
       stderr,
     );
   if (denied) {
+    const kind = (denied[1] ?? "").toLowerCase();
+    const name = (denied[2] ?? "").replace(/^"|"$/g, "");
+    // pg_dump names the object bare; its failed query names it with its schema.
+    const qualified = /Query was: LOCK TABLE (\S+)/i.exec(stderr)?.[1] ?? name;
+    const role = quoteIdent(target.user.split(".")[0] ?? target.user);
+    const grants =
+      kind === "schema"
+        ? [
+            `GRANT USAGE ON SCHEMA ${quoteIdent(name)} TO ${role};`,
+            `GRANT SELECT ON ALL TABLES IN SCHEMA ${quoteIdent(name)} TO ${role};`,
+            `GRANT SELECT ON ALL SEQUENCES IN SCHEMA ${quoteIdent(name)} TO ${role};`,
+          ]
+        : kind === "sequence"
+          ? [`GRANT SELECT ON SEQUENCE ${qualified} TO ${role};`]
+          : kind === "database"
+            ? [`GRANT CONNECT ON DATABASE ${quoteIdent(name)} TO ${role};`]
+            : kind === "function"
+              ? []
+              : [`GRANT SELECT ON ${qualified} TO ${role};`];
     return new DbBackupError(
       "permission_denied",
-      `${target.user} may not read ${denied[1]} ${denied[2]}, so ${tool} stopped.`,
-      `Back up as the database owner (Supabase: the postgres user), or GRANT SELECT ON ${denied[2]} TO ${target.user}.`,
+      `${target.user} may not read ${kind} ${name}, so ${tool} stopped.`,
+      grants.length > 0
+        ? `Back up as the database owner (Supabase: the postgres user), or have the owner run: ${grants.join(" ")}`
+        : `Back up as the database owner (Supabase: the postgres user), or have the owner grant EXECUTE on ${kind} ${name} to ${target.user}.`,
     );
   }
   // pg_dump implements --lock-wait-timeout with statement_timeout around its LOCK TABLE, so a lock

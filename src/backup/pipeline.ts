@@ -19,6 +19,7 @@ import { type ChildConnection, childConnection } from "./connection.js";
 import { explainChildFailure } from "./dump-errors.js";
 import { acquireEnvLock } from "./env-lock.js";
 import type { BackupListener, BackupStep } from "./events.js";
+import { describeProblems, grantStatements, schemaProblems } from "./grants.js";
 import { backupId, checkLabel } from "./ids.js";
 import { MANIFEST_SCHEMA, type Manifest, type StageResult, writeManifest } from "./manifest.js";
 import { describeOrphanSessions, endOrphanRuns } from "./orphan-sessions.js";
@@ -313,6 +314,7 @@ async function work(ctx: WorkContext): Promise<Manifest> {
     const compressArgs = compressionArgs(compression, tools.major);
     conn = childConnection(target, ctx.jobId);
 
+    await refuseUnreadable(session);
     const progress: DumpProgress = { tablesTotal: await session.countDataTables() };
     // The full dump runs alone: it is the long pole, and on a small machine anything beside it
     // slows it down. Everything else reads the same snapshot afterwards, alongside stage 2's
@@ -410,6 +412,22 @@ async function work(ctx: WorkContext): Promise<Manifest> {
     abort.abort();
     await session.close();
   }
+}
+
+/**
+ * Before dumping anything: everything pg_dump must read, this role may read. Otherwise pg_dump would
+ * stop at the first table it may not lock, naming only that one; this names them all, with the
+ * GRANTs that fix them.
+ */
+async function refuseUnreadable(session: SnapshotSession): Promise<void> {
+  const { role, relations } = await session.readability();
+  const problems = schemaProblems(relations);
+  if (problems.length === 0) return;
+  throw new DbBackupError(
+    "permission_denied",
+    `${role} may not read ${describeProblems(problems)}, so pg_dump would stop there; nothing was dumped.`,
+    `Back up as the database owner (Supabase: the postgres user), or have the owner run: ${grantStatements(role, problems).join(" ")}`,
+  );
 }
 
 function catalogSection(catalog: CatalogSnapshot): Manifest["catalog"] {

@@ -443,6 +443,38 @@ describe("errors a person can hit, through the real CLI", () => {
     expectNoSecrets(work);
   });
 
+  it("7b. a role that can't use a schema: every unreadable thing named at once, and the hint's SQL works as printed", async () => {
+    const admin = tcpUrl(auth, "postgres", "postgres", ADMIN_PASSWORD);
+    await sql(admin, "create database noauth");
+    const adminDb = tcpUrl(auth, "noauth", "postgres", ADMIN_PASSWORD);
+    await sql(
+      adminDb,
+      `create role ho_reader login password '${READER_PASSWORD}';
+       create schema auth;
+       create table auth.users (id serial primary key, email text);
+       create table auth.identities (id int primary key);
+       insert into auth.users (email) values ('a@example.com');
+       create table public.notes (id int primary key); insert into public.notes values (1);
+       create table public.payroll (id int primary key);
+       grant select on public.notes to ho_reader;`,
+    );
+    const work = newWork({ DATABASE_URL_STAGING: tcpUrl(auth, "noauth", "ho_reader", READER_PASSWORD) });
+    const json = expectJsonError(await run(work, ["--json"]), FAILED, "permission_denied");
+    expect(json.message).toBe(
+      "ho_reader may not read schema auth (2 tables, 1 sequence), table public.payroll, so pg_dump would stop there; nothing was dumped.",
+    );
+    const statements = json.hint.split("have the owner run: ")[1] ?? "";
+    expect(statements).toBe(
+      "GRANT USAGE ON SCHEMA auth TO ho_reader; GRANT SELECT ON ALL TABLES IN SCHEMA auth TO ho_reader; GRANT SELECT ON ALL SEQUENCES IN SCHEMA auth TO ho_reader; GRANT SELECT ON public.payroll TO ho_reader;",
+    );
+    await expectNothingListed(work);
+    // As printed, by the owner: then the same backup goes through.
+    await sql(adminDb, statements);
+    const after = await run(work, ["after-grants"]);
+    expect(after.exitCode, shown(after)).toBe(0);
+    expectNoSecrets(work);
+  });
+
   it("8. lock wait timeout: a held lock fails the run fast, with who to look for", async () => {
     const work = newWork({ DATABASE_URL_STAGING: main.url("locks"), DBBACKUP_LOCK_WAIT_TIMEOUT: "2s" });
     const lock = await holdLock(main.url("locks"), "public.busy");
