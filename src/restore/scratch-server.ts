@@ -1,5 +1,14 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -9,7 +18,7 @@ import { tiedToUs } from "../backup/child-lifetime.js";
 import { DbBackupError } from "../errors.js";
 import type { StateStore } from "../state/store.js";
 import { SCRATCH_OWNER_FILE, SCRATCH_PREFIX } from "./scratch-owner.js";
-import { findServerBinaries } from "./server-binaries.js";
+import { findServerBinaries, type ServerBinaries } from "./server-binaries.js";
 
 export interface ScratchServer {
   major: number;
@@ -31,6 +40,8 @@ export interface ScratchServerOptions {
   hbaLines?: string[];
   /** Serve SSL with a throwaway self-signed certificate. */
   ssl?: boolean;
+  /** These server binaries instead of the ones found for `major`. */
+  binaries?: ServerBinaries;
   /**
    * The state of the run that needs it: the server dies with this process (an immediate shutdown),
    * and its folder records the owner, so a later start removes what a killed run left.
@@ -38,7 +49,7 @@ export interface ScratchServerOptions {
   owner?: StateStore;
 }
 
-interface RunAs {
+export interface RunAs {
   uid: number;
   gid: number;
 }
@@ -106,6 +117,80 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The first folder on the way to `dir` that the user `runAs` may not pass through (no x bit for
+ * it), or undefined. As root, the scratch server runs as another user, who must reach the binaries:
+ * under a 0700 home (`/root/app/node_modules/...`) they can't.
+ */
+export function firstUnreachable(dir: string, runAs: RunAs): { dir: string; mode: string } | undefined {
+  let current = path.resolve(dir);
+  const chain: string[] = [];
+  for (;;) {
+    chain.unshift(current);
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const d of chain) {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(d);
+    } catch {
+      return undefined; // missing: findServerBinaries says so better
+    }
+    const bit = st.uid === runAs.uid ? 0o100 : st.gid === runAs.gid ? 0o010 : 0o001;
+    if ((st.mode & bit) === 0) return { dir: d, mode: (st.mode & 0o777).toString(8).padStart(4, "0") };
+  }
+  return undefined;
+}
+
+function unreachableBinaries(
+  bins: ServerBinaries,
+  blocked: { dir: string; mode: string },
+  runAs: RunAs,
+): DbBackupError {
+  const name = userName(runAs.uid) ?? `uid ${runAs.uid}`;
+  return new DbBackupError(
+    "scratch_server_failed",
+    `The scratch Postgres ${bins.major} server must run as ${name} (Postgres refuses to run as root), but ${name} can't reach its binaries in ${bins.binDir}: ${blocked.dir} is mode ${blocked.mode}.`,
+    `Install postgresql-${bins.major} (apt) so the server lives in /usr/lib/postgresql/${bins.major}/bin, or keep dbbackup outside ${blocked.dir} (or: chmod o+x ${blocked.dir}), or run dbbackup as an ordinary user.`,
+  );
+}
+
+function userName(uid: number): string | undefined {
+  try {
+    return readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .map((l) => l.split(":"))
+      .find((f) => Number(f[2]) === uid)?.[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** initdb's own words, not just "failed". */
+function initdbFailed(error: unknown, major: number, origin: string): DbBackupError {
+  const e = error as { stderr?: unknown; stdout?: unknown; message?: string };
+  const output = `${typeof e.stderr === "string" ? e.stderr : ""}\n${typeof e.stdout === "string" ? e.stdout : ""}`;
+  const lines = output
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const said =
+    lines.find((l) => /error|could not|fatal|no space|permission denied/i.test(l)) ??
+    lines.at(-1) ??
+    e.message?.split("\n")[0] ??
+    "no output";
+  const full = /No space left on device/i.test(output);
+  return new DbBackupError(
+    "scratch_server_failed",
+    `initdb for the scratch Postgres ${major} server (${origin}) failed: ${said}`,
+    full
+      ? `The temp folder (${os.tmpdir()}) is full: free space there, or point TMPDIR at a bigger disk, then run the restore test again.`
+      : "Fix what initdb says, then run the restore test again.",
+  );
+}
+
 /** Synchronous killers of servers still running, for the process's last moment. */
 const live = new Map<ScratchServer, () => void>();
 let exitHookInstalled = false;
@@ -155,8 +240,12 @@ async function waitReady(
 
 /** A throwaway Postgres on 127.0.0.1 with its data in a temp dir that is removed on stop. */
 export async function startScratchServer(options: ScratchServerOptions): Promise<ScratchServer> {
-  const bins = findServerBinaries(options.major);
+  const bins = options.binaries ?? findServerBinaries(options.major);
   const runAs = runAsUser();
+  if (runAs) {
+    const blocked = firstUnreachable(bins.binDir, runAs);
+    if (blocked) throw unreachableBinaries(bins, blocked, runAs);
+  }
   const root = mkdtempSync(path.join(os.tmpdir(), `${SCRATCH_PREFIX}${options.major}-`));
   if (options.owner) {
     options.owner.holdLease("restore test");
@@ -191,11 +280,7 @@ export async function startScratchServer(options: ScratchServerOptions): Promise
     if (options.ssl) await makeCertificate(dataDir, runAs);
   } catch (error) {
     cleanup();
-    throw new DbBackupError(
-      "scratch_server_failed",
-      `initdb for Postgres ${options.major} (${bins.origin}) failed.`,
-      error instanceof Error ? error.message.split("\n").slice(-2).join(" ") : "see above",
-    );
+    throw initdbFailed(error, options.major, bins.origin);
   }
   const port = await freePort();
   const settings: Record<string, string> = {

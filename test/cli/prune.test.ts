@@ -225,12 +225,12 @@ describe("dbbackup prune", () => {
 
   it("names every bad count setting at once (exit 2)", async () => {
     work.remove();
-    setUp({ DBBACKUP_KEEP_ON_DEMAND: "-1", DBBACKUP_KEEP_PRE_UPGRADE: "" });
+    setUp({ DBBACKUP_KEEP_ON_DEMAND: "-1", DBBACKUP_KEEP_PRE_UPGRADE: "two" });
     const r = await cli("prune");
     expect(r.exitCode).toBe(USAGE);
     expect(r.stderr).toContain("Configuration has 2 problems");
     expect(r.stderr).toContain('DBBACKUP_KEEP_ON_DEMAND="-1": must be a whole number, 0 or more');
-    expect(r.stderr).toContain('DBBACKUP_KEEP_PRE_UPGRADE="": must be a whole number, 0 or more');
+    expect(r.stderr).toContain('DBBACKUP_KEEP_PRE_UPGRADE="two": must be a whole number, 0 or more');
   });
 
   it("says so when there is nothing to prune", async () => {

@@ -1,10 +1,12 @@
-import { existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DbBackupError } from "../../src/errors.js";
 import { startScratchServer } from "../../src/restore/scratch-server.js";
+import { findServerBinaries } from "../../src/restore/server-binaries.js";
 import {
   catalogSummary,
   createDatabase,
@@ -14,6 +16,7 @@ import {
   sql,
   startTestServer,
 } from "../helpers/postgres.js";
+import { mountTmpfs, tmpfsUnavailableReason } from "../helpers/servers.js";
 
 /** Resolves when something can listen on 127.0.0.1:port, i.e. nothing else holds it. */
 function canListen(port: number): Promise<boolean> {
@@ -88,4 +91,55 @@ describe("scratch server of a major we have no binaries for", () => {
     expect((error as DbBackupError).message).toMatch(/\bPostgres 9\b/);
     expect((error as DbBackupError).hint).toMatch(/postgresql-9|pg9/);
   });
+});
+
+describe("a scratch server that can't start says why", () => {
+  const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
+
+  it.skipIf(!asRoot)(
+    "as root, binaries under a 0700 folder: the server's user can't reach them, named with the fix",
+    async () => {
+      const found = findServerBinaries(15);
+      const home = mkdtempSync(path.join(os.tmpdir(), "dbbackup-home-"));
+      try {
+        chmodSync(home, 0o700); // like /root, or a home folder
+        symlinkSync(found.binDir, path.join(home, "bin"));
+        const error = await startScratchServer({
+          major: 15,
+          binaries: { major: 15, binDir: path.join(home, "bin"), origin: "test" },
+        }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(DbBackupError);
+        const e = error as DbBackupError;
+        expect(e.message).toBe(
+          `The scratch Postgres 15 server must run as postgres (Postgres refuses to run as root), but postgres can't reach its binaries in ${path.join(home, "bin")}: ${home} is mode 0700.`,
+        );
+        expect(e.hint).toContain(`chmod o+x ${home}`);
+        expect(e.hint).toContain("postgresql-15");
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+  );
+
+  const tmpfsProblem = tmpfsUnavailableReason();
+  it.skipIf(tmpfsProblem !== undefined)(
+    "initdb's own error, when initdb fails (a full temp folder)",
+    async () => {
+      const tmpfs = mountTmpfs(1);
+      const before = process.env.TMPDIR;
+      process.env.TMPDIR = tmpfs.dir;
+      try {
+        const error = (await startScratchServer({ major: 15 }).catch((e: unknown) => e)) as DbBackupError;
+        expect(error).toBeInstanceOf(DbBackupError);
+        expect(error.message).toMatch(
+          /^initdb for the scratch Postgres 15 server \(.+\) failed: .*No space left on device/,
+        );
+        expect(error.hint).toContain(`The temp folder (${tmpfs.dir}) is full`);
+      } finally {
+        if (before === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = before;
+        tmpfs.unmount();
+      }
+    },
+  );
 });
