@@ -121,6 +121,8 @@ export async function runBackup(request: BackupRequest): Promise<BackupOutcome> 
   const root = request.config.backupsDir;
   mkdirSync(path.join(root, LOGS_DIR), { recursive: true });
   const started = (request.now ?? (() => new Date()))();
+  // The time reported is the wall time of the whole request: waiting for a lock and connecting included.
+  const wallStart = performance.now();
   const id = pickId(root, started, target.env, label);
   emit({
     type: "started",
@@ -181,6 +183,7 @@ export async function runBackup(request: BackupRequest): Promise<BackupOutcome> 
       log,
       emit,
       started,
+      wallStart,
       label,
       store,
       jobId,
@@ -250,6 +253,8 @@ interface WorkContext {
   log: RunLog;
   emit: BackupListener;
   started: Date;
+  /** performance.now() when the request began. */
+  wallStart: number;
   label: string | undefined;
   store: StateStore;
   jobId: string;
@@ -277,7 +282,6 @@ async function work(ctx: WorkContext): Promise<Manifest> {
   const { request, target, dir, log, emit } = ctx;
   const config = request.config;
   const durations: Record<string, number> = {};
-  const t0 = performance.now();
   const warnings = [...target.warnings];
 
   const session = await timed(
@@ -376,7 +380,7 @@ async function work(ctx: WorkContext): Promise<Manifest> {
       );
     }
     const finishedAt = new Date();
-    durations.total = Math.round(performance.now() - t0);
+    durations.total = Math.round(performance.now() - ctx.wallStart);
     const manifest: Manifest = {
       schema: MANIFEST_SCHEMA,
       id: ctx.id,
