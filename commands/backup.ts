@@ -4,6 +4,7 @@ import { listBackups } from "../src/backup/catalog.js";
 import { diffExtensions, type ExtensionChanges } from "../src/backup/extension-diff.js";
 import { type FileEntry, type Manifest, readManifest, type StageResult } from "../src/backup/manifest.js";
 import { runBackup } from "../src/backup/pipeline.js";
+import { diffRows, type RowChanges } from "../src/backup/row-changes.js";
 import { envNameSchema } from "../src/config.js";
 import { stateFor } from "../src/state/open.js";
 import type { CommandContext } from "./context.js";
@@ -47,6 +48,8 @@ export interface BackupResult {
   exposedViews: string[];
   /** Extensions added, removed or upgraded since the previous verified backup of this env. */
   extensionChanges?: ExtensionChanges & { since: string };
+  /** Row counts per table since the previous verified backup of this env; big drops flagged. */
+  rowChanges?: RowChanges & { since: string };
   /** How to restore it; absent with --no-restore-hint. */
   restoreCommand?: string;
 }
@@ -110,14 +113,14 @@ export async function run(ctx: CommandContext, input: BackupArgs): Promise<Backu
   });
   const result = backupResult(outcome.manifest, outcome.dir, args.restoreHint, ctx.cwd ?? process.cwd());
   const changes = await changesSincePrevious(ctx.config, outcome.manifest);
-  return changes ? { ...result, extensionChanges: changes } : result;
+  return changes ? { ...result, ...changes } : result;
 }
 
-/** The previous verified backup of the same env, compared by extensions (none for a first backup). */
+/** The previous verified backup of the same env, compared by extensions and rows (none for a first backup). */
 async function changesSincePrevious(
   config: CommandContext["config"],
   manifest: Manifest,
-): Promise<(ExtensionChanges & { since: string }) | undefined> {
+): Promise<Pick<BackupResult, "extensionChanges" | "rowChanges"> | undefined> {
   if (manifest.env === "adhoc") return undefined; // one-off URLs may each be a different database
   const { backups } = await listBackups(config.backupsDir, stateFor(config), manifest.env);
   // By time, not id: two backups in the same second sort by label.
@@ -128,7 +131,16 @@ async function changesSincePrevious(
   if (!previous) return undefined;
   try {
     const before = await readManifest(previous.dir);
-    return { since: previous.id, ...diffExtensions(before.catalog.extensions, manifest.catalog.extensions) };
+    return {
+      extensionChanges: {
+        since: previous.id,
+        ...diffExtensions(before.catalog.extensions, manifest.catalog.extensions),
+      },
+      rowChanges: {
+        since: previous.id,
+        ...diffRows(before.catalog.tables, manifest.catalog.tables, config.rowDropPercent),
+      },
+    };
   } catch {
     return undefined; // an unreadable older manifest is list's business, not this backup's
   }

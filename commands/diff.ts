@@ -40,6 +40,7 @@ async function backupState(ctx: CommandContext, ref: string): Promise<DatabaseSt
       reloptions: parsePgArray(rel),
     })),
     policiesByTable: manifest.catalog.policiesByTable,
+    tables: manifest.catalog.tables,
   };
 }
 
@@ -47,7 +48,8 @@ async function liveState(ctx: CommandContext, env: string): Promise<DatabaseStat
   const target = resolveTarget(ctx.config, { env });
   const session = await openSnapshotSession(target, {
     lockWaitTimeoutSeconds: ctx.config.lockWaitTimeoutSeconds,
-    exactCountMaxRows: -1, // no row counts: the diff needs none
+    // Rows as a backup counts them, so the two sides compare like with like.
+    exactCountMaxRows: ctx.config.exactCountMaxRows,
   });
   try {
     const c = await session.readCatalog();
@@ -57,6 +59,7 @@ async function liveState(ctx: CommandContext, env: string): Promise<DatabaseStat
       extensions: c.extensions,
       views: c.views,
       policiesByTable: c.policiesByTable,
+      tables: c.tables,
     };
   } finally {
     await session.close();
@@ -68,7 +71,7 @@ export async function run(ctx: CommandContext, input: DiffArgs): Promise<DiffRes
   const args = diffArgs.parse(input);
   const from = await backupState(ctx, args.from);
   const to = args.to === "live" ? await liveState(ctx, from.env) : await backupState(ctx, args.to);
-  const diff = diffStates(from, to);
+  const diff = diffStates(from, to, ctx.config.rowDropPercent);
   return {
     ok: true,
     ...diff,

@@ -32,6 +32,8 @@ export interface Config {
    * last renewal (renewed every quarter of it).
    */
   leaseMs: number;
+  /** A table that lost more than this percentage of its rows since the last backup is flagged. */
+  rowDropPercent: number;
 }
 
 /** Env names go into folder names and ids, so `_` (the id separator) becomes `-`: DATABASE_URL_EU_PROD → eu-prod. */
@@ -75,6 +77,12 @@ const schema = z.object({
     .regex(/^[0-9]{1,6}$/, "must be a whole number, 0 or more")
     .default("2")
     .transform(Number),
+  DBBACKUP_ROW_DROP_ALERT: z
+    .string()
+    .regex(/^[0-9]{1,3}%?$/, "must be a percentage like 10%")
+    .transform((v) => Number.parseInt(v, 10))
+    .refine((p) => p >= 1 && p <= 100, "must be between 1% and 100%")
+    .default("10%"),
   DBBACKUP_LEASE: z
     .string()
     .regex(/^[0-9]+(ms|s|m|min)?$/, "must be a duration like 60s or 2min")
@@ -92,6 +100,8 @@ const FIXES: Record<string, string> = {
   PG_BIN_DIR: "a folder that holds pg_dump, e.g. /usr/lib/postgresql/17/bin",
   DBBACKUP_KEEP_ON_DEMAND: "how many on-demand backups per env prune keeps, e.g. 5",
   DBBACKUP_KEEP_PRE_UPGRADE: "how many pre-upgrade backups per env prune keeps, e.g. 2",
+  DBBACKUP_ROW_DROP_ALERT:
+    "e.g. DBBACKUP_ROW_DROP_ALERT=10%: flag a table that lost more than that share of its rows",
   DBBACKUP_LEASE: "e.g. DBBACKUP_LEASE=60s; a killed run's locks are taken over this long after it stopped",
 };
 
@@ -198,5 +208,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     requestedBy: merged.DBBACKUP_REQUESTED_BY ?? merged.USER ?? merged.LOGNAME ?? os.userInfo().username,
     retention: { keepOnDemand: data.DBBACKUP_KEEP_ON_DEMAND, keepPreUpgrade: data.DBBACKUP_KEEP_PRE_UPGRADE },
     leaseMs: data.DBBACKUP_LEASE,
+    rowDropPercent: data.DBBACKUP_ROW_DROP_ALERT,
   };
 }

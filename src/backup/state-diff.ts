@@ -1,4 +1,5 @@
 import { diffExtensions, type ExtensionChanges, type ExtensionLike } from "./extension-diff.js";
+import { diffRows, type RowChanges, type TableRows } from "./row-changes.js";
 
 /** What a post-upgrade sanity check compares: one side is a backup, the other a backup or live. */
 export interface DatabaseState {
@@ -8,6 +9,8 @@ export interface DatabaseState {
   views: { schema: string; name: string; reloptions: string[] }[];
   /** Absent for backups taken before it was recorded. */
   policiesByTable: Record<string, number> | undefined;
+  /** Rows per table (absent when not read). */
+  tables?: TableRows[];
 }
 
 export interface ViewChange {
@@ -25,6 +28,8 @@ export interface StateDiff {
   extensions: ExtensionChanges;
   views: { added: string[]; removed: string[]; changed: ViewChange[] };
   policies: { table: string; before: number; after: number }[] | undefined;
+  /** Row counts per table, when both sides have them. */
+  rows?: RowChanges;
 }
 
 const INVOKER = /^security_invoker=(true|on|yes|1)$/i;
@@ -33,7 +38,7 @@ const key = (v: { schema: string; name: string }) => `${v.schema}.${v.name}`;
 const show = (options: string[]) => `{${options.join(",")}}`;
 
 /** Pure: the runbook's post-upgrade sanity as data. */
-export function diffStates(a: DatabaseState, b: DatabaseState): StateDiff {
+export function diffStates(a: DatabaseState, b: DatabaseState, dropPercent = 10): StateDiff {
   const before = new Map(a.views.map((v) => [key(v), v.reloptions]));
   const after = new Map(b.views.map((v) => [key(v), v.reloptions]));
   const changed: ViewChange[] = [];
@@ -70,5 +75,6 @@ export function diffStates(a: DatabaseState, b: DatabaseState): StateDiff {
       changed: changed.sort((x, y) => x.view.localeCompare(y.view)),
     },
     policies,
+    ...(a.tables && b.tables ? { rows: diffRows(a.tables, b.tables, dropPercent) } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import type { DiffResult } from "../../commands/diff.js";
+import { rowAlarms, rowSummary } from "../backup/row-changes.js";
 import { formatExtensionChanges } from "./format.js";
 import type { Style } from "./render.js";
 
@@ -26,5 +27,10 @@ export function renderDiff(d: DiffResult, s: Style): string {
       lines.push(
         `  policies    ${p.table}: ${p.before} → ${p.after}${p.after < p.before ? s.bad("  fewer") : ""}`,
       );
+  if (d.rows) {
+    lines.push(`  rows        ${rowSummary(d.rows)}`);
+    for (const alarm of rowAlarms(d.rows))
+      lines.push(`  rows        ${s.bad(`${alarm}  (more than ${d.rows.dropPercent}% lost)`)}`);
+  }
   return `${lines.join("\n")}\n`;
 }

@@ -2,6 +2,7 @@ import type { BackupResult } from "../../commands/backup.js";
 import type { ListResult } from "../../commands/list.js";
 import type { VerifyResult } from "../../commands/verify.js";
 import type { StageResult } from "../backup/manifest.js";
+import { rowAlarms, rowSummary } from "../backup/row-changes.js";
 import type { DbBackupError } from "../errors.js";
 import {
   formatAge,
@@ -77,6 +78,7 @@ export function renderBackup(r: BackupResult, s: Style): string {
             ],
           ]
         : []),
+      ...(r.rowChanges ? [["  rows", `since ${r.rowChanges.since}: ${rowSummary(r.rowChanges)}`]] : []),
       [
         "  TOC",
         `${r.tocEntries} entries: ${c.tables} tables, ${c.views} views, ${c.policies} policies, ${c.extensions} extensions, ${c.functions} functions`,
@@ -86,6 +88,12 @@ export function renderBackup(r: BackupResult, s: Style): string {
     ...r.stages.map((st) => `  ${stageLine(st, s)}`),
   ];
   for (const w of r.warnings) lines.push(`  ${s.warn("!")} ${w}`);
+  if (r.rowChanges) {
+    for (const alarm of rowAlarms(r.rowChanges))
+      lines.push(
+        `  ${s.bad("!")} ${alarm} since ${r.rowChanges.since} (more than ${r.rowChanges.dropPercent}% lost)`,
+      );
+  }
   if (r.exposedViews.length > 0) {
     lines.push(
       `  ${s.warn("!")} ${r.exposedViews.length} view(s) readable by anon/authenticated without security_invoker=true (they bypass RLS): ${r.exposedViews.join(", ")}`,

@@ -1,4 +1,5 @@
 import type { DiffResult } from "../../commands/diff.js";
+import { rowAlarms, rowSummary } from "../backup/row-changes.js";
 import { formatBytes, formatExtensionChanges, formatHoursMinutes, formatUtc } from "../cli/format.js";
 import type { BackupRef, Notice } from "../schedule/notices.js";
 import type { MaintenanceWindow } from "../state/windows.js";
@@ -91,6 +92,13 @@ export function diffBlocks(d: DiffResult): Block[] {
       lines.push(
         `*Policies* \`${escapeMrkdwn(p.table)}\` ${p.before} → ${p.after}${p.after < p.before ? " :warning: fewer" : ""}`,
       );
+  if (d.rows) {
+    lines.push(`*Rows* ${escapeMrkdwn(rowSummary(d.rows))}`);
+    const alarms = rowAlarms(d.rows);
+    for (const alarm of alarms.slice(0, 10))
+      lines.push(`:rotating_light: *Rows* ${escapeMrkdwn(alarm)} (more than ${d.rows.dropPercent}% lost)`);
+    if (alarms.length > 10) lines.push(`…and ${alarms.length - 10} more tables flagged`);
+  }
   return [section(lines.join("\n"))];
 }
 

@@ -1,6 +1,7 @@
 import type { types } from "@slack/bolt";
 import type { BackupResult } from "../../commands/backup.js";
 import type { ListResult } from "../../commands/list.js";
+import { rowAlarms, rowSummary } from "../backup/row-changes.js";
 import {
   formatAge,
   formatBytes,
@@ -158,6 +159,16 @@ export function backupDoneView(r: BackupResult): SlackMessage {
     { type: "section", fields: fields.map((text) => ({ type: "mrkdwn", text })) },
   ];
   for (const w of r.warnings) blocks.push(context(`:warning: ${escapeMrkdwn(w)}`));
+  if (r.rowChanges) {
+    const alarms = rowAlarms(r.rowChanges);
+    blocks.push(
+      context(
+        alarms.length > 0
+          ? `:rotating_light: Since \`${r.rowChanges.since}\` (more than ${r.rowChanges.dropPercent}% lost): ${alarms.slice(0, 10).map(escapeMrkdwn).join("; ")}${alarms.length > 10 ? `; and ${alarms.length - 10} more` : ""}`
+          : `Rows since \`${r.rowChanges.since}\`: ${rowSummary(r.rowChanges)}`,
+      ),
+    );
+  }
   if (r.exposedViews.length > 0) {
     blocks.push(
       context(

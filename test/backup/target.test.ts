@@ -7,6 +7,7 @@ function config(envs: Record<string, Omit<EnvironmentConfig, "name">>): Config {
   return {
     backupsDir: "/tmp/backups",
     leaseMs: 60_000,
+    rowDropPercent: 10,
     environments: new Map(Object.entries(envs).map(([name, e]) => [name, { name, ...e }])),
     lockWaitTimeoutSeconds: 60,
     exactCountMaxRows: 1_000_000,

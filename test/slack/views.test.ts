@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { backupResult } from "../../commands/backup.js";
+import { diffRows } from "../../src/backup/row-changes.js";
 import { slashWords } from "../../src/slack/app.js";
 import {
+  backupDoneView,
   backupFailedView,
   escapeMrkdwn,
   helpView,
@@ -8,6 +11,7 @@ import {
   statusView,
   usageErrorView,
 } from "../../src/slack/views.js";
+import { makeManifest } from "../helpers/manifest.js";
 
 describe("Block Kit views", () => {
   it("always carry a plain-text fallback and stay within Slack's limits", () => {
@@ -115,5 +119,35 @@ describe("slashWords", () => {
     expect(
       JSON.stringify(statusView({ running: [], pending: [], last: [], now: new Date() }).blocks),
     ).not.toContain("Upgrade windows");
+  });
+});
+
+describe("backupDoneView: rows since the last backup", () => {
+  const base = backupResult(makeManifest("20261123_203000_prod_pre-upgrade"), "/b/x", false, "/");
+  const rowChanges = {
+    since: "20261122_203000_prod",
+    ...diffRows(
+      [
+        { schema: "public", name: "orders", partitioned: false, rows: 1000, exact: true },
+        { schema: "public", name: "audit", partitioned: false, rows: 50, exact: true },
+      ],
+      [{ schema: "public", name: "orders", partitioned: false, rows: 400, exact: true }],
+      10,
+    ),
+  };
+
+  it("flags, in the channel, a table that lost more than the setting's share and one that is gone", () => {
+    const text = JSON.stringify(backupDoneView({ ...base, rowChanges }).blocks);
+    expect(text).toContain(":rotating_light: Since `20261122_203000_prod` (more than 10% lost)");
+    expect(text).toContain(
+      "public.orders lost 60% of its rows (1,000 → 400); public.audit is gone (it had 50 rows)",
+    );
+  });
+
+  it("says quietly what changed when nothing is flagged", () => {
+    const quiet = { since: "20261122_203000_prod", ...diffRows([], [], 10) };
+    expect(JSON.stringify(backupDoneView({ ...base, rowChanges: quiet }).blocks)).toContain(
+      "Rows since `20261122_203000_prod`: no table's row count changed",
+    );
   });
 });
