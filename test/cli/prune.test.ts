@@ -71,7 +71,7 @@ describe("dbbackup prune", () => {
     for (let d = 1; d <= 3; d++) backup(day(d + 10, "staging", "pre-upgrade"));
     const before = present();
     const r = await cli("prune", "--dry-run");
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, r.stderr).toBe(0);
     expect(present()).toEqual(before);
     const lines = r.stdout.split("\n");
     expect(lines[0]).toBe(

@@ -186,7 +186,7 @@ describe("two bot processes on one backups folder", () => {
       DBBACKUP_PROD_APPROVERS: [BOB, ...CROWD].join(","),
       // Recovery every 2 s in both bots while the other runs backups: a live replica must never be
       // taken for a dead one.
-      DBBACKUP_LEASE: "4s",
+      DBBACKUP_LEASE: "5s",
     });
     [a, b] = await Promise.all([startBot(), startBot()]);
   });
@@ -458,8 +458,8 @@ function killedMidDumpSuite(options: { db: string }) {
     slack = await startFakeSlack();
     url = await createDatabase(server, db);
     await loadFixture(url, "supabase");
-    // Lease 4 s: a dead bot elsewhere is noticed within seconds (recovery runs every 2 s).
-    work = workdir({ DATABASE_URL_STAGING: url, DBBACKUP_LEASE: "4s" });
+    // Lease 5 s: a dead bot elsewhere is noticed within seconds (recovery runs every 2.5 s).
+    work = workdir({ DATABASE_URL_STAGING: url, DBBACKUP_LEASE: "5s" });
   });
   afterAll(async () => {
     await lock?.release();
@@ -584,8 +584,8 @@ describe("a bot killed (-9) mid-dump, on this machine", () => {
     expect(listing.backups.map((x) => x.label)).not.toContain("killed");
     expect(listing.running).toEqual([]);
 
-    // Still once after a couple more recovery rounds (every 2 s with a 4 s lease).
-    await sleep(Math.max(0, bStarted + 5_000 - Date.now()));
+    // Still once after a couple more recovery rounds (every 2.5 s with a 5 s lease).
+    await sleep(Math.max(0, bStarted + 6_000 - Date.now()));
     expect(channelCalls(slack, INTERRUPTED)).toHaveLength(1);
     expect((await auditOf(suite.root())).filter((l) => l.kind === "backup-interrupted")).toHaveLength(1);
   });
