@@ -4,7 +4,7 @@ import { locateBackup } from "../src/backup/locate.js";
 import { ManifestError, readManifest, type StageResult } from "../src/backup/manifest.js";
 import { findPgTools } from "../src/backup/pgtools.js";
 import { markInUse } from "../src/backup/restore-lock.js";
-import { verifyDumped, verifyReadable } from "../src/backup/verify.js";
+import { inOrder, verifyDumped, verifyReadable } from "../src/backup/verify.js";
 import { DbBackupError } from "../src/errors.js";
 import { stateFor } from "../src/state/open.js";
 import type { CommandContext } from "./context.js";
@@ -61,7 +61,7 @@ export async function run(ctx: CommandContext, input: VerifyArgs): Promise<Verif
       ),
       verifyReadable(dir, tools.pgRestore, manifest.catalog.counts, { signal: ctx.signal, owner: state }),
     ]);
-    const stages = [stage1.result, stage2.result];
+    const stages = inOrder([stage1.result, stage2.result]);
     const ok = stages.every((s) => s.ok);
     if (recordAs && !ctx.signal?.aborted) {
       await annotateBackup(state, root, recordAs, "while it was verified", (current) => ({

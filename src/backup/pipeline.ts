@@ -28,7 +28,7 @@ import { findPgTools, type PgTools } from "./pgtools.js";
 import { redactText } from "./redact.js";
 import { resolveTarget, type Target } from "./target.js";
 import { tocCounts } from "./toc.js";
-import { DUMP_FILE, SCHEMA_FILE, verifyDumped, verifyReadable } from "./verify.js";
+import { DUMP_FILE, inOrder, SCHEMA_FILE, verifyDumped, verifyReadable } from "./verify.js";
 import {
   cleanStaleInProgress,
   createInProgressDir,
@@ -358,7 +358,7 @@ async function work(ctx: WorkContext): Promise<Manifest> {
       },
       durations,
     );
-    const stages: StageResult[] = [stage1.result, stage2.result];
+    const stages: StageResult[] = inOrder([stage1.result, stage2.result]);
     for (const s of stages) {
       emit({ type: "stage", stage: s.stage, ok: s.ok, ms: s.ms });
       for (const c of s.checks) log.line(`stage ${s.stage} ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);

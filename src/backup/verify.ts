@@ -45,6 +45,19 @@ function stage(name: StageResult["stage"], started: number, checks: Check[]): St
   };
 }
 
+/**
+ * Stages in order, each `at` when it was reached: stage 2 runs beside stage 1 but is reached only
+ * when both are done, so its time is never before stage 1's. Pure.
+ */
+export function inOrder(stages: readonly StageResult[]): StageResult[] {
+  let latest = "";
+  return stages.map((s) => {
+    const at = s.at < latest ? latest : s.at;
+    latest = at;
+    return at === s.at ? s : { ...s, at };
+  });
+}
+
 export interface Stage1Result {
   result: StageResult;
   files: FileEntry[];

@@ -10,7 +10,8 @@ export class ProgressReporter {
   private tables = { done: 0, total: undefined as number | undefined };
   private bytes = 0;
   private readonly started = Date.now();
-  private lastPlain = 0;
+  // The first plain line waits 5 s too: at the very start it could only say "0 tables, 0 B".
+  private lastPlain = Date.now();
   private barShown = false;
 
   constructor(
@@ -33,7 +34,10 @@ export class ProgressReporter {
         this.line(`removed ${event.paths.length} abandoned in-progress folder(s): ${event.paths.join(", ")}`);
         break;
       case "step":
-        if (event.status === "finished" && event.step !== "finalize") {
+        if (event.status === "finished" && event.step === "dump") {
+          // The dump's final figures, whatever the last progress line happened to catch.
+          this.line(`dump done in ${formatDuration(event.ms ?? 0)}: ${this.counts()}`);
+        } else if (event.status === "finished" && event.step !== "finalize") {
           this.line(`${event.step} done in ${formatDuration(event.ms ?? 0)}`);
         } else if (event.status === "started" && !this.tty) this.line(`${event.step}…`);
         break;
@@ -57,11 +61,15 @@ export class ProgressReporter {
     this.barShown = false;
   }
 
-  private status(): string {
+  /** "12/608 tables' data, 20.0 MB written": tables whose rows pg_dump has dumped, of those that have rows to dump. */
+  private counts(): string {
     const { done, total } = this.tables;
-    const elapsed = formatDuration(Date.now() - this.started);
-    const tables = total ? `${done}/${total} tables` : `${done} tables`;
-    return `${tables}, ${formatBytes(this.bytes)} written, ${elapsed}`;
+    const tables = total ? `${done}/${total} tables' data` : `${done} tables' data`;
+    return `${tables}, ${formatBytes(this.bytes)} written`;
+  }
+
+  private status(): string {
+    return `${this.counts()}, ${formatDuration(Date.now() - this.started)}`;
   }
 
   private tick(): void {

@@ -81,7 +81,7 @@ export function renderBackup(r: BackupResult, s: Style): string {
       ...(r.rowChanges ? [["  rows", `since ${r.rowChanges.since}: ${rowSummary(r.rowChanges)}`]] : []),
       [
         "  TOC",
-        `${r.tocEntries} entries: ${c.tables} tables, ${c.views} views, ${c.policies} policies, ${c.extensions} extensions, ${c.functions} functions`,
+        `${r.tocEntries} entries: ${c.tables} tables (${c.tableData} with data), ${c.views} views, ${c.policies} policies, ${c.extensions} extensions, ${c.functions} functions`,
       ],
       ["  time", `${formatDuration(r.durationMs)}, ${r.mbPerSecond} MB/s`],
     ]),

@@ -149,7 +149,7 @@ export function backupDoneView(r: BackupResult): SlackMessage {
     `*sha256* \`${dump?.sha256.slice(0, 12) ?? "?"}\``,
     `*Extensions* ${r.extensions.length}${r.extensionChanges ? ` (since last: ${escapeMrkdwn(formatExtensionChanges(r.extensionChanges))})` : ""}`,
     `*Views* ${r.views} (${r.securityInvokerViews} security_invoker=true)`,
-    `*TOC* ${r.tocEntries} entries`,
+    `*TOC* ${r.tocEntries} entries: ${r.tocCounts.tables} tables (${r.tocCounts.tableData} with data)`,
     `*Time* ${formatDuration(r.durationMs)}, ${r.mbPerSecond} MB/s`,
   ];
   const blocks: Block[] = [

@@ -72,9 +72,9 @@ describe("ProgressReporter on a pipe or log (not a TTY)", () => {
       "connect…",
       "connect done in 100 ms",
       "dump…",
-      "dump: 1/10 tables, 0 B written, 100 ms",
-      "dump: 10/10 tables, 3.0 MB written, 7.0 s",
-      "dump done in 6.9 s",
+      // Nothing in the first 5 s (it could only say "0 B written"); then the dump's final figures.
+      "dump: 10/10 tables' data, 3.0 MB written, 7.0 s",
+      "dump done in 6.9 s: 10/10 tables' data, 3.0 MB written",
       "stage dumped: passed (120 ms)",
       "stage readable: FAILED (850 ms)",
       "",
@@ -90,8 +90,8 @@ describe("ProgressReporter on a pipe or log (not a TTY)", () => {
     }
     const progress = sink.writes.filter((w) => w.startsWith("dump:"));
     expect(progress).toHaveLength(2);
-    expect(progress[0]).toBe("dump: 1/50 tables, 0 B written, 200 ms\n");
-    expect(progress[1]).toBe("dump: 26/50 tables, 0 B written, 5.2 s\n");
+    expect(progress[0]).toBe("dump: 25/50 tables' data, 0 B written, 5.0 s\n");
+    expect(progress[1]).toBe("dump: 50/50 tables' data, 0 B written, 10.0 s\n");
   });
 
   it("prints warnings and cleaned folders", () => {
@@ -113,8 +113,8 @@ describe("ProgressReporter on a terminal (TTY)", () => {
     at(2_500);
     reporter.handle({ type: "bytes", bytes: 1536 * 1024, elapsedMs: 2_500 });
     expect(sink.writes).toEqual([
-      `\r\u001b[2Kdump [${"#".repeat(12)}${"-".repeat(12)}] 5/10 tables, 0 B written, 0 ms`,
-      `\r\u001b[2Kdump [${"#".repeat(12)}${"-".repeat(12)}] 5/10 tables, 1.5 MB written, 2.5 s`,
+      `\r\u001b[2Kdump [${"#".repeat(12)}${"-".repeat(12)}] 5/10 tables' data, 0 B written, 0 ms`,
+      `\r\u001b[2Kdump [${"#".repeat(12)}${"-".repeat(12)}] 5/10 tables' data, 1.5 MB written, 2.5 s`,
     ]);
   });
 
@@ -130,7 +130,7 @@ describe("ProgressReporter on a terminal (TTY)", () => {
   it("counts tables without a bar while the total is unknown", () => {
     const sink = new FakeSink();
     new ProgressReporter(sink, true).handle({ type: "tables", done: 3, total: undefined, table: "t" });
-    expect(sink.writes).toEqual(["\r\u001b[2Kdump 3 tables, 0 B written, 0 ms"]);
+    expect(sink.writes).toEqual(["\r\u001b[2Kdump 3 tables' data, 0 B written, 0 ms"]);
   });
 
   it("clears the bar before printing a line, so lines never run into it", () => {
@@ -139,7 +139,7 @@ describe("ProgressReporter on a terminal (TTY)", () => {
     const barIndex = sink.writes.findIndex((w) => w.includes("10/10 tables"));
     expect(barIndex).toBeGreaterThan(0);
     expect(sink.writes[barIndex + 1]).toBe("\r\u001b[2K");
-    expect(sink.writes[barIndex + 2]).toBe("dump done in 6.9 s\n");
+    expect(sink.writes[barIndex + 2]).toBe("dump done in 6.9 s: 10/10 tables' data, 3.0 MB written\n");
     // No "connect…"/"dump…" lines on a terminal: the bar says it.
     expect(sink.text).not.toContain("dump…");
     expect(sink.text).toContain("stage readable: FAILED (850 ms)\n");

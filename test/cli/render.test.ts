@@ -69,7 +69,9 @@ describe("renderBackup (plain)", () => {
   });
 
   it("gives the TOC entries and counts, the duration and MB/s", () => {
-    expect(text).toMatch(/TOC +144 entries: 11 tables, 5 views, 11 policies, 4 extensions, 3 functions\n/);
+    expect(text).toMatch(
+      /TOC +144 entries: 11 tables \(10 with data\), 5 views, 11 policies, 4 extensions, 3 functions\n/,
+    );
     // 200 MB of database in 42 s.
     expect(text).toMatch(/time +42\.0 s, 4\.8 MB\/s\n/);
   });
