@@ -68,6 +68,8 @@ export interface SnapshotSession {
   serverMajor: number;
   /** Tables holding rows (partitions, not their parents): the total of pg_dump's progress. */
   countDataTables(): Promise<number>;
+  /** "view public.orders_summary": an object of `catalog` by OID, in words; undefined if unknown. */
+  describeObject(catalog: string, oid: number): Promise<string | undefined>;
   /** Who we are on the server, and which tables and sequences pg_dump will need to read. */
   readability(): Promise<{ role: string; relations: ReadableRelation[] }>;
   /** Reads the catalog and row counts in the snapshot. */
@@ -348,6 +350,31 @@ export async function openSnapshotSession(
       snapshotId: row?.id ?? "",
       ...server,
       serverMajor: Math.floor(server.serverVersionNum / 10_000),
+      async describeObject(catalog, oid) {
+        // Straight from pg_class where possible: describing a damaged object can fail like pg_dump did.
+        if (catalog === "pg_class") {
+          const r = await client.query<{ name: string; kind: string }>(
+            `select n.nspname || '.' || c.relname as name, c.relkind as kind
+               from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = $1`,
+            [oid],
+          );
+          const row = r.rows[0];
+          if (!row) return undefined;
+          const kinds: Record<string, string> = {
+            v: "view",
+            m: "materialized view",
+            i: "index",
+            r: "table",
+            p: "table",
+          };
+          return `${kinds[row.kind] ?? "relation"} ${row.name}`;
+        }
+        const r = await client.query<{ name: string | null }>(
+          "select pg_describe_object($1::regclass, $2::oid, 0) as name",
+          [catalog, oid],
+        );
+        return r.rows[0]?.name ?? undefined;
+      },
       async readability() {
         const r = await client.query<{
           role: string;

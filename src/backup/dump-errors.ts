@@ -52,6 +52,60 @@ function lastErrorLine(stderr: string): string {
   );
 }
 
+/** Server functions pg_dump asks to print an object's definition, and the catalog each object lives in. */
+const DEFINERS: Record<string, string> = {
+  pg_get_viewdef: "pg_class",
+  pg_get_indexdef: "pg_class",
+  pg_get_ruledef: "pg_rewrite",
+  pg_get_triggerdef: "pg_trigger",
+  pg_get_constraintdef: "pg_constraint",
+  pg_get_functiondef: "pg_proc",
+  pg_get_function_arguments: "pg_proc",
+  pg_get_function_result: "pg_proc",
+  pg_get_expr: "pg_class",
+  pg_get_statisticsobjdef: "pg_statistic_ext",
+  pg_get_partkeydef: "pg_class",
+};
+
+/**
+ * pg_dump stopped because the *server* failed to describe an object in its catalog (a server bug such
+ * as "unrecognized RTE kind", or a damaged catalog): a new backup fails the same way, so the advice
+ * is about the object, not about running again.
+ */
+export class DumpLimitError extends DbBackupError {
+  constructor(
+    readonly serverError: string,
+    readonly catalog: string | undefined,
+    readonly oid: number | undefined,
+    object?: string,
+  ) {
+    const what =
+      object ??
+      (oid !== undefined ? `the object with OID ${oid}${catalog ? ` (in ${catalog})` : ""}` : "an object");
+    super(
+      "dump_limit",
+      `The server could not describe ${what} for pg_dump (ERROR: ${serverError}), so this database can't be dumped as it is; a new backup would fail the same way.`,
+      `Fix or recreate ${object ?? "that object"} in the database (or drop it if nothing uses it), then back up again. Postgres reports this as a server-side problem: check the server's log and known bugs of its version.`,
+    );
+  }
+
+  /** The same, with the object named (looked up by the caller, who still has a connection). */
+  naming(object: string): DumpLimitError {
+    return new DumpLimitError(this.serverError, this.catalog, this.oid, object);
+  }
+}
+
+function dumpLimit(stderr: string): DumpLimitError | undefined {
+  const failedQuery = /query failed: ERROR:\s+(.+)/.exec(stderr);
+  const query = /Query was: (.+)/.exec(stderr)?.[1];
+  if (!failedQuery?.[1] || !query) return undefined;
+  const definer = /(pg_get_\w+)\('?(\d+)'?(?:::\w+(?:\.\w+)?)?/.exec(query);
+  if (!definer) return undefined;
+  const catalog = definer[1] ? DEFINERS[definer[1]] : undefined;
+  if (!catalog) return undefined;
+  return new DumpLimitError(failedQuery[1].trim(), catalog, Number(definer[2]));
+}
+
 /** pg_dump/pg_restore failed: say what happened and what to do, from its stderr and exit. */
 export function explainChildFailure(failure: ChildFailure, target: Target, outDir: string): DbBackupError {
   const stderr = redactText(failure.stderr, [target.password]);
@@ -114,6 +168,8 @@ export function explainChildFailure(failure: ChildFailure, target: Target, outDi
         : `Back up as the database owner (Supabase: the postgres user), or have the owner grant EXECUTE on ${kind} ${name} to ${target.user}.`,
     );
   }
+  const limit = dumpLimit(stderr);
+  if (limit) return limit;
   // pg_dump implements --lock-wait-timeout with statement_timeout around its LOCK TABLE, so a lock
   // it waited too long for reads "statement timeout" with "Query was: LOCK TABLE <name> …".
   const lockTableTimedOut =

@@ -16,7 +16,7 @@ import {
 import { EXTENSIONS_FILE, VERSION_FILE, VIEWS_FILE, writeCompanions } from "./companions.js";
 import { compressionArgs, defaultCompression } from "./compression.js";
 import { type ChildConnection, childConnection } from "./connection.js";
-import { explainChildFailure } from "./dump-errors.js";
+import { DumpLimitError, explainChildFailure } from "./dump-errors.js";
 import { acquireEnvLock } from "./env-lock.js";
 import type { BackupListener, BackupStep } from "./events.js";
 import { describeProblems, grantStatements, schemaProblems } from "./grants.js";
@@ -255,6 +255,8 @@ interface WorkContext {
   started: Date;
   /** performance.now() when the request began. */
   wallStart: number;
+  /** Names an object of the catalog by OID, through the run's own session (set once connected). */
+  describe?: (catalog: string, oid: number) => Promise<string | undefined>;
   label: string | undefined;
   store: StateStore;
   jobId: string;
@@ -295,6 +297,7 @@ async function work(ctx: WorkContext): Promise<Manifest> {
       }),
     durations,
   );
+  ctx.describe = (catalog, oid) => session.describeObject(catalog, oid);
   let conn: ChildConnection | undefined;
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort();
@@ -470,7 +473,16 @@ async function failed(
   if (result.ok) return;
   abort.abort();
   const cancelled = ctx.request.signal?.aborted === true;
-  throw explainChildFailure({ ...result, cancelled: cancelled || result.cancelled }, ctx.target, ctx.dir);
+  const error = explainChildFailure(
+    { ...result, cancelled: cancelled || result.cancelled },
+    ctx.target,
+    ctx.dir,
+  );
+  if (error instanceof DumpLimitError && error.oid !== undefined && error.catalog && ctx.describe) {
+    const name = await ctx.describe(error.catalog, error.oid).catch(() => undefined);
+    if (name) throw error.naming(name);
+  }
+  throw error;
 }
 
 async function dumpFull(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { explainChildFailure } from "../../src/backup/dump-errors.js";
+import { DumpLimitError, explainChildFailure } from "../../src/backup/dump-errors.js";
 import { parseTarget } from "../../src/backup/target.js";
 
 /** pg_dump's own words turned into what happened and what to do; the GRANTs must be valid SQL. */
@@ -44,6 +44,26 @@ describe("explainChildFailure", () => {
       "/b/.inprogress-x",
     );
     expect(e.hint).toContain("GRANT SELECT ON public.payroll TO ho_reader;");
+  });
+
+  it("the server failing to print an object's definition is a limit, not a glitch: no 'run again'", () => {
+    const e = explainChildFailure(
+      failure(
+        "pg_dump: last built-in OID is 16383\npg_dump: error: query failed: ERROR:  unrecognized RTE kind: 7\npg_dump: detail: Query was: SELECT pg_catalog.pg_get_viewdef('16401'::pg_catalog.oid) AS viewdef",
+      ),
+      target,
+      "/b/.inprogress-x",
+    );
+    expect(e).toBeInstanceOf(DumpLimitError);
+    expect(e.code).toBe("dump_limit");
+    expect(e.message).toBe(
+      "The server could not describe the object with OID 16401 (in pg_class) for pg_dump (ERROR: unrecognized RTE kind: 7), so this database can't be dumped as it is; a new backup would fail the same way.",
+    );
+    expect(e.hint).not.toMatch(/run (it )?again/i);
+    // Named, once the run's own connection has looked the OID up.
+    const named = (e as DumpLimitError).naming("view public.order_totals");
+    expect(named.message).toContain("The server could not describe view public.order_totals for pg_dump");
+    expect(named.hint).toContain("Fix or recreate view public.order_totals in the database");
   });
 
   it("a connection lost after pg_dump connected is 'went away during the dump', over SSL too", () => {
