@@ -1,4 +1,5 @@
 import type { RestoreTestResult } from "../../commands/restore-test.js";
+import { restoreAdvice } from "../restore/advice.js";
 import type { RestoreEvent } from "../restore/restore-test.js";
 import { formatDuration } from "./format.js";
 import type { Style } from "./render.js";
@@ -32,7 +33,7 @@ export function renderRestoreTest(r: RestoreTestResult, s: Style): string {
       0,
       "  The files changed since the backup was taken (their sha256 no longer matches the manifest); nothing was restored.",
     );
-  if (!r.ok) lines.push("  → Don't rely on this backup: take a new one and restore-test it.");
+  if (!r.ok) lines.push(`  → ${restoreAdvice(r.parity)}`);
   if (!r.recorded) lines.push(`  (${r.dir} is not in the backups folder: tested, not recorded for ${r.id})`);
   if (r.serverUrl) lines.push("", `The restored copy is at ${r.serverUrl} until you press Ctrl-C.`);
   return `${lines.join("\n")}\n`;

@@ -11,6 +11,7 @@ import {
   STAGE_LABEL,
   shortVersion,
 } from "../cli/format.js";
+import { restoreAdvice } from "../restore/advice.js";
 
 /** Block Kit views: pure functions of result objects, always with a plain-text fallback. */
 
@@ -350,6 +351,7 @@ export function restoreTestView(r: RestoreTestSummary, requestedBy: string): Sla
     ),
   ];
   if (lines.length > 0) blocks.push(section(lines.join("\n")));
+  if (!r.ok) blocks.push(context(`What to do: ${escapeMrkdwn(restoreAdvice(r.parity))}`));
   const text = `Restore test of ${r.id}: ${r.ok ? "passed" : "FAILED"} (${r.summary})`;
   return r.ok ? message(text, blocks) : red(text, blocks);
 }

@@ -80,6 +80,34 @@ describe("dbbackup restore-test through the CLI", () => {
   });
 });
 
+describe("a restore that fails on what pg_dump can't reproduce", () => {
+  it("names the object and says a new backup would fail the same way, instead of 'take a new one'", async () => {
+    const server = await startScratchServer({ major: 15 });
+    const work = workdir({ DATABASE_URL_STAGING: server.url() });
+    try {
+      // A CHECK whose function names a table without its schema: a restore runs with an empty
+      // search_path, so loading the rows fails, in every backup pg_dump makes of this database.
+      await sql(
+        server.url(),
+        `create table public.allowed (v int); insert into public.allowed values (1);
+         create function public.is_allowed(x int) returns boolean language sql stable
+           as 'select exists (select 1 from allowed where v = x)';
+         create table public.items (v int check (public.is_allowed(v))); insert into public.items values (1);`,
+      );
+      expect((await runCli(["unrestorable"], { cwd: work.dir })).exitCode).toBe(0);
+      const r = await runCli(["restore-test", "latest"], { cwd: work.dir });
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout).toContain(
+        "→ pg_dump can't write this so that it restores, and a new backup would fail the same way: the rows of items.",
+      );
+      expect(r.stdout).not.toContain("take a new one");
+    } finally {
+      await server.stop();
+      work.remove();
+    }
+  });
+});
+
 describe("restore-test interrupted with Ctrl-C", () => {
   it("stops pg_restore, removes the scratch server's data and exits 130", async () => {
     const server = await startScratchServer({ major: 15 });
