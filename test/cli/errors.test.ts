@@ -31,6 +31,17 @@ const UNUSED_PASSWORD = "unused-Pw-2e9c44"; // in URLs to servers that never get
 const SECRETS = [ADMIN_PASSWORD, WRONG_PASSWORD, READER_PASSWORD, UNUSED_PASSWORD];
 
 /** The CLI's exit codes: 1 the backup or check failed, 2 bad arguments or configuration. */
+/** A Postgres 15 server that takes TCP connections only over SSL. */
+const SSL_ONLY = {
+  major: 15,
+  ssl: true,
+  hbaLines: [
+    "local all all trust",
+    "hostssl all all 127.0.0.1/32 trust",
+    "hostnossl all all 127.0.0.1/32 reject",
+  ],
+};
+
 const FAILED = 1;
 const USAGE = 2;
 
@@ -201,15 +212,7 @@ describe("errors a person can hit, through the real CLI", () => {
     [main, auth, ssl, pg16, pg17] = await Promise.all([
       startScratchServer({ major: 15 }),
       startScratchServer({ major: 15, password: ADMIN_PASSWORD }),
-      startScratchServer({
-        major: 15,
-        ssl: true,
-        hbaLines: [
-          "local all all trust",
-          "hostssl all all 127.0.0.1/32 trust",
-          "hostnossl all all 127.0.0.1/32 reject",
-        ],
-      }),
+      startScratchServer(SSL_ONLY),
       startScratchServer({ major: 16 }),
       startScratchServer({ major: 17 }),
     ]);
@@ -592,15 +595,7 @@ describe("errors a person can hit, through the real CLI", () => {
       timeout: 90_000,
     },
     async () => {
-      const server = await startScratchServer({
-        major: 15,
-        ssl: true,
-        hbaLines: [
-          "local all all trust",
-          "hostssl all all 127.0.0.1/32 trust",
-          "hostnossl all all 127.0.0.1/32 reject",
-        ],
-      });
+      const server = await startScratchServer(SSL_ONLY);
       try {
         const url = `${server.url()}?sslmode=no-verify`;
         await sql(
