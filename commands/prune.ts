@@ -1,9 +1,7 @@
 import { z } from "zod/v3";
+import { findBackups, type IgnoredEntry } from "../src/backup/backup-folders.js";
+import { executeRetention, gatherFacts } from "../src/backup/prune-run.js";
 import {
-  executeRetention,
-  findBackups,
-  gatherFacts,
-  type IgnoredEntry,
   planRetention,
   type RetentionDecision,
   type RetentionRules,

@@ -1,6 +1,6 @@
 import { z } from "zod/v3";
 import { annotateBackup } from "../src/backup/annotate-backup.js";
-import { locateBackup } from "../src/backup/locate.js";
+import { locateBackup, recordableId } from "../src/backup/locate.js";
 import { ManifestError, readManifest, type StageResult } from "../src/backup/manifest.js";
 import { findPgTools } from "../src/backup/pgtools.js";
 import { markInUse } from "../src/backup/restore-lock.js";
@@ -34,7 +34,8 @@ export async function run(ctx: CommandContext, input: VerifyArgs): Promise<Verif
   const args = verifyArgs.parse(input);
   const root = ctx.config.backupsDir;
   const state = stateFor(ctx.config);
-  const { dir, ownId } = await locateBackup(root, state, args.ref, ctx.cwd ?? process.cwd());
+  const located = await locateBackup(root, state, args.ref, ctx.cwd ?? process.cwd());
+  const { dir } = located;
   let manifest: Awaited<ReturnType<typeof readManifest>>;
   try {
     manifest = await readManifest(dir);
@@ -47,8 +48,7 @@ export async function run(ctx: CommandContext, input: VerifyArgs): Promise<Verif
       "This folder is not a complete dbbackup backup; don't restore from it.",
     );
   }
-  // Recorded under an id only when the folder really is that backup (not a copy, not a renamed folder).
-  const recordAs = ownId !== undefined && manifest.id === ownId ? ownId : undefined;
+  const recordAs = recordableId(located, manifest.id);
   const reading = recordAs ? await markInUse(state, root, recordAs, ctx.requestedBy) : undefined;
   try {
     // A pg_restore at least as new as the pg_dump that wrote the archive.

@@ -1,7 +1,7 @@
 import { DbBackupError } from "../errors.js";
 import { type Annotation, annotate } from "../state/annotations.js";
 import type { StateStore } from "../state/store.js";
-import { readBackupFolder } from "./retention.js";
+import { readBackupFolder } from "./backup-folders.js";
 
 /**
  * Changes what the state says about backup `id` of `root`, in one transaction with a last look that

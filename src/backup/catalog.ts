@@ -2,13 +2,22 @@ import { lstatSync, readFileSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod/v3";
-import { readAnnotations } from "../state/annotations.js";
+import {
+  pinSchema,
+  readAnnotations,
+  restoreTestRecordSchema,
+  verifyRecordSchema,
+} from "../state/annotations.js";
 import { writeFileAtomic } from "../state/atomic-file.js";
 import { listLocks } from "../state/locks.js";
 import type { StateStore } from "../state/store.js";
 import { backupFacts } from "./backup-facts.js";
+import { envOfLock } from "./env-lock.js";
 import { isBackupId } from "./ids.js";
 import { MANIFEST_FILE, parseManifestText, STAGES } from "./manifest.js";
+
+/** A restore test as `list` keeps it: without its parity table. */
+const restoreTestSummarySchema = restoreTestRecordSchema.omit({ parity: true });
 
 /** Just what `list` needs from a manifest: parsing less keeps 1,000 backups well under 200 ms. */
 const summarySchema = z.object({
@@ -21,12 +30,10 @@ const summarySchema = z.object({
   server: z.object({ version: z.string(), major: z.number() }),
   verification: z.object({
     stage: z.enum(STAGES).nullable(),
-    lastVerify: z.object({ at: z.string(), ok: z.boolean(), by: z.string() }).optional(),
+    lastVerify: verifyRecordSchema.optional(),
   }),
-  pin: z.object({ reason: z.string(), by: z.string(), at: z.string() }).optional(),
-  restoreTest: z
-    .object({ at: z.string(), ok: z.boolean(), by: z.string(), ms: z.number(), serverMajor: z.number() })
-    .optional(),
+  pin: pinSchema.optional(),
+  restoreTest: restoreTestSummarySchema.optional(),
 });
 
 export interface BackupSummary {
@@ -45,21 +52,6 @@ export interface BackupSummary {
   pin?: { reason: string; by: string; at: string };
   /** The latest restore test (stage 3), passed or failed: when, by whom, how long. */
   restoreTest?: { at: string; ok: boolean; by: string; ms: number };
-}
-
-/** What the manifest says, before the state's annotations are laid over it. */
-interface StoredSummary {
-  id: string;
-  env: string;
-  label: string | null;
-  requestedBy: string;
-  finishedAt: string;
-  totalBytes: number;
-  serverVersion: string;
-  stage: (typeof STAGES)[number] | null;
-  lastVerify?: { at: string; ok: boolean; by: string };
-  pin?: { reason: string; by: string; at: string };
-  restoreTest?: { at: string; ok: boolean; by: string; ms: number; serverMajor: number };
 }
 
 export interface Listing {
@@ -105,12 +97,12 @@ const storedSummarySchema = z.object({
   totalBytes: z.number(),
   serverVersion: z.string(),
   stage: z.enum(STAGES).nullable(),
-  lastVerify: z.object({ at: z.string(), ok: z.boolean(), by: z.string() }).optional(),
-  pin: z.object({ reason: z.string(), by: z.string(), at: z.string() }).optional(),
-  restoreTest: z
-    .object({ at: z.string(), ok: z.boolean(), by: z.string(), ms: z.number(), serverMajor: z.number() })
-    .optional(),
+  lastVerify: verifyRecordSchema.optional(),
+  pin: pinSchema.optional(),
+  restoreTest: restoreTestSummarySchema.optional(),
 });
+/** What the manifest says, before the state's annotations are laid over it. */
+type StoredSummary = z.infer<typeof storedSummarySchema>;
 const indexSchema = z.object({
   schema: z.literal("dbbackup.list-index/2"),
   entries: z.record(
@@ -238,9 +230,9 @@ export async function listBackups(root: string, store: StateStore, env?: string)
   if (changed) writeIndex(root, entries);
   backups.sort((a, b) => (a.env === b.env ? b.id.localeCompare(a.id) : a.env.localeCompare(b.env)));
   const running: Listing["running"] = [];
-  for (const lock of await listLocks(store, "backup:")) {
-    const e = lock.name.slice("backup:".length);
-    if (lock.liveness.state === "dead" || (env !== undefined && e !== env)) continue;
+  for (const lock of await listLocks(store)) {
+    const e = envOfLock(lock.name);
+    if (e === undefined || lock.liveness.state === "dead" || (env !== undefined && e !== env)) continue;
     running.push({ env: e, id: lock.what, requestedBy: lock.requestedBy, startedAt: lock.startedAt });
   }
   return { backups, unreadable, running };

@@ -5,8 +5,15 @@ import type { StateStore } from "../state/store.js";
 
 export type { HeldLock, WaitNotice };
 
+const ENV_LOCK_PREFIX = "backup:";
+
 export function envLockName(env: string): string {
-  return `backup:${env}`;
+  return `${ENV_LOCK_PREFIX}${env}`;
+}
+
+/** The env a lock name is the backup lock of, or undefined for any other lock. */
+export function envOfLock(name: string): string | undefined {
+  return name.startsWith(ENV_LOCK_PREFIX) ? name.slice(ENV_LOCK_PREFIX.length) : undefined;
 }
 
 function utc(iso: string): string {

@@ -22,6 +22,14 @@ function symlinkRefused(dir: string): DbBackupError {
   );
 }
 
+/**
+ * The id whose record a check of `located` may change: only when the folder is the backups folder's
+ * own entry and its manifest is that backup's (not a copy, not a renamed folder).
+ */
+export function recordableId(located: LocatedBackup, manifestId: string): string | undefined {
+  return located.ownId !== undefined && located.ownId === manifestId ? located.ownId : undefined;
+}
+
 function realOrNull(p: string): string | null {
   try {
     return realpathSync(p);
@@ -77,8 +85,8 @@ export async function locateBackup(
     } catch {
       stats = undefined;
     }
-    const inRoot =
-      realOrNull(path.dirname(dir)) !== null && realOrNull(path.dirname(dir)) === realOrNull(root);
+    const parent = realOrNull(path.dirname(dir));
+    const inRoot = parent !== null && parent === realOrNull(root);
     if (stats && inRoot) {
       if (stats.isSymbolicLink()) throw symlinkRefused(dir);
       if (stats.isDirectory() && isBackupId(path.basename(dir))) return { dir, ownId: path.basename(dir) };

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { lstatSync } from "node:fs";
 import path from "node:path";
 import { DbBackupError } from "../errors.js";
-import { listLocks, tryLock } from "../state/locks.js";
+import { tryLock } from "../state/locks.js";
 import type { StateStore } from "../state/store.js";
 
 /**
@@ -46,8 +46,7 @@ export async function markInUse(
   return { release: () => attempt.held.release() };
 }
 
-/** Ids of backups a live restore test or verify is reading now. */
-export async function backupsInUse(store: StateStore): Promise<Set<string>> {
-  const marks = await listLocks(store, PREFIX);
-  return new Set(marks.filter((m) => m.liveness.state !== "dead").map((m) => m.what));
+/** Whether a lock name marks a backup being read (its `what` is the backup's id). */
+export function isReadingLock(name: string): boolean {
+  return name.startsWith(PREFIX);
 }

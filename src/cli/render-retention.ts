@@ -1,6 +1,6 @@
 import type { KeepResult, UnkeepResult } from "../../commands/keep.js";
 import type { PruneItem, PruneResult } from "../../commands/prune.js";
-import type { Pin } from "../backup/retention.js";
+import type { Pin } from "../state/annotations.js";
 import { formatBytes, table } from "./format.js";
 import type { Style } from "./render.js";
 

@@ -5,7 +5,7 @@ import pg from "pg";
 import { annotateBackup } from "../backup/annotate-backup.js";
 import { readCatalogOf } from "../backup/catalog-snapshot.js";
 import { EXTENSIONS_FILE, VIEWS_FILE } from "../backup/companions.js";
-import { locateBackup } from "../backup/locate.js";
+import { locateBackup, recordableId } from "../backup/locate.js";
 import { type Manifest, readManifest, type StageResult } from "../backup/manifest.js";
 import { runPgProcess } from "../backup/pg-process.js";
 import { findPgTools, type PgTools } from "../backup/pgtools.js";
@@ -78,7 +78,8 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
   const emit = request.onEvent ?? (() => {});
   const root = request.config.backupsDir;
   const state = stateFor(request.config);
-  const { dir, ownId } = await locateBackup(root, state, request.ref, request.cwd, request.env);
+  const located = await locateBackup(root, state, request.ref, request.cwd, request.env);
+  const { dir } = located;
   let manifest: Manifest;
   try {
     manifest = await readManifest(dir);
@@ -93,8 +94,7 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
     throw new DbBackupError("not_verified", `${manifest.id} never passed stage 2.`, "Take a new backup.");
   }
   const started = performance.now();
-  // Recorded under an id only when the folder really is that backup (not a copy, not a renamed folder).
-  const recordAs = ownId !== undefined && manifest.id === ownId ? ownId : undefined;
+  const recordAs = recordableId(located, manifest.id);
   state.holdLease("restore test");
   const inUse = recordAs ? await markInUse(state, root, recordAs, request.requestedBy) : undefined;
   const step = async <T>(

@@ -3,7 +3,16 @@ import { rowAlarms, rowSummary } from "../backup/row-changes.js";
 import { formatBytes, formatExtensionChanges, formatHoursMinutes, formatUtc } from "../cli/format.js";
 import type { BackupRef, Notice } from "../schedule/notices.js";
 import type { MaintenanceWindow } from "../state/windows.js";
-import { type Block, context, escapeMrkdwn, message, red, type SlackMessage, section, who } from "./views.js";
+import {
+  type Block,
+  context,
+  escapeMrkdwn,
+  message,
+  red,
+  type SlackMessage,
+  section,
+  who,
+} from "./blocks.js";
 
 /** Block Kit for the scheduled guardrails and the window verbs: pure functions of their data. */
 

@@ -5,13 +5,15 @@ import type { DiffArgs } from "../../commands/diff.js";
 import type { UpgradeArgs } from "../../commands/upgrade.js";
 import { isBackupId } from "../backup/ids.js";
 import type { Config } from "../config.js";
-import { DbBackupError, isDbBackupError } from "../errors.js";
+import { isDbBackupError } from "../errors.js";
 import type { GuardrailContext, JobReport } from "../schedule/context.js";
 import { runRetention } from "../schedule/jobs/retention.js";
 import { createScheduler, type Scheduler } from "../schedule/scheduler.js";
 import { type GuardrailSettings, loadGuardrailSettings } from "../schedule/settings.js";
 import { audit } from "../state/audit.js";
 import { stateFor } from "../state/open.js";
+import type { SlackMessage } from "./blocks.js";
+import { clearError, onTheBotsHost } from "./failures.js";
 import {
   BACKUP_NOW_ACTION,
   DRILL_NOW_ACTION,
@@ -21,9 +23,8 @@ import {
   windowDeclaredView,
   windowListView,
 } from "./guardrail-views.js";
-import { onTheBotsHost } from "./host-paths.js";
 import type { SlackSettings } from "./settings.js";
-import { type SlackMessage, usageErrorView } from "./views.js";
+import { usageErrorView } from "./views.js";
 
 /** What the guardrails need from the bot: how it starts work, and who may ask for it. */
 export interface GuardrailDeps {
@@ -158,13 +159,7 @@ export function attachGuardrails(deps: GuardrailDeps): Guardrails {
         // A window declared less than 48 h ahead gets its first reminder now, not at the next tick.
         if (result.action === "declare") startJob(scheduler.runNow("windows").then(report));
       } catch (error) {
-        const e = isDbBackupError(error)
-          ? error
-          : new DbBackupError(
-              "internal_error",
-              "Couldn't record that window.",
-              "The bot's log has the details.",
-            );
+        const e = clearError(error, "Couldn't record that window.");
         if (!isDbBackupError(error)) logger.error({ err: error }, "upgrade from Slack failed");
         await ack({
           response_type: "ephemeral",
@@ -196,13 +191,7 @@ export function attachGuardrails(deps: GuardrailDeps): Guardrails {
             const { run } = await import("../../commands/diff.js");
             view = diffView(await run({ config, requestedBy: userId }, args));
           } catch (error) {
-            const e = isDbBackupError(error)
-              ? error
-              : new DbBackupError(
-                  "internal_error",
-                  "The diff failed unexpectedly.",
-                  "The bot's log has the details.",
-                );
+            const e = clearError(error, "The diff failed unexpectedly.");
             if (!isDbBackupError(error)) logger.error({ err: error }, "diff from Slack failed");
             view = usageErrorView(
               onTheBotsHost(e.message, config.backupsDir),

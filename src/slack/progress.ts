@@ -1,5 +1,6 @@
 import type { BackupEvent } from "../backup/events.js";
-import { type BackupProgress, backupStartedView, type SlackMessage } from "./views.js";
+import { type BackupProgress, backupStartedView } from "./backup-views.js";
+import type { SlackMessage } from "./blocks.js";
 
 /**
  * Engine events → one channel message updated in place, at most once every `intervalMs`: Slack

@@ -2,12 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, w
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { findBackups } from "../../src/backup/backup-folders.js";
 import { parseBackupId } from "../../src/backup/ids.js";
+import { executeRetention, gatherFacts } from "../../src/backup/prune-run.js";
 import { markInUse } from "../../src/backup/restore-lock.js";
 import {
-  executeRetention,
-  findBackups,
-  gatherFacts,
   planRetention,
   type RetentionBackup,
   type RetentionDecision,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Notice } from "../../src/schedule/notices.js";
+import type { SlackMessage } from "../../src/slack/blocks.js";
 import { BACKUP_NOW_ACTION, DRILL_NOW_ACTION, noticeView, when } from "../../src/slack/guardrail-views.js";
-import type { SlackMessage } from "../../src/slack/views.js";
 import type { MaintenanceWindow } from "../../src/state/windows.js";
 
 const RULES = { approvalEnvs: ["prod"] };

@@ -2,15 +2,9 @@ import { describe, expect, it } from "vitest";
 import { backupResult } from "../../commands/backup.js";
 import { diffRows } from "../../src/backup/row-changes.js";
 import { slashWords } from "../../src/slack/app.js";
-import {
-  backupDoneView,
-  backupFailedView,
-  escapeMrkdwn,
-  helpView,
-  listView,
-  statusView,
-  usageErrorView,
-} from "../../src/slack/views.js";
+import { backupDoneView, backupFailedView } from "../../src/slack/backup-views.js";
+import { escapeMrkdwn } from "../../src/slack/blocks.js";
+import { helpView, listView, statusView, usageErrorView } from "../../src/slack/views.js";
 import { makeManifest } from "../helpers/manifest.js";
 
 describe("Block Kit views", () => {
