@@ -13,6 +13,7 @@ export interface ReadableRelation {
   select: boolean;
 }
 
+// Keywords a bare identifier can't be: such names are quoted, so printed GRANTs run as they are.
 const RESERVED = new Set([
   "all",
   "analyse",
@@ -92,6 +93,30 @@ const RESERVED = new Set([
   "where",
   "window",
   "with",
+  // Not reserved, but not plain names either where a schema or role name goes:
+  "authorization",
+  "binary",
+  "collation",
+  "concurrently",
+  "cross",
+  "current_schema",
+  "freeze",
+  "full",
+  "ilike",
+  "inner",
+  "is",
+  "isnull",
+  "join",
+  "left",
+  "like",
+  "natural",
+  "notnull",
+  "outer",
+  "overlaps",
+  "right",
+  "similar",
+  "tablesample",
+  "verbose",
 ]);
 
 /** An identifier as Postgres reads it back unchanged: bare when it can be, else double-quoted. */

@@ -26,6 +26,7 @@ describe("GRANT hints that work as printed", () => {
     expect(quoteIdent("auth")).toBe("auth");
     expect(quoteIdent("ho_reader")).toBe("ho_reader");
     expect(quoteIdent("user")).toBe('"user"');
+    expect(quoteIdent("join")).toBe('"join"');
     expect(quoteIdent("Mixed Case")).toBe('"Mixed Case"');
     expect(quoteIdent('we"ird')).toBe('"we""ird"');
     expect(quoteIdent("postgres.abcd")).toBe('"postgres.abcd"');
