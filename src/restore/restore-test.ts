@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { annotateBackup } from "../backup/annotate-backup.js";
-import { readCatalogOf } from "../backup/catalog-snapshot.js";
+import { readCatalogOf } from "../backup/catalog-read.js";
 import { EXTENSIONS_FILE, VIEWS_FILE } from "../backup/companions.js";
 import { locateBackup, recordableId } from "../backup/locate.js";
 import { type Manifest, readManifest, type StageResult } from "../backup/manifest.js";

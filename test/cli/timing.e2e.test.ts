@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rowsToCount } from "../../src/backup/catalog-snapshot.js";
+import { rowsToCount } from "../../src/backup/catalog-read.js";
 import { manifestSchema } from "../../src/backup/manifest.js";
 import { type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
 import type { LeaseRecord } from "../../src/state/instance.js";

@@ -1,0 +1,185 @@
+import { DbBackupError } from "../errors.js";
+import { TOOL_VERSION } from "../version.js";
+import { securityInvokerTrue } from "./catalog-read.js";
+import { type CatalogSnapshot, openSnapshotSession } from "./catalog-snapshot.js";
+import { EXTENSIONS_FILE, VERSION_FILE, VIEWS_FILE, writeCompanions } from "./companions.js";
+import { compressionArgs, defaultCompression } from "./compression.js";
+import { type ChildConnection, childConnection } from "./connection.js";
+import {
+  type DumpProgress,
+  dumpFull,
+  dumpSchema,
+  refuseUnreadable,
+  timed,
+  type WorkContext,
+} from "./dump-steps.js";
+import { MANIFEST_SCHEMA, type Manifest, type StageResult, writeManifest } from "./manifest.js";
+import { findPgTools } from "./pgtools.js";
+import { tocCounts } from "./toc.js";
+import { DUMP_FILE, inOrder, SCHEMA_FILE, verifyDumped, verifyReadable } from "./verify.js";
+
+/**
+ * Inside a run, once it holds its env's lock and its folder: connect and export a snapshot, dump,
+ * then stages 1 and 2 beside the rest of the artifacts, and the manifest.
+ */
+
+export const ARTIFACTS = [DUMP_FILE, SCHEMA_FILE, VERSION_FILE, EXTENSIONS_FILE, VIEWS_FILE] as const;
+
+function serverVersionShort(num: number): string {
+  const major = Math.floor(num / 10_000);
+  return major >= 10 ? `${major}.${num % 10_000}` : `${major}.${Math.floor(num / 100) % 100}.${num % 100}`;
+}
+
+export async function work(ctx: WorkContext): Promise<Manifest> {
+  const { request, target, dir, log, emit } = ctx;
+  const config = request.config;
+  const durations: Record<string, number> = {};
+  const warnings = [...target.warnings];
+
+  const session = await timed(
+    ctx,
+    "connect",
+    () =>
+      openSnapshotSession(target, {
+        lockWaitTimeoutSeconds: config.lockWaitTimeoutSeconds,
+        exactCountMaxRows: config.exactCountMaxRows,
+        jobId: ctx.jobId,
+      }),
+    durations,
+  );
+  ctx.describe = (catalog, oid) => session.describeObject(catalog, oid);
+  let conn: ChildConnection | undefined;
+  const abort = new AbortController();
+  const onOuterAbort = () => abort.abort();
+  request.signal?.addEventListener("abort", onOuterAbort);
+  ctx.leaseLost.signal.addEventListener("abort", onOuterAbort);
+  // Cancelled while connecting: the listener above would never fire for a signal already aborted.
+  if (request.signal?.aborted || ctx.leaseLost.signal.aborted) abort.abort();
+  try {
+    log.line(`server: ${session.version}`);
+    const tools = await findPgTools(
+      session.serverMajor,
+      serverVersionShort(session.serverVersionNum),
+      config.pgBinDir,
+    );
+    for (const message of tools.warnings) {
+      warnings.push(message);
+      emit({ type: "warning", message });
+    }
+    log.line(`pg_dump ${tools.version}: ${tools.pgDump}`);
+    const compression = config.compress ?? defaultCompression(tools.major);
+    const compressArgs = compressionArgs(compression, tools.major);
+    conn = childConnection(target, ctx.jobId);
+
+    await refuseUnreadable(session);
+    const progress: DumpProgress = { tablesTotal: await session.countDataTables() };
+    // The full dump runs alone: it is the long pole, and on a small machine anything beside it
+    // slows it down. Everything else reads the same snapshot afterwards, alongside stage 2's
+    // full read of the archive, which leaves a core free for it.
+    await timed(
+      ctx,
+      "dump",
+      () => dumpFull(ctx, tools, conn!, session, compressArgs, abort, progress),
+      durations,
+    );
+    const guard = <T>(promise: Promise<T>): Promise<T> =>
+      promise.catch((error: unknown) => {
+        abort.abort();
+        throw error;
+      });
+    const [stage1, stage2, catalog] = await timed(
+      ctx,
+      "verify",
+      async () => {
+        const catalogRead = guard(timed(ctx, "catalog", () => session.readCatalog(), durations));
+        const schema = guard(
+          timed(ctx, "schema", () => dumpSchema(ctx, tools, conn!, session, abort), durations),
+        );
+        const companions = guard(catalogRead.then((c) => writeCompanions(dir, c, tools.version)));
+        const readable = guard(
+          verifyReadable(
+            dir,
+            tools.pgRestore,
+            catalogRead.then((c) => c.counts),
+            { signal: abort.signal, owner: ctx.store },
+          ),
+        );
+        const dumped = guard(Promise.all([schema, companions]).then(() => verifyDumped(dir, [...ARTIFACTS])));
+        const [s1, s2, c] = await Promise.all([dumped, readable, catalogRead, schema, companions]);
+        await session.close();
+        return [s1, s2, c] as const;
+      },
+      durations,
+    );
+    const stages: StageResult[] = inOrder([stage1.result, stage2.result]);
+    for (const s of stages) {
+      emit({ type: "stage", stage: s.stage, ok: s.ok, ms: s.ms });
+      for (const c of s.checks) log.line(`stage ${s.stage} ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);
+    }
+    if (request.signal?.aborted) {
+      throw new DbBackupError(
+        "cancelled",
+        "The backup was cancelled.",
+        "Nothing was kept; run it again when ready.",
+      );
+    }
+    const failed = stages.find((s) => !s.ok);
+    if (failed) {
+      const bad = failed.checks.filter((c) => !c.ok).map((c) => `${c.name} ${c.detail}`);
+      throw new DbBackupError(
+        "verify_failed",
+        `Verification stage ${failed.stage} failed: ${bad.join("; ")}.`,
+        "The backup was not kept. If a count differs, the database changed in a way the snapshot did not cover (tell us); otherwise run again.",
+      );
+    }
+    const finishedAt = new Date();
+    durations.total = Math.round(performance.now() - ctx.wallStart);
+    const manifest: Manifest = {
+      schema: MANIFEST_SCHEMA,
+      id: ctx.id,
+      env: target.env,
+      label: ctx.label ?? null,
+      source: target.source,
+      target: target.display,
+      requestedBy: request.requestedBy,
+      tool: { name: "dbbackup", version: TOOL_VERSION },
+      startedAt: ctx.started.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationsMs: durations,
+      server: { version: catalog.version, versionNum: catalog.serverVersionNum, major: catalog.serverMajor },
+      client: { pgDump: tools.pgDump, version: tools.version, major: tools.major },
+      compression,
+      lockWaitTimeoutSeconds: config.lockWaitTimeoutSeconds,
+      snapshot: true,
+      files: stage1.files,
+      totalBytes: stage1.files.reduce((sum, f) => sum + f.bytes, 0),
+      catalog: catalogSection(catalog),
+      toc: {
+        entries: stage2.toc?.entries.length ?? 0,
+        counts: stage2.toc ? tocCounts(stage2.toc) : { ...catalog.counts, tableData: 0 },
+      },
+      verification: { stage: "readable", stages },
+      warnings,
+    };
+    await timed(ctx, "finalize", () => writeManifest(dir, manifest), durations);
+    return manifest;
+  } finally {
+    request.signal?.removeEventListener("abort", onOuterAbort);
+    ctx.leaseLost.signal.removeEventListener("abort", onOuterAbort);
+    abort.abort();
+    await session.close();
+  }
+}
+
+function catalogSection(catalog: CatalogSnapshot): Manifest["catalog"] {
+  return {
+    databaseBytes: catalog.databaseBytes,
+    counts: catalog.counts,
+    extensions: catalog.extensions,
+    views: catalog.views.length,
+    securityInvokerViews: catalog.views.filter(securityInvokerTrue).length,
+    exposedViews: catalog.exposedViews,
+    policiesByTable: catalog.policiesByTable,
+    tables: catalog.tables,
+  };
+}

@@ -1,0 +1,201 @@
+import pg from "pg";
+import type { CatalogSnapshot, ExtensionInfo, TableInfo, ViewInfo } from "./catalog-snapshot.js";
+
+/**
+ * What the catalog says, read in the dump's snapshot (or from a restored scratch copy): extensions,
+ * views and their reloptions, policies, counts, and every table's rows.
+ */
+
+export const USER_NAMESPACE = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp\\_%'`;
+export const NOT_EXTENSION_MEMBER = (catalog: string, oid: string) =>
+  `not exists (select 1 from pg_depend d where d.classid = '${catalog}'::regclass and d.objid = ${oid} and d.deptype = 'e')`;
+
+const TRUE_WORDS = new Set(["true", "on", "yes", "1"]);
+
+export function securityInvokerTrue(view: ViewInfo): boolean {
+  return view.reloptions.some((option) => {
+    const [key, value] = option.split("=");
+    return key === "security_invoker" && value !== undefined && TRUE_WORDS.has(value.toLowerCase());
+  });
+}
+
+/** Tables counted per query (a UNION ALL of count(*)s). */
+const COUNT_BATCH = 50;
+
+/** The smallest a heap row can be on disk (tuple header and item pointer): bounds a never-analyzed table's rows. */
+const MIN_ROW_BYTES = 28;
+/** A typical row's bytes, for an estimate of a never-analyzed table. */
+const TYPICAL_ROW_BYTES = 100;
+
+/**
+ * How many rows a table may hold, and an estimate. An analyzed table has the planner's reltuples; a
+ * never-analyzed one (reltuples -1) is judged by its size, so a big table nobody analyzed yet is not
+ * counted row by row as if it were empty. Pure.
+ */
+export function rowsToCount(reltuples: number, bytes: number): { atMost: number; estimate: number } {
+  if (reltuples >= 0) return { atMost: reltuples, estimate: Math.round(reltuples) };
+  return { atMost: Math.floor(bytes / MIN_ROW_BYTES), estimate: Math.round(bytes / TYPICAL_ROW_BYTES) };
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export interface ServerVersion {
+  version: string;
+  serverVersionNum: number;
+}
+
+export async function readCatalog(
+  client: pg.Client,
+  exactCountMaxRows: number,
+  database: string,
+  server: ServerVersion,
+): Promise<CatalogSnapshot> {
+  // pg_dump skips extensions created by initdb (plpgsql): oid below FirstNormalObjectId.
+  const extensions = await client.query<ExtensionInfo & { builtin: boolean }>(
+    `select e.extname as name, e.extversion as version, n.nspname as schema, e.oid < 16384 as builtin
+       from pg_extension e join pg_namespace n on n.oid = e.extnamespace order by 1`,
+  );
+  const views = await client.query<{ schema: string; name: string; reloptions: string[] | null }>(
+    `select n.nspname as schema, c.relname as name, c.reloptions
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'v' and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
+      order by 1, 2`,
+  );
+  const exposed = await client.query<{ name: string }>(
+    `select n.nspname || '.' || c.relname as name
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'v' and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
+        and not exists (select 1 from unnest(coalesce(c.reloptions, '{}')) o
+                         where lower(o) in ('security_invoker=true', 'security_invoker=on', 'security_invoker=yes', 'security_invoker=1'))
+        and exists (select 1 from pg_roles r where r.rolname in ('anon', 'authenticated')
+                       and has_table_privilege(r.oid, c.oid, 'SELECT'))
+      order by 1`,
+  );
+  const policyRows = await client.query<{ name: string; n: string }>(
+    `select n.nspname || '.' || c.relname as name, count(*) as n
+       from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
+      where ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
+      group by 1 order by 1`,
+  );
+  const tables = await client.query<{
+    schema: string;
+    name: string;
+    kind: string;
+    reltuples: string;
+    bytes: string;
+  }>(
+    `select n.nspname as schema, c.relname as name, c.relkind as kind,
+            c.reltuples::bigint as reltuples, pg_relation_size(c.oid) as bytes
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p') and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
+      order by 1, 2`,
+  );
+  const counts = await client.query<Record<string, string>>(
+    `select
+       (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where c.relkind = 'm' and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}) as matviews,
+       (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where c.relkind = 'S' and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}) as sequences,
+       (select count(*) from pg_policy p join pg_class c on c.oid = p.polrelid
+          join pg_namespace n on n.oid = c.relnamespace
+         where ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}) as policies,
+       (select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+         where ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_proc", "p.oid")}
+           -- Made by the system with another object (a range type's constructors): pg_dump leaves
+           -- them out, so a count of "functions" that includes them disagrees with the dump's.
+           and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass
+                             and d.objid = p.oid and d.deptype = 'i')) as functions,
+       pg_database_size(current_database()) as dbsize`,
+  );
+
+  const tableInfos: TableInfo[] = [];
+  const toCount: { at: number; schema: string; name: string }[] = [];
+  for (const t of tables.rows) {
+    if (t.kind === "p") {
+      tableInfos.push({ schema: t.schema, name: t.name, partitioned: true, rows: 0, exact: true });
+      continue;
+    }
+    const sized = rowsToCount(Number(t.reltuples), Number(t.bytes));
+    if (sized.atMost <= exactCountMaxRows)
+      toCount.push({ at: tableInfos.length, schema: t.schema, name: t.name });
+    tableInfos.push({
+      schema: t.schema,
+      name: t.name,
+      partitioned: false,
+      rows: sized.estimate,
+      exact: false,
+    });
+  }
+  // Exact counts in a few round trips, not one per table: over a remote link each costs tens of ms.
+  for (let i = 0; i < toCount.length; i += COUNT_BATCH) {
+    const batch = toCount.slice(i, i + COUNT_BATCH);
+    const r = await client
+      .query<{ i: number; n: string }>(
+        batch
+          .map(
+            (t, j) =>
+              `select ${j} as i, count(*) as n from only ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`,
+          )
+          .join(" union all "),
+      )
+      .catch((error: unknown) => {
+        const names = batch.map((t) => `${t.schema}.${t.name}`);
+        const table =
+          names.length === 1
+            ? names[0]
+            : `one of ${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}`;
+        throw Object.assign(error as object, { table });
+      });
+    for (const row of r.rows) {
+      const t = batch[row.i];
+      const info = t ? tableInfos[t.at] : undefined;
+      if (info) Object.assign(info, { rows: Number(row.n), exact: true });
+    }
+  }
+  const c = counts.rows[0] ?? {};
+  return {
+    version: server.version,
+    serverVersionNum: server.serverVersionNum,
+    serverMajor: Math.floor(server.serverVersionNum / 10_000),
+    database,
+    databaseBytes: Number(c.dbsize),
+    extensions: extensions.rows.map(({ name, version, schema }) => ({ name, version, schema })),
+    views: views.rows.map((v) => ({ schema: v.schema, name: v.name, reloptions: v.reloptions ?? [] })),
+    exposedViews: exposed.rows.map((r) => r.name),
+    policiesByTable: Object.fromEntries(policyRows.rows.map((r) => [r.name, Number(r.n)])),
+    tables: tableInfos,
+    counts: {
+      tables: tables.rows.length,
+      views: views.rows.length,
+      materializedViews: Number(c.matviews),
+      policies: Number(c.policies),
+      extensions: extensions.rows.filter((e) => !e.builtin).length,
+      functions: Number(c.functions),
+      sequences: Number(c.sequences),
+    },
+  };
+}
+
+/**
+ * The catalog of a database we own outright (a restore test's scratch copy): every table counted
+ * exactly, no snapshot needed.
+ */
+export async function readCatalogOf(url: string): Promise<CatalogSnapshot> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 15_000 });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    const v = await client.query<{ version: string; num: string; db: string }>(
+      "select version() as version, current_setting('server_version_num') as num, current_database() as db",
+    );
+    const row = v.rows[0];
+    return await readCatalog(client, Number.POSITIVE_INFINITY, row?.db ?? "", {
+      version: row?.version ?? "",
+      serverVersionNum: Number(row?.num),
+    });
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

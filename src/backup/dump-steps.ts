@@ -1,0 +1,176 @@
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import { DbBackupError } from "../errors.js";
+import type { StateStore } from "../state/store.js";
+import type { SnapshotSession } from "./catalog-snapshot.js";
+import type { ChildConnection } from "./connection.js";
+import { DumpLimitError, explainChildFailure } from "./dump-errors.js";
+import type { BackupListener, BackupStep } from "./events.js";
+import { describeProblems, grantStatements, schemaProblems } from "./grants.js";
+import { runPgProcess } from "./pg-process.js";
+import type { PgTools } from "./pgtools.js";
+import type { BackupRequest } from "./pipeline.js";
+import type { RunLog } from "./run-log.js";
+import type { Target } from "./target.js";
+import { DUMP_FILE, SCHEMA_FILE } from "./verify.js";
+
+/** The pipeline's steps that run pg_dump, each timed, logged and told to the listener. */
+
+export interface WorkContext {
+  request: BackupRequest;
+  target: Target;
+  id: string;
+  dir: string;
+  log: RunLog;
+  emit: BackupListener;
+  started: Date;
+  /** performance.now() when the request began. */
+  wallStart: number;
+  /** Names an object of the catalog by OID, through the run's own session (set once connected). */
+  describe?: (catalog: string, oid: number) => Promise<string | undefined>;
+  label: string | undefined;
+  store: StateStore;
+  jobId: string;
+  leaseLost: AbortController;
+}
+
+export async function timed<T>(
+  ctx: WorkContext,
+  step: BackupStep,
+  fn: () => Promise<T>,
+  durations: Record<string, number>,
+) {
+  ctx.emit({ type: "step", step, status: "started" });
+  ctx.log.line(`step ${step} started`);
+  const t0 = performance.now();
+  const value = await fn();
+  const ms = Math.round(performance.now() - t0);
+  durations[step] = ms;
+  ctx.emit({ type: "step", step, status: "finished", ms });
+  ctx.log.line(`step ${step} finished in ${ms} ms`);
+  return value;
+}
+
+/**
+ * Before dumping anything: everything pg_dump must read, this role may read. Otherwise pg_dump would
+ * stop at the first table it may not lock, naming only that one; this names them all, with the
+ * GRANTs that fix them.
+ */
+export async function refuseUnreadable(session: SnapshotSession): Promise<void> {
+  const { role, relations } = await session.readability();
+  const problems = schemaProblems(relations);
+  if (problems.length === 0) return;
+  throw new DbBackupError(
+    "permission_denied",
+    `${role} may not read ${describeProblems(problems)}, so pg_dump would stop there; nothing was dumped.`,
+    `Back up as the database owner (Supabase: the postgres user), or have the owner run: ${grantStatements(role, problems).join(" ")}`,
+  );
+}
+
+export interface DumpProgress {
+  /** Tables with data of their own (partitions, not their parents): what pg_dump --verbose counts. */
+  tablesTotal: number | undefined;
+}
+
+const VERBOSE_TABLE = /dumping contents of table "?([^"]+)"?/;
+
+function pgDumpCommon(ctx: WorkContext, conn: ChildConnection, session: SnapshotSession): string[] {
+  return [
+    `--dbname=${conn.conninfo}`,
+    `--snapshot=${session.snapshotId}`,
+    `--lock-wait-timeout=${ctx.request.config.lockWaitTimeoutSeconds * 1000}`,
+  ];
+}
+
+async function failed(
+  ctx: WorkContext,
+  result: Awaited<ReturnType<typeof runPgProcess>>,
+  abort: AbortController,
+): Promise<void> {
+  if (result.ok) return;
+  abort.abort();
+  const cancelled = ctx.request.signal?.aborted === true;
+  const error = explainChildFailure(
+    { ...result, cancelled: cancelled || result.cancelled },
+    ctx.target,
+    ctx.dir,
+  );
+  if (error instanceof DumpLimitError && error.oid !== undefined && error.catalog && ctx.describe) {
+    const name = await ctx.describe(error.catalog, error.oid).catch(() => undefined);
+    if (name) throw error.naming(name);
+  }
+  throw error;
+}
+
+export async function dumpFull(
+  ctx: WorkContext,
+  tools: PgTools,
+  conn: ChildConnection,
+  session: SnapshotSession,
+  compressArgs: string[],
+  abort: AbortController,
+  progress: DumpProgress,
+): Promise<void> {
+  const { dir, log, emit } = ctx;
+  const dumpFile = path.join(dir, DUMP_FILE);
+  let tablesDone = 0;
+  const dumpStarted = performance.now();
+  const poll = setInterval(() => {
+    stat(dumpFile).then(
+      (s) => emit({ type: "bytes", bytes: s.size, elapsedMs: Math.round(performance.now() - dumpStarted) }),
+      () => {},
+    );
+  }, 1000);
+  poll.unref();
+  try {
+    const result = await runPgProcess(
+      tools.pgDump,
+      [
+        "--format=custom",
+        ...compressArgs,
+        "--verbose",
+        `--file=${dumpFile}`,
+        ...pgDumpCommon(ctx, conn, session),
+      ],
+      {
+        env: conn.env,
+        signal: abort.signal,
+        owner: ctx.store,
+        onStderrLine(line) {
+          log.line(`pg_dump: ${line.replace(/^pg_dump: /, "")}`);
+          const m = VERBOSE_TABLE.exec(line);
+          if (m?.[1]) {
+            tablesDone += 1;
+            emit({ type: "tables", done: tablesDone, total: progress.tablesTotal, table: m[1] });
+          }
+        },
+      },
+    );
+    await failed(ctx, result, abort);
+  } finally {
+    clearInterval(poll);
+  }
+  const final = await stat(dumpFile).catch(() => undefined);
+  if (final)
+    emit({ type: "bytes", bytes: final.size, elapsedMs: Math.round(performance.now() - dumpStarted) });
+}
+
+export async function dumpSchema(
+  ctx: WorkContext,
+  tools: PgTools,
+  conn: ChildConnection,
+  session: SnapshotSession,
+  abort: AbortController,
+): Promise<void> {
+  const result = await runPgProcess(
+    tools.pgDump,
+    ["--schema-only", `--file=${path.join(ctx.dir, SCHEMA_FILE)}`, ...pgDumpCommon(ctx, conn, session)],
+    {
+      env: conn.env,
+      signal: abort.signal,
+      owner: ctx.store,
+      onStderrLine: (line) => ctx.log.line(`pg_dump -s: ${line}`),
+    },
+  );
+  await failed(ctx, result, abort);
+}
