@@ -2,7 +2,7 @@ import { ZodError } from "zod/v3";
 import type { CommandContext } from "../../commands/context.js";
 import { redactText } from "../backup/redact.js";
 import { type Config, loadConfig } from "../config.js";
-import { DbBackupError, isDbBackupError } from "../errors.js";
+import { DbBackupError, EXIT, exitCodeOf, isDbBackupError } from "../errors.js";
 import type { RestoreEvent } from "../restore/restore-test.js";
 import { TOOL_VERSION } from "../version.js";
 import { type ParsedCli, parseArgv } from "./argv.js";
@@ -10,29 +10,8 @@ import { ProgressReporter } from "./progress.js";
 import { COLOR, HELP, PLAIN, renderBackup, renderError, renderList, renderVerify } from "./render.js";
 import { renderRestoreEvent, renderRestoreTest } from "./render-restore.js";
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
-
-/** Exit 2: the request or the configuration was wrong, and nothing was touched. */
-const USAGE_CODES = new Set([
-  "usage",
-  "config_invalid",
-  "bad_label",
-  "url_invalid",
-  "url_with_env",
-  "not_found",
-  "no_url",
-  "port_6543",
-  "compress_unsupported",
-  "not_a_backup",
-]);
-
 /** The verbs that change something: they first clean up after runs that died. */
 const RECOVERING_VERBS = new Set(["backup", "restore-test", "verify", "prune", "keep", "unkeep", "jobs"]);
-
-function exitCodeFor(error: DbBackupError): number {
-  if (error.code === "cancelled") return EXIT.cancelled;
-  return USAGE_CODES.has(error.code) ? EXIT.usage : EXIT.failed;
-}
 
 function errorJson(error: DbBackupError & { logFile?: string }): string {
   return `${JSON.stringify({ ok: false, error: { code: error.code, message: error.message, hint: error.hint, ...(error.logFile ? { log: error.logFile } : {}) } }, null, 2)}\n`;
@@ -47,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
   const fail = (error: DbBackupError): number => {
     if (json) stdout.write(errorJson(error));
     else stderr.write(renderError(error, errStyle));
-    return exitCodeFor(error);
+    return exitCodeOf(error.code);
   };
 
   let config: Config | undefined;

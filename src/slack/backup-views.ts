@@ -7,12 +7,13 @@ import {
   STAGE_LABEL,
   shortVersion,
 } from "../cli/format.js";
+import type { ErrorCode } from "../errors.js";
 import {
   type Block,
   context,
   escapeMrkdwn,
+  failure,
   message,
-  red,
   type SlackMessage,
   section,
   who,
@@ -85,8 +86,9 @@ export function backupFailedView(
   requestedBy: string,
   problem: string,
   hint: string,
+  code: ErrorCode = "internal_error",
 ): SlackMessage {
-  return red(`${env} backup failed: ${problem}`, [
+  return failure(code, `${env} backup failed: ${problem}`, [
     section(`:x: *${env} backup failed* (asked by ${who(requestedBy)})\n${escapeMrkdwn(problem)}`),
     context(`What to do: ${escapeMrkdwn(hint)}`),
   ]);

@@ -1,4 +1,5 @@
 import type { types } from "@slack/bolt";
+import { type ErrorCode, slackColourOf } from "../errors.js";
 
 /** Block Kit's pieces, within Slack's limits: every view is built of these. Pure. */
 
@@ -10,8 +11,6 @@ export interface SlackMessage {
   blocks: Block[];
   attachments?: { color: string; blocks: Block[] }[];
 }
-
-const RED = "#d1242f";
 
 /** Slack's limits: 3,000 characters a section, 50 blocks a message. */
 const SECTION_MAX = 3000;
@@ -40,10 +39,18 @@ export function message(text: string, blocks: Block[]): SlackMessage {
   return { text: clip(text, 4000), blocks: capped };
 }
 
-/** A failure: the same message turns red (an attachment's colour bar holds the blocks). */
-export function red(text: string, blocks: Block[]): SlackMessage {
+/**
+ * A failure: the same message takes the colour of how it ended (red for failed or stopped, amber
+ * for refused as asked), in an attachment's colour bar that holds the blocks.
+ */
+export function failure(code: ErrorCode, text: string, blocks: Block[]): SlackMessage {
   const m = message(text, blocks);
-  return { text: m.text, blocks: [], attachments: [{ color: RED, blocks: m.blocks }] };
+  return { text: m.text, blocks: [], attachments: [{ color: slackColourOf(code), blocks: m.blocks }] };
+}
+
+/** An alarm (a guardrail notice, a failed restore test): red, like a failure. */
+export function red(text: string, blocks: Block[]): SlackMessage {
+  return failure("internal_error", text, blocks);
 }
 
 export function who(userId: string): string {

@@ -1,9 +1,11 @@
 import { formatDuration } from "../cli/format.js";
+import type { ErrorCode } from "../errors.js";
 import { restoreAdvice } from "../restore/advice.js";
 import {
   type Block,
   context,
   escapeMrkdwn,
+  failure,
   message,
   red,
   type SlackMessage,
@@ -54,8 +56,9 @@ export function restoreTestFailedView(
   requestedBy: string,
   problem: string,
   hint: string,
+  code: ErrorCode = "internal_error",
 ): SlackMessage {
-  return red(`Restore test of ${what} could not run: ${problem}`, [
+  return failure(code, `Restore test of ${what} could not run: ${problem}`, [
     section(
       `:x: *Restore test of \`${escapeMrkdwn(what)}\` could not run* (asked by ${who(requestedBy)})\n${escapeMrkdwn(problem)}`,
     ),

@@ -149,7 +149,9 @@ export function createRuns(deps: RunsDeps) {
         code: clear.code,
       });
       logger.error({ err: error, env: envName, userId }, "backup from Slack failed");
-      await update(backupFailedView(envName, userId, say(clear.message), say(clear.hint))).catch(() => {});
+      await update(backupFailedView(envName, userId, say(clear.message), say(clear.hint), clear.code)).catch(
+        () => {},
+      );
       if (!ts)
         await tellRequester(userId, extra.askedIn, `The ${envName} backup failed: ${say(clear.message)}`);
     } finally {
@@ -192,7 +194,7 @@ export function createRuns(deps: RunsDeps) {
     } catch (error) {
       const e = clearError(error, "The restore test failed unexpectedly.");
       logger.error({ err: error }, "restore test from Slack failed");
-      await show(restoreTestFailedView(what, userId, say(e.message), say(e.hint))).catch(() => {});
+      await show(restoreTestFailedView(what, userId, say(e.message), say(e.hint), e.code)).catch(() => {});
     }
   }
 
