@@ -33,7 +33,7 @@ const SERVER_SETTINGS = {
   checkpoint_timeout: "30min",
 };
 
-/** The repository root: bench/ (tsx) or dist/bench/ (compiled) sit below it. */
+/** The repository root: bench/ (run by tsx) sits below it. */
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = [path.resolve(here, ".."), path.resolve(here, "../..")].find((dir) =>
   existsSync(path.join(dir, "package.json")),

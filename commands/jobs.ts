@@ -1,8 +1,8 @@
-import type { GuardrailContext, JobReport } from "../src/schedule/context.js";
-import type { JobName } from "../src/schedule/job-names.js";
-import type { Notice } from "../src/schedule/notices.js";
-import { runJobExclusively } from "../src/schedule/scheduler.js";
-import type { GuardrailSettings } from "../src/schedule/settings.js";
+import type { GuardrailContext, JobReport } from "../src/guardrails/context.js";
+import type { JobName } from "../src/guardrails/job-names.js";
+import type { Notice } from "../src/guardrails/notices.js";
+import { runJobExclusively } from "../src/guardrails/run-job.js";
+import type { GuardrailSettings } from "../src/guardrails/settings.js";
 import type { CommandContext } from "./context.js";
 
 export interface JobsArgs {

@@ -1,6 +1,6 @@
-import { formatUtc } from "../src/cli/format.js";
 import { DbBackupError } from "../src/errors.js";
-import type { UpgradeRequest } from "../src/schedule/window-time.js";
+import { formatUtc } from "../src/format.js";
+import type { UpgradeRequest } from "../src/guardrails/window-time.js";
 import { audit } from "../src/state/audit.js";
 import { stateFor } from "../src/state/open.js";
 import { type MaintenanceWindow, WindowStore } from "../src/state/windows.js";

@@ -1,5 +1,5 @@
 import pino, { type Logger } from "pino";
-import { redactText } from "./backup/redact.js";
+import { redactText } from "./redact.js";
 
 const SLACK_TOKEN = /\b(xox[abprs]|xapp)-[A-Za-z0-9-]+/g;
 

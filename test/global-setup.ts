@@ -1,6 +1,8 @@
 import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
 
-/** CLI tests run the real `bin/dbbackup.js`, which loads dist/: build it once per test run. */
+/** CLI tests run the real `bin/dbbackup.js`, which loads dist/: build it afresh once per test run. */
 export default async function setup(): Promise<void> {
+  rmSync("dist", { recursive: true, force: true });
   execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
 }

@@ -1,5 +1,5 @@
 import { DbBackupError } from "../errors.js";
-import { redactText } from "./redact.js";
+import { redactText } from "../redact.js";
 import type { Target } from "./target.js";
 
 interface ErrorLike {

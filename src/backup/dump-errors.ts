@@ -1,9 +1,9 @@
 import { statfsSync } from "node:fs";
 import path from "node:path";
 import { DbBackupError } from "../errors.js";
+import { redactText } from "../redact.js";
 import { explainConnectError } from "./connect-errors.js";
 import { quoteIdent } from "./grants.js";
-import { redactText } from "./redact.js";
 import type { Target } from "./target.js";
 
 export interface ChildFailure {

@@ -4,6 +4,7 @@ import { rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../config.js";
 import { DbBackupError, isDbBackupError } from "../errors.js";
+import { redactText } from "../redact.js";
 import { stateFor } from "../state/open.js";
 import type { StateStore } from "../state/store.js";
 import { work } from "./backup-work.js";
@@ -12,7 +13,6 @@ import type { BackupListener } from "./events.js";
 import { backupId, checkLabel } from "./ids.js";
 import type { Manifest } from "./manifest.js";
 import { describeOrphanSessions, endOrphanRuns } from "./orphan-sessions.js";
-import { redactText } from "./redact.js";
 import { RunLog } from "./run-log.js";
 import { resolveTarget, type Target } from "./target.js";
 import {

@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from "node:fs";
-import { redactText } from "./redact.js";
+import { redactText } from "../redact.js";
 
 /** Synchronous appends: a run killed with SIGKILL still leaves every line it reached. */
 export class RunLog {

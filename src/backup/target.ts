@@ -1,6 +1,6 @@
 import type { Config } from "../config.js";
 import { DbBackupError } from "../errors.js";
-import { displayUrl } from "./redact.js";
+import { displayUrl } from "../redact.js";
 
 /** The folder env of a `--url` backup: never a configured environment's name. */
 export const ADHOC_ENV = "adhoc";

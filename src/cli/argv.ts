@@ -10,8 +10,8 @@ import type { UpgradeArgs } from "../../commands/upgrade.js";
 import type { VerifyArgs } from "../../commands/verify.js";
 import { ADHOC_ENV } from "../backup/target.js";
 import { DbBackupError } from "../errors.js";
-import { isJobName, JOB_NAMES } from "../schedule/job-names.js";
-import { parseUpgradeWords } from "../schedule/window-time.js";
+import { isJobName, JOB_NAMES } from "../guardrails/job-names.js";
+import { parseUpgradeWords } from "../guardrails/window-time.js";
 
 export type CliCommand =
   | { verb: "backup"; args: BackupArgs }

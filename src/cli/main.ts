@@ -1,8 +1,8 @@
 import { ZodError } from "zod/v3";
 import type { CommandContext } from "../../commands/context.js";
-import { redactText } from "../backup/redact.js";
 import { type Config, loadConfig } from "../config.js";
 import { DbBackupError, EXIT, exitCodeOf, isDbBackupError } from "../errors.js";
+import { redactText } from "../redact.js";
 import type { RestoreEvent } from "../restore/restore-test.js";
 import { TOOL_VERSION } from "../version.js";
 import { type ParsedCli, parseArgv } from "./argv.js";
@@ -182,7 +182,7 @@ export async function main(argv: string[]): Promise<number> {
         const [{ run }, { renderUpgrade }, { loadGuardrailSettings }, { readSettings }] = await Promise.all([
           import("../../commands/upgrade.js"),
           import("./render-guardrails.js"),
-          import("../schedule/settings.js"),
+          import("../guardrails/settings.js"),
           import("../config.js"),
         ]);
         const settings = loadGuardrailSettings(readSettings(), config.environments.keys());
@@ -195,7 +195,7 @@ export async function main(argv: string[]): Promise<number> {
           await Promise.all([
             import("../../commands/jobs.js"),
             import("./render-guardrails.js"),
-            import("../schedule/settings.js"),
+            import("../guardrails/settings.js"),
             import("../config.js"),
             import("../slack/settings.js"),
           ]);

@@ -1,5 +1,5 @@
 import type { BackupEvent } from "../backup/events.js";
-import { formatBytes, formatDuration } from "./format.js";
+import { formatBytes, formatDuration } from "../format.js";
 
 interface Sink {
   write(text: string): unknown;

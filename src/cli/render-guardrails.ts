@@ -1,10 +1,10 @@
 import type { UpgradeResult } from "../../commands/upgrade.js";
-import type { JobReport } from "../schedule/context.js";
-import { JOB_NAMES, JOB_PURPOSE } from "../schedule/job-names.js";
-import type { Notice } from "../schedule/notices.js";
-import type { GuardrailSettings } from "../schedule/settings.js";
+import { formatBytes, formatHoursMinutes, formatUtc } from "../format.js";
+import type { JobReport } from "../guardrails/context.js";
+import { JOB_NAMES, JOB_PURPOSE } from "../guardrails/job-names.js";
+import type { Notice } from "../guardrails/notices.js";
+import type { GuardrailSettings } from "../guardrails/settings.js";
 import type { MaintenanceWindow } from "../state/windows.js";
-import { formatBytes, formatHoursMinutes, formatUtc } from "./format.js";
 import type { Style } from "./render.js";
 import { renderDiff } from "./render-diff.js";
 

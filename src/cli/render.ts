@@ -12,7 +12,7 @@ import {
   STAGE_LABEL,
   shortVersion,
   table,
-} from "./format.js";
+} from "../format.js";
 
 /** Terminal views: pure functions of result objects. */
 

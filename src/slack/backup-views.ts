@@ -1,13 +1,7 @@
 import type { BackupResult } from "../../commands/backup.js";
 import { rowAlarms, rowSummary } from "../backup/row-changes.js";
-import {
-  formatBytes,
-  formatDuration,
-  formatExtensionChanges,
-  STAGE_LABEL,
-  shortVersion,
-} from "../cli/format.js";
 import type { ErrorCode } from "../errors.js";
+import { formatBytes, formatDuration, formatExtensionChanges, STAGE_LABEL, shortVersion } from "../format.js";
 import {
   type Block,
   context,

@@ -1,7 +1,7 @@
 import type { DiffResult } from "../../commands/diff.js";
 import { rowAlarms, rowSummary } from "../backup/row-changes.js";
-import { formatBytes, formatExtensionChanges, formatHoursMinutes, formatUtc } from "../cli/format.js";
-import type { BackupRef, Notice } from "../schedule/notices.js";
+import { formatBytes, formatExtensionChanges, formatHoursMinutes, formatUtc } from "../format.js";
+import type { BackupRef, Notice } from "../guardrails/notices.js";
 import type { MaintenanceWindow } from "../state/windows.js";
 import {
   type Block,

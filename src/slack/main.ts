@@ -1,7 +1,7 @@
 import { loadConfig, readSettings } from "../config.js";
 import { isDbBackupError } from "../errors.js";
+import { loadGuardrailSettings } from "../guardrails/settings.js";
 import { createLogger } from "../log.js";
-import { loadGuardrailSettings } from "../schedule/settings.js";
 import { createBot } from "./app.js";
 import { loadSlackSettings } from "./settings.js";
 

@@ -1,5 +1,5 @@
 import { webApi } from "@slack/bolt";
-import type { Notice } from "../schedule/notices.js";
+import type { Notice } from "../guardrails/notices.js";
 import { noticeView } from "./guardrail-views.js";
 import { type SlackSettings, webClientOptions } from "./settings.js";
 

@@ -1,5 +1,5 @@
-import { formatDuration } from "../cli/format.js";
 import type { ErrorCode } from "../errors.js";
+import { formatDuration } from "../format.js";
 import { restoreAdvice } from "../restore/advice.js";
 import {
   type Block,

@@ -1,5 +1,5 @@
 import type { ListResult } from "../../commands/list.js";
-import { formatAge, formatBytes, formatUtc, STAGE_LABEL } from "../cli/format.js";
+import { formatAge, formatBytes, formatUtc, STAGE_LABEL } from "../format.js";
 import {
   type Block,
   context,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { diffExtensions, hasChanges } from "../../src/backup/extension-diff.js";
-import { formatExtensionChanges } from "../../src/cli/format.js";
+import { formatExtensionChanges } from "../../src/format.js";
 
 describe("diffExtensions", () => {
   it("names what was added, removed and upgraded", () => {

@@ -7,9 +7,9 @@ import { type BackupResult, backupResult } from "../../commands/backup.js";
 import type { ListResult } from "../../commands/list.js";
 import { listBackups } from "../../src/backup/catalog.js";
 import type { Manifest } from "../../src/backup/manifest.js";
-import { formatAge, formatBytes, formatDuration, shortVersion, table } from "../../src/cli/format.js";
 import { COLOR, PLAIN, renderBackup, renderError, renderList } from "../../src/cli/render.js";
 import { DbBackupError } from "../../src/errors.js";
+import { formatAge, formatBytes, formatDuration, shortVersion, table } from "../../src/format.js";
 import { makeManifest, writeBackupFolder } from "../helpers/manifest.js";
 import { stateOf } from "../helpers/state.js";
 

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -65,6 +65,13 @@ describe("the image's runtime stage, reproduced outside Docker", () => {
     cpSync(path.join(REPO, "dist"), path.join(app, "dist"), { recursive: true });
   }, 200_000);
   afterAll(() => rmSync(app, { recursive: true, force: true }));
+
+  it("ships only what runs: dist/ holds the program, no test helper or benchmark", () => {
+    const shipped = readdirSync(path.join(app, "dist"), { recursive: true, encoding: "utf8" });
+    expect(readdirSync(path.join(app, "dist")).sort()).toEqual(["commands", "src"]);
+    expect(shipped.filter((f) => /(^|\/)(test|bench|helpers)(\/|$)|\.test\.js$/.test(f))).toEqual([]);
+    expect(shipped).toContain("src/cli/main.js");
+  });
 
   it("has no dev dependency installed, and the CLI runs", async () => {
     expect(existsSync(path.join(app, "node_modules", "typescript"))).toBe(false);

@@ -1,6 +1,6 @@
 import { loadConfig } from "../../src/config.js";
+import { loadGuardrailSettings } from "../../src/guardrails/settings.js";
 import { createLogger } from "../../src/log.js";
-import { loadGuardrailSettings } from "../../src/schedule/settings.js";
 import { type Bot, createBot } from "../../src/slack/app.js";
 import { loadSlackSettings } from "../../src/slack/settings.js";
 import type { FakeSlack } from "./fake-slack.js";

@@ -1,9 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import type { GuardrailContext, JobReport } from "../../src/schedule/context.js";
-import { createScheduler, runJobExclusively } from "../../src/schedule/scheduler.js";
-import { loadGuardrailSettings } from "../../src/schedule/settings.js";
+import type { GuardrailContext, JobReport } from "../../src/guardrails/context.js";
+import { runJobExclusively } from "../../src/guardrails/run-job.js";
+import { loadGuardrailSettings } from "../../src/guardrails/settings.js";
+import { createScheduler } from "../../src/schedule/scheduler.js";
 import { releaseLock } from "../../src/state/locks.js";
 import { workdir } from "../helpers/cli.js";
 import { foreignLock, stateOf } from "../helpers/state.js";

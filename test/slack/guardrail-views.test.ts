@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Notice } from "../../src/schedule/notices.js";
+import type { Notice } from "../../src/guardrails/notices.js";
 import type { SlackMessage } from "../../src/slack/blocks.js";
 import { BACKUP_NOW_ACTION, DRILL_NOW_ACTION, noticeView, when } from "../../src/slack/guardrail-views.js";
 import type { MaintenanceWindow } from "../../src/state/windows.js";

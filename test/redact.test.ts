@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { displayUrl, redactText } from "../../src/backup/redact.js";
+import { displayUrl, redactText } from "../src/redact.js";
 
 const SECRET = "Xk9-secret-pw";
 

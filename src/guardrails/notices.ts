@@ -1,4 +1,4 @@
-import type { DiffResult } from "../../commands/diff.js";
+import type { DiffResult } from "../backup/diff.js";
 import type { Drill } from "../state/drill-log.js";
 import type { MaintenanceWindow, NagLevel } from "../state/windows.js";
 

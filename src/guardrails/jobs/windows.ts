@@ -64,8 +64,8 @@ export async function runWindows(ctx: GuardrailContext): Promise<JobReport> {
       if (!from) error = `there is no verified ${window.env} backup to compare with`;
       else {
         try {
-          const { run } = await import("../../../commands/diff.js");
-          diff = await run({ config: ctx.config, requestedBy: "scheduler" }, { from: from.id, to: "live" });
+          const { diffBackups } = await import("../../backup/diff.js");
+          diff = await diffBackups({ config: ctx.config }, { from: from.id, to: "live" });
         } catch (e) {
           error = isDbBackupError(e) ? `${e.message} ${e.hint}` : "the diff failed unexpectedly";
           problem(`${window.id}: ${error}`);

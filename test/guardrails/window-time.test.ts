@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseLength, parseUpgradeWords, zonedInstant } from "../../src/schedule/window-time.js";
+import { parseLength, parseUpgradeWords, zonedInstant } from "../../src/guardrails/window-time.js";
 
 const ENVS = new Set(["staging", "prod"]);
 const parse = (text: string) => parseUpgradeWords(text.split(" "), ENVS);

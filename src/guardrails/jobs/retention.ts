@@ -9,15 +9,10 @@ export async function runRetention(
   trigger: "schedule" | "after-backup" = "schedule",
 ): Promise<JobReport> {
   const { report, post, problem } = reporter(ctx, "retention");
-  const { run } = await import("../../../commands/prune.js");
+  const { pruneBackups } = await import("../../backup/prune.js");
   // prune audits what it deletes; who asked is the trigger.
-  const result = await run(
-    {
-      config: ctx.config,
-      requestedBy: trigger,
-      via: "schedule",
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    },
+  const result = await pruneBackups(
+    { config: ctx.config, requestedBy: trigger, via: "schedule", signal: ctx.signal },
     { dryRun: false },
   );
   const deleted = result.backups.filter((b) => b.outcome === "deleted");

@@ -1,7 +1,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DbBackupError } from "../../src/errors.js";
-import { readUpgradeState, type SupabaseApiOptions } from "../../src/schedule/supabase-api.js";
+import { readUpgradeState, type SupabaseApiOptions } from "../../src/guardrails/supabase-api.js";
 import { type FakeSupabase, startFakeSupabase } from "../helpers/fake-supabase.js";
 
 const HEALTHY = "abcdefghijklmnopqrst";
