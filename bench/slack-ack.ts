@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { loadSlackSettings } from "../commands/kit/slack-settings.js";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
 import { freePort } from "../src/restore/scratch-server.js";
 import { createBot } from "../src/slack/app.js";
-import { loadSlackSettings } from "../src/slack/settings.js";
 import { startFakeSlack, visibleText } from "../test/helpers/fake-slack.js";
 import { slashCommand } from "../test/helpers/slack-requests.js";
 

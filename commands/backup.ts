@@ -2,12 +2,21 @@ import path from "node:path";
 import { z } from "zod/v3";
 import { listBackups } from "../src/backup/catalog.js";
 import { diffExtensions, type ExtensionChanges } from "../src/backup/extension-diff.js";
+import { checkLabel } from "../src/backup/ids.js";
 import { type FileEntry, type Manifest, readManifest, type StageResult } from "../src/backup/manifest.js";
-import { runBackup } from "../src/backup/pipeline.js";
 import { diffRows, type RowChanges } from "../src/backup/row-changes.js";
 import { envNameSchema } from "../src/config.js";
 import { stateFor } from "../src/state/open.js";
-import type { CommandContext } from "./context.js";
+import type { CommandContext } from "./kit/context.js";
+import { defineVerb, type Words } from "./kit/verb.js";
+import { knownEnv, optionValue, shown, usage } from "./kit/words.js";
+import {
+  backupDoneView,
+  backupFailedView,
+  backupStartedView,
+  restoreHintView,
+} from "./views/slack/backup-views.js";
+import { renderBackup } from "./views/terminal/render.js";
 
 export const backupArgs = z.object({
   env: envNameSchema.optional(),
@@ -15,6 +24,8 @@ export const backupArgs = z.object({
   label: z.string().optional(),
   url: z.string().max(4096).optional(),
   restoreHint: z.boolean().default(true),
+  /** Slack: why a backup that needs approval is asked for (the words after the label). */
+  reason: z.string().max(300).optional(),
 });
 export type BackupArgs = z.input<typeof backupArgs>;
 
@@ -99,8 +110,10 @@ export function backupResult(manifest: Manifest, dir: string, withHint: boolean,
   };
 }
 
-export async function run(ctx: CommandContext, input: BackupArgs): Promise<BackupResult> {
+async function run(ctx: CommandContext, input: BackupArgs): Promise<BackupResult> {
   const args = backupArgs.parse(input);
+  // The pipeline loads pg and execa: only a backup pays for them.
+  const { runBackup } = await import("../src/backup/pipeline.js");
   const outcome = await runBackup({
     config: ctx.config,
     env: args.env,
@@ -145,3 +158,102 @@ async function changesSincePrevious(
     return undefined; // an unreadable older manifest is list's business, not this backup's
   }
 }
+
+/** `[ENV] [LABEL]`: one word is an env when it names one, else a label for staging. */
+function backupWords(words: Words): BackupArgs {
+  const w = words.positionals;
+  if (w.length > 2) {
+    throw usage(
+      `Too many words: ${w.map(shown).join(" ")}. A backup takes [ENV] [LABEL].`,
+      "Example: dbbackup prod pre-upgrade",
+    );
+  }
+  let env: string | undefined;
+  let label: string | undefined;
+  if (w.length === 2) [env, label] = [knownEnv(w[0] ?? "", words.envs), w[1]];
+  else if (w.length === 1) {
+    if (words.envs.has(w[0] ?? "")) env = w[0];
+    else label = w[0];
+  }
+  const args: BackupArgs = { restoreHint: words.options["no-restore-hint"] !== true };
+  if (env !== undefined) args.env = env;
+  if (label !== undefined) args.label = label;
+  const url = optionValue(words, "url");
+  if (url !== undefined) args.url = url;
+  return args;
+}
+
+function startOf(args: BackupArgs, requestedBy: string) {
+  return { env: args.env ?? "staging", label: args.label ?? null, requestedBy };
+}
+
+export const verb = defineVerb({
+  name: "backup",
+  order: 0,
+  isDefault: true,
+  writes: true,
+  summary: 'Back up ENV (default staging) with an optional LABEL, e.g. "pre-upgrade".',
+  usage: {
+    terminal: "dbbackup [ENV] [LABEL] [--url URL] [--no-restore-hint] [--json]",
+    slack: "/dbbackup [env] [label]",
+    details: [
+      "ENV: staging (DATABASE_URL_STAGING, else legacy DATABASE_URL), prod (DATABASE_URL_PROD),",
+      'or any NAME with DATABASE_URL_<NAME>. --url backs up a one-off URL, filed as "adhoc".',
+    ],
+  },
+  slackSummary: "back up now (staging by default); prod asks a second person to approve",
+  options: { url: { value: "URL" }, "no-restore-hint": {} },
+  args: backupArgs,
+  fromWords: backupWords,
+  run,
+  terminal: { render: (r, style) => renderBackup(r, style) },
+  slack: {
+    mode: "job",
+    fromWords(words) {
+      const approval = words.approvalEnvs ?? [];
+      const [first, second, ...more] = words.positionals;
+      // `/dbbackup prod pre-upgrade before the 15.8 upgrade`: what follows the label is the reason.
+      if (first !== undefined && second !== undefined && approval.includes(first) && more.length > 0)
+        return {
+          ...backupWords({ ...words, positionals: [first, second] }),
+          reason: more.join(" ").slice(0, 300),
+        };
+      return backupWords(words);
+    },
+    check(args) {
+      if (args.url !== undefined)
+        throw usage(
+          "--url isn't accepted from Slack: a URL typed in a channel would carry its password.",
+          "Set the environment's URL (DATABASE_URL_<ENV>) on the bot's host, then: /dbbackup <env> [label]",
+        );
+      if (args.label !== undefined) checkLabel(args.label);
+    },
+    approvalEnv: (args, envs) => (envs.includes(args.env ?? "staging") ? (args.env ?? "staging") : null),
+    render: (r) => backupDoneView(r),
+    job: {
+      auditAs: "backup",
+      title: (args) => `${args.env ?? "staging"} backup`,
+      env: (args) => args.env ?? "staging",
+      label: (args) => args.label ?? null,
+      recorded: true,
+      started: (args, by) =>
+        backupStartedView({
+          ...startOf(args, by),
+          step: "starting",
+          tablesDone: 0,
+          tablesTotal: undefined,
+          bytes: 0,
+          elapsedMs: 0,
+        }),
+      progress: (args, by, p) => backupStartedView({ ...startOf(args, by), ...p }),
+      failed: (args, by, problem, hint, code) =>
+        backupFailedView(args.env ?? "staging", by, problem, hint, code),
+      thread: (r) => (r.restoreCommand ? restoreHintView(r.restoreCommand) : null),
+      doneText: (r) => `The ${r.env} backup ${r.id} is verified (stage ${r.stage}).`,
+      after(r, bot) {
+        if (r.label === "pre-upgrade") bot.runGuardrailJob("windows");
+        bot.runGuardrailJob("retention", "after-backup");
+      },
+    },
+  },
+});

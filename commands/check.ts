@@ -2,7 +2,9 @@ import { z } from "zod/v3";
 import { listBackups } from "../src/backup/catalog.js";
 import { envNameSchema } from "../src/config.js";
 import { stateFor } from "../src/state/open.js";
-import type { CommandContext } from "./context.js";
+import type { CommandContext } from "./kit/context.js";
+import { defineVerb } from "./kit/verb.js";
+import { knownEnv, optionValue, shown, usage } from "./kit/words.js";
 
 /** `check prod --require pre-upgrade --max-age 24h`: a CI gate, answered from manifests only. */
 export const checkArgs = z.object({
@@ -39,7 +41,7 @@ function age(ms: number): string {
       : `${Math.round(h / 24)}d`;
 }
 
-export async function run(ctx: CommandContext, input: CheckArgs, now = new Date()): Promise<CheckResult> {
+async function run(ctx: CommandContext, input: CheckArgs, now = new Date()): Promise<CheckResult> {
   const args = checkArgs.parse(input);
   const { backups } = await listBackups(ctx.config.backupsDir, stateFor(ctx.config), args.env);
   const verified = backups.filter((b) => b.stage === "readable" || b.stage === "restored");
@@ -69,3 +71,31 @@ export async function run(ctx: CommandContext, input: CheckArgs, now = new Date(
   }
   return { ...base, ok: true, backup, reason: `ok: ${newest.id} is a verified ${what}, ${age(ageMs)} old` };
 }
+
+export const verb = defineVerb({
+  name: "check",
+  order: 70,
+  summary:
+    "For CI: exit 0 if a verified backup (with that label, that recent) exists, else 1, with one line why.",
+  usage: { terminal: "dbbackup check ENV [--require LABEL] [--max-age 24h] [--json]" },
+  options: { require: { value: "LABEL" }, "max-age": { value: "24h" } },
+  args: checkArgs,
+  fromWords(words) {
+    const [env, ...extra] = words.positionals;
+    if (!env || extra.length > 0)
+      throw usage("check takes one environment: dbbackup check prod --require pre-upgrade --max-age 24h");
+    const args: CheckArgs = { env: knownEnv(env, words.envs) };
+    const require = optionValue(words, "require");
+    if (require !== undefined) args.require = require;
+    const maxAge = optionValue(words, "max-age");
+    if (maxAge !== undefined) {
+      const m = /^(\d+)(m|h|d)$/.exec(maxAge);
+      if (!m?.[1]) throw usage(`--max-age takes a duration like 90m, 24h or 7d, not ${shown(maxAge)}.`);
+      args.maxAgeMs =
+        Number(m[1]) * ({ m: 60_000, h: 3_600_000, d: 86_400_000 } as const)[m[2] as "m" | "h" | "d"];
+    }
+    return args;
+  },
+  run: (ctx, args) => run(ctx, args, ctx.now?.() ?? new Date()),
+  terminal: { render: (r) => `${r.reason}\n`, exitCode: (r) => (r.ok ? 0 : 1) },
+});

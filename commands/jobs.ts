@@ -1,33 +1,87 @@
+import { z } from "zod/v3";
+import { readSettings } from "../src/config.js";
+import { DbBackupError } from "../src/errors.js";
 import type { GuardrailContext, JobReport } from "../src/guardrails/context.js";
-import type { JobName } from "../src/guardrails/job-names.js";
-import type { Notice } from "../src/guardrails/notices.js";
-import { runJobExclusively } from "../src/guardrails/run-job.js";
+import { isJobName, JOB_NAMES, type JobName } from "../src/guardrails/job-names.js";
 import type { GuardrailSettings } from "../src/guardrails/settings.js";
-import type { CommandContext } from "./context.js";
+import type { CommandContext } from "./kit/context.js";
+import { defineVerb } from "./kit/verb.js";
+import { shown, usage } from "./kit/words.js";
+import { guardrailSettings } from "./upgrade.js";
+import { renderJobList, renderJobReport } from "./views/terminal/render-guardrails.js";
 
-export interface JobsArgs {
-  name: JobName;
-}
+const jobsArgs = z.object({ name: z.enum(JOB_NAMES) }).nullable();
+type JobsArgs = z.infer<typeof jobsArgs>;
 
-export interface JobsOptions {
-  settings: GuardrailSettings;
-  /** Where notices go: Slack when the bot's token and channel are set, and the terminal always. */
-  post(notice: Notice): Promise<void>;
-  now?: () => Date;
-}
+export type JobsResult =
+  | ({ ok: true; action: "list" } & Omit<GuardrailSettings, "supabase"> & { supabase: boolean })
+  | (JobReport & { ok: true; action: "run"; posted: string });
 
-/** `jobs run NAME`: one scheduled guardrail, now, exactly as the bot's scheduler runs it. */
-export async function run(
-  ctx: CommandContext,
-  args: JobsArgs,
-  options: JobsOptions,
-): Promise<JobReport & { ok: true }> {
+/**
+ * `jobs list`, or `jobs run NAME`: one scheduled guardrail, now, exactly as the bot's scheduler runs
+ * it. Its notices go to the asker as they come, and to DBBACKUP_CHANNEL when the bot's settings are
+ * here; one Slack can't take stops the job, so the next run posts what is still unsaid.
+ */
+async function run(ctx: CommandContext, args: JobsArgs): Promise<JobsResult> {
+  const settings = guardrailSettings(ctx);
+  if (args === null) return { ok: true, action: "list", ...settings, supabase: settings.supabase !== null };
+  const [{ runJobExclusively }, { loadSlackPostingSettings }] = await Promise.all([
+    import("../src/guardrails/run-job.js"),
+    import("./kit/slack-settings.js"),
+  ]);
+  const slack = loadSlackPostingSettings(readSettings());
+  const toSlack = slack ? (await import("./kit/slack-notices.js")).slackNoticePoster(slack) : undefined;
   const guard: GuardrailContext = {
     config: ctx.config,
-    settings: options.settings,
-    now: options.now ?? (() => new Date()),
-    post: options.post,
+    settings,
+    now: ctx.now ?? (() => new Date()),
+    post: async (notice) => {
+      // Shown first: whatever Slack says, the person who asked has seen it.
+      ctx.onNotice?.(notice);
+      if (!toSlack || !slack) return;
+      try {
+        await toSlack(notice);
+      } catch (error) {
+        const code = (error as { data?: { error?: string } }).data?.error ?? String(error);
+        throw new DbBackupError(
+          "slack_post_failed",
+          `Couldn't post to ${slack.channel} (${code}); ${ctx.json ? "the notice was" : "the notice above was"} not posted, and the job stopped there.`,
+          "Invite the bot to the channel (/invite @dbbackup) or check SLACK_BOT_TOKEN; the next run posts what is still unsaid.",
+        );
+      }
+    },
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   };
-  return { ok: true, ...(await runJobExclusively(args.name, guard)) };
+  const report = await runJobExclusively(args.name as JobName, guard);
+  const posted = slack
+    ? `posted to ${slack.channel}`
+    : "printed only: SLACK_BOT_TOKEN or DBBACKUP_CHANNEL is not set";
+  return { ok: true, action: "run", posted, ...report };
 }
+
+export const verb = defineVerb({
+  name: "jobs",
+  order: 90,
+  writes: true,
+  summary: "The bot's scheduled guardrails; run one now (posts to Slack when the bot's settings are set).",
+  usage: { terminal: `dbbackup jobs list | jobs run <${JOB_NAMES.join("|")}>` },
+  args: jobsArgs,
+  fromWords({ positionals }) {
+    const [action, name, ...extra] = positionals;
+    if (action === "list" && name === undefined) return null;
+    if (action !== "run" || !name || extra.length > 0 || !isJobName(name))
+      throw usage(
+        `jobs takes list, or run and a job name${name && !isJobName(name) ? ` (${shown(name)} is not one)` : ""}: ${JOB_NAMES.join(", ")}.`,
+        "Example: dbbackup jobs run windows",
+      );
+    return { name };
+  },
+  run,
+  terminal: {
+    render(r, style) {
+      if (r.action === "list") return renderJobList(r, style);
+      return renderJobReport(r, style, r.posted);
+    },
+    exitCode: (r) => (r.action === "run" && r.problems.length > 0 ? 1 : 0),
+  },
+});

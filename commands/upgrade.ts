@@ -1,36 +1,50 @@
+import { z } from "zod/v3";
+import { envNameSchema, readSettings } from "../src/config.js";
 import { DbBackupError } from "../src/errors.js";
 import { formatUtc } from "../src/format.js";
-import type { UpgradeRequest } from "../src/guardrails/window-time.js";
+import { type GuardrailSettings, loadGuardrailSettings } from "../src/guardrails/settings.js";
+import { parseUpgradeWords, type UpgradeRequest } from "../src/guardrails/window-time.js";
 import { audit } from "../src/state/audit.js";
 import { stateFor } from "../src/state/open.js";
 import { type MaintenanceWindow, WindowStore } from "../src/state/windows.js";
-import type { CommandContext } from "./context.js";
+import type { CommandContext } from "./kit/context.js";
+import { defineVerb } from "./kit/verb.js";
+import { windowCancelledView, windowDeclaredView, windowListView } from "./views/slack/guardrail-views.js";
+import { renderUpgrade } from "./views/terminal/render-guardrails.js";
 
 export type UpgradeArgs = UpgradeRequest;
 
 export type UpgradeResult =
-  | { ok: true; action: "declare"; window: MaintenanceWindow }
+  | { ok: true; action: "declare"; window: MaintenanceWindow; nagHours: readonly number[] }
   | { ok: true; action: "list"; windows: MaintenanceWindow[] }
   | { ok: true; action: "cancel"; window: MaintenanceWindow };
 
-export interface UpgradeOptions {
-  /** A window's length when the declaration gives none. */
-  defaultLengthMs: number;
-  now?: Date;
-}
-
 const YEAR = 366 * 86_400_000;
 
+const upgradeArgs: z.ZodType<UpgradeArgs> = z.discriminatedUnion("action", [
+  z.object({
+    action: z.literal("declare"),
+    env: envNameSchema,
+    startsAt: z.string().datetime(),
+    lengthMs: z.number().int().positive().nullable(),
+    note: z.string().max(300).nullable(),
+  }),
+  z.object({ action: z.literal("list") }),
+  z.object({ action: z.literal("cancel"), id: z.string().min(1).max(40) }),
+]);
+
 /** `upgrade ENV DATE TIME ZONE [LENGTH] [NOTE]`, `upgrade list`, `upgrade cancel ID`. */
-export async function run(
-  ctx: CommandContext,
-  args: UpgradeArgs,
-  options: UpgradeOptions,
-): Promise<UpgradeResult> {
+/** The guardrails' settings: the bot's own, else read as `jobs` reads them. */
+export function guardrailSettings(ctx: CommandContext): GuardrailSettings {
+  return ctx.guardrails ?? loadGuardrailSettings(readSettings(), ctx.config.environments.keys());
+}
+
+async function run(ctx: CommandContext, args: UpgradeArgs): Promise<UpgradeResult> {
   const state = stateFor(ctx.config);
   const store = new WindowStore(state);
   const via = ctx.via ?? "terminal";
-  const now = options.now ?? new Date();
+  const now = ctx.now?.() ?? new Date();
+  const settings = guardrailSettings(ctx);
   if (args.action === "list") {
     const windows = (await store.open()).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
     return { ok: true, action: "list", windows };
@@ -77,7 +91,7 @@ export async function run(
   const window = await store.declare({
     env: args.env,
     startsAt: args.startsAt,
-    lengthMs: args.lengthMs ?? options.defaultLengthMs,
+    lengthMs: args.lengthMs ?? settings.windowLengthMs,
     note: args.note,
     declaredBy: ctx.requestedBy,
     now,
@@ -90,5 +104,42 @@ export async function run(
     via,
     note: window.note,
   });
-  return { ok: true, action: "declare", window };
+  return { ok: true, action: "declare", window, nagHours: settings.nagHours };
 }
+
+export const verb = defineVerb({
+  name: "upgrade",
+  order: 80,
+  summary:
+    "Declare a maintenance window: nags ahead of it until a pre-upgrade backup is verified, a diff after.",
+  slackSummary:
+    "declare a maintenance window: reminders until a pre-upgrade backup exists, a diff after · `/dbbackup upgrade list` · `/dbbackup upgrade cancel <id>`",
+  usage: {
+    terminal: "dbbackup upgrade ENV DATE TIME ZONE [LENGTH] [NOTE]",
+    slack: "/dbbackup upgrade prod 2026-12-01 02:00 UTC [2h] [note]",
+    details: [
+      'Declare a maintenance window, e.g. upgrade prod 2026-12-01 02:00 UTC 2h "15.8 patch": nags',
+      "ahead of it until a pre-upgrade backup is verified, and a diff against live after it.",
+      "dbbackup upgrade list | upgrade cancel <WINDOW-ID>",
+    ],
+  },
+  args: upgradeArgs,
+  fromWords: ({ positionals, envs }) => parseUpgradeWords(positionals, envs),
+  run,
+  terminal: { render: (r, style) => renderUpgrade(r, style) },
+  slack: {
+    mode: "answer",
+    inAck: true,
+    inChannel: (r) => r.action !== "list",
+    render(r, now) {
+      if (r.action === "list") return windowListView(r.windows, now);
+      return r.action === "declare"
+        ? windowDeclaredView(r.window, r.nagHours)
+        : windowCancelledView(r.window);
+    },
+    // A window declared less than 48 h ahead gets its first reminder now, not at the next tick.
+    after(r, bot) {
+      if (r.action === "declare") bot.runGuardrailJob("windows");
+    },
+  },
+});

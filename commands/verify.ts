@@ -7,7 +7,10 @@ import { markInUse } from "../src/backup/restore-lock.js";
 import { inOrder, verifyDumped, verifyReadable } from "../src/backup/verify.js";
 import { DbBackupError } from "../src/errors.js";
 import { stateFor } from "../src/state/open.js";
-import type { CommandContext } from "./context.js";
+import type { CommandContext } from "./kit/context.js";
+import { defineVerb } from "./kit/verb.js";
+import { usage } from "./kit/words.js";
+import { renderVerify } from "./views/terminal/render.js";
 
 export const verifyArgs = z.object({ ref: z.string().min(1).max(4096) });
 export type VerifyArgs = z.input<typeof verifyArgs>;
@@ -30,7 +33,7 @@ export interface VerifyResult {
  * recorded. The result is recorded in the state for a backup of the backups folder; nothing is ever
  * written into the folder itself.
  */
-export async function run(ctx: CommandContext, input: VerifyArgs): Promise<VerifyResult> {
+async function run(ctx: CommandContext, input: VerifyArgs): Promise<VerifyResult> {
   const args = verifyArgs.parse(input);
   const root = ctx.config.backupsDir;
   const state = stateFor(ctx.config);
@@ -86,3 +89,21 @@ export async function run(ctx: CommandContext, input: VerifyArgs): Promise<Verif
     await reading?.release();
   }
 }
+
+export const verb = defineVerb({
+  name: "verify",
+  order: 20,
+  writes: true,
+  summary: "Re-check a backup: files unchanged (sha256), archive readable.",
+  usage: { terminal: "dbbackup verify <ID|PATH> [--json]" },
+  args: verifyArgs,
+  fromWords({ positionals }) {
+    if (positionals.length !== 1 || !positionals[0])
+      throw usage(
+        "verify takes one backup id or folder: dbbackup verify 20261123_203000_staging_pre-upgrade",
+      );
+    return { ref: positionals[0] };
+  },
+  run,
+  terminal: { render: (r, style) => renderVerify(r, style), exitCode: (r) => (r.ok ? 0 : 1) },
+});

@@ -123,6 +123,8 @@ export interface LoadConfigOptions {
   cwd?: string;
   /** The process environment; `.env` in cwd fills what it leaves unset. */
   env?: NodeJS.ProcessEnv;
+  /** Read no `.env` (the defaults, for the verbs that need no settings). */
+  noEnvFile?: boolean;
 }
 
 /** Each setting's first problem, once: every loader names all its bad settings at once this way. */
@@ -149,7 +151,7 @@ export function withoutEmpty(env: Record<string, string | undefined>): Record<st
 /** The settings as every loader sees them: `.env` in cwd, overridden by the environment; empty = unset. */
 export function readSettings(options: LoadConfigOptions = {}): Record<string, string | undefined> {
   const envFile = path.join(options.cwd ?? process.cwd(), ".env");
-  const fromFile = existsSync(envFile) ? dotenv.parse(readFileSync(envFile)) : {};
+  const fromFile = !options.noEnvFile && existsSync(envFile) ? dotenv.parse(readFileSync(envFile)) : {};
   // An empty variable in the environment doesn't hide a value in .env either.
   return { ...withoutEmpty(fromFile), ...withoutEmpty(options.env ?? process.env) };
 }
@@ -210,4 +212,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     leaseMs: data.DBBACKUP_LEASE,
     rowDropPercent: data.DBBACKUP_ROW_DROP_ALERT,
   };
+}
+
+/** Every setting at its default: what the verbs that need no settings (demo, help) run with. */
+export function defaultConfig(): Config {
+  return loadConfig({ env: {}, noEnvFile: true });
 }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { describeHolder } from "../backup/env-lock.js";
 import { DbBackupError } from "../errors.js";
 import type { GuardrailContext, JobReport } from "../guardrails/context.js";
-import { JOB_NAMES, type JobName } from "../guardrails/job-names.js";
+import type { JobName } from "../guardrails/job-names.js";
 import { runDrills } from "../guardrails/jobs/drills.js";
 import { runRetention } from "../guardrails/jobs/retention.js";
 import { runSupabase } from "../guardrails/jobs/supabase.js";

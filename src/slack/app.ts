@@ -1,22 +1,22 @@
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
+import type { CommandContext } from "../../commands/kit/context.js";
+import { loadVerbs } from "../../commands/kit/registry.js";
+import type { SlackSettings } from "../../commands/kit/slack-settings.js";
+import type { BotHooks } from "../../commands/kit/verb.js";
 import type { Config } from "../config.js";
 import { DbBackupError } from "../errors.js";
 import type { JobReport } from "../guardrails/context.js";
 import type { JobName } from "../guardrails/job-names.js";
 import type { GuardrailSettings } from "../guardrails/settings.js";
 import { stateFor } from "../state/open.js";
-import { WindowStore } from "../state/windows.js";
-import type { SlackMessage } from "./blocks.js";
 import { createBoltApp } from "./bolt-app.js";
 import { SlackDirectory } from "./directory.js";
 import { onTheBotsHost, slackErrorCode } from "./failures.js";
 import { attachGuardrails, type Guardrails } from "./guardrails.js";
+import { createJobRunner, type JobRequest } from "./job-runner.js";
 import { attachApprovals } from "./listeners/approvals.js";
 import { attachSlashCommand } from "./listeners/command.js";
-import { createRuns } from "./runs.js";
-import type { SlackSettings } from "./settings.js";
-import { statusView } from "./views.js";
 
 export { slashWords } from "./listeners/command.js";
 
@@ -61,13 +61,22 @@ export function createBot(options: BotOptions): Bot {
   const { config, settings, logger } = options;
   const state = stateFor(config);
   const root = config.backupsDir;
+  const registry = loadVerbs();
   const app = createBoltApp(settings, logger, state);
   const say = (text: string) => onTheBotsHost(text, root);
   const approvers = new SlackDirectory(app.client, settings.approvers, logger);
   const requesters = new SlackDirectory(app.client, settings.requesters, logger);
-  // Set just below: a backup's end starts guardrail jobs, and guardrail buttons start backups.
+  // Set just below: jobs end by starting guardrail jobs, and guardrail buttons start jobs.
   let guard: Guardrails | undefined;
-  const runs = createRuns({
+  const hooks: BotHooks = { runGuardrailJob: (name, trigger) => guard?.hooks.runGuardrailJob(name, trigger) };
+  const contextFor = (userId: string): CommandContext => ({
+    config,
+    requestedBy: userId,
+    via: "slack",
+    jobs: runner.control,
+    ...(guard ? { guardrails: guard.settings, now: guard.now } : {}),
+  });
+  const runner = createJobRunner({
     app,
     config,
     settings,
@@ -75,8 +84,11 @@ export function createBot(options: BotOptions): Bot {
     state,
     ...(options.progressIntervalMs !== undefined ? { progressIntervalMs: options.progressIntervalMs } : {}),
     isApprover: async (userId) => (await approvers.members()).has(userId),
-    afterBackup: (label) => guard?.afterBackup(label),
+    hooks,
+    contextFor,
   });
+  const runVerb = async (name: string, args: unknown, request: JobRequest) =>
+    runner.runJob((await registry).required(name), args, request);
   const approvals = attachApprovals({
     app,
     settings,
@@ -85,7 +97,13 @@ export function createBot(options: BotOptions): Bot {
     approvers,
     say,
     startApproved: (a, approvedBy) =>
-      runs.start(runs.runBackup(a.requestedBy, a.env, a.label ?? undefined, { approvedBy })),
+      runner.start(
+        runVerb(
+          "backup",
+          { env: a.env, ...(a.label ? { label: a.label } : {}), restoreHint: true },
+          { requestedBy: a.requestedBy, approvedBy },
+        ),
+      ),
   });
 
   /** `channelId` undefined: a button on the bot's own message in DBBACKUP_CHANNEL. */
@@ -103,19 +121,6 @@ export function createBot(options: BotOptions): Bot {
     return undefined;
   }
 
-  async function status(): Promise<SlackMessage> {
-    const { listBackups } = await import("../backup/catalog.js");
-    const listing = await listBackups(root, state);
-    const lastPerEnv = [...new Map(listing.backups.map((b) => [b.env, b])).values()];
-    return statusView({
-      running: runs.jobs(),
-      pending: await approvals.pending(),
-      last: lastPerEnv.map((b) => ({ env: b.env, id: b.id, stage: b.stage, finishedAt: b.finishedAt })),
-      windows: await new WindowStore(state).open(),
-      now: new Date(),
-    });
-  }
-
   guard = attachGuardrails({
     app,
     config,
@@ -123,11 +128,16 @@ export function createBot(options: BotOptions): Bot {
     logger,
     ...(options.guardrails ? { guardrails: options.guardrails } : {}),
     ...(options.now ? { now: options.now } : {}),
-    startJob: runs.start,
+    startJob: runner.start,
     whoMayAsk,
     requestApproval: approvals.request,
-    runBackup: (user, env, label, askedIn) => runs.runBackup(user, env, label, { askedIn }),
-    runRestoreTest: (user, env) => runs.runRestoreTest(user, "latest", env),
+    runBackup: (user, env, label, askedIn) =>
+      runVerb(
+        "backup",
+        { env, ...(label ? { label } : {}), restoreHint: true },
+        { requestedBy: user, askedIn },
+      ),
+    runRestoreTest: (user, env) => runVerb("restore-test", { ref: "latest", env }, { requestedBy: user }),
   });
   const scheduler = guard.scheduler;
 
@@ -137,12 +147,13 @@ export function createBot(options: BotOptions): Bot {
     config,
     settings,
     logger,
-    runs,
+    registry,
+    runner,
     approvals,
-    guard,
+    hooks,
+    contextFor,
     say,
     whoMayAsk,
-    status,
     accepting: () => accepting,
   });
   app.error(async (error) => {
@@ -170,7 +181,7 @@ export function createBot(options: BotOptions): Bot {
       }
       await Promise.all([approvers.members(), requesters.members()]);
       state.holdLease("bot");
-      await runs.recoverInterrupted();
+      await runner.recoverInterrupted();
       if (settings.appToken !== undefined) await app.start();
       else await app.start({ port: settings.port, host: settings.host });
       sweeper = setInterval(() => void approvals.sweep().catch(() => {}), options.sweepIntervalMs ?? 30_000);
@@ -181,7 +192,7 @@ export function createBot(options: BotOptions): Bot {
         () => {
           if (recovering) return;
           recovering = true;
-          void runs
+          void runner
             .recoverInterrupted()
             .catch((error: unknown) => logger.error({ err: error }, "recovery failed"))
             .finally(() => {
@@ -204,7 +215,7 @@ export function createBot(options: BotOptions): Bot {
       accepting = false;
       stopTimers();
       const stopping = scheduler.stop();
-      const running = runs.running();
+      const running = runner.running();
       const all = Promise.allSettled(running);
       const inTime = await Promise.race([
         all.then(() => true),
@@ -212,7 +223,7 @@ export function createBot(options: BotOptions): Bot {
       ]);
       let cancelled = 0;
       if (!inTime) {
-        cancelled = runs.cancelAll("shutdown");
+        cancelled = runner.cancelAll("shutdown");
         // pg_dump gets SIGTERM, then SIGKILL after 5 s: this wait is bounded too.
         await Promise.race([all, new Promise((r) => setTimeout(r, 15_000).unref())]);
       }
@@ -220,6 +231,6 @@ export function createBot(options: BotOptions): Bot {
       await app.stop();
       return { finished: running.length - cancelled, cancelled };
     },
-    running: () => runs.running(),
+    running: () => runner.running(),
   };
 }

@@ -7,7 +7,7 @@ import {
   type SlackMessage,
   section,
   who,
-} from "./blocks.js";
+} from "../../commands/views/slack/blocks.js";
 
 export interface ApprovalView {
   id: string;

@@ -1,9 +1,9 @@
 import { App, HTTPReceiver, LogLevel, type Logger as SlackLogger } from "@slack/bolt";
 import type { Logger } from "pino";
+import { type SlackSettings, webClientOptions } from "../../commands/kit/slack-settings.js";
 import { audit } from "../state/audit.js";
 import type { StateStore } from "../state/store.js";
 import { replayGate } from "./request-gate.js";
-import { type SlackSettings, webClientOptions } from "./settings.js";
 
 function slackLogger(logger: Logger): SlackLogger {
   let level = LogLevel.WARN;

@@ -1,30 +1,20 @@
-import type { AckFn, App, RespondArguments } from "@slack/bolt";
+import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
 import { z } from "zod/v3";
-import type { DiffArgs } from "../../commands/diff.js";
-import type { UpgradeArgs } from "../../commands/upgrade.js";
-import { isBackupId } from "../backup/ids.js";
+import type { SlackSettings } from "../../commands/kit/slack-settings.js";
+import type { BotHooks } from "../../commands/kit/verb.js";
+import {
+  BACKUP_NOW_ACTION,
+  DRILL_NOW_ACTION,
+  noticeView,
+} from "../../commands/views/slack/guardrail-views.js";
 import type { Config } from "../config.js";
-import { isDbBackupError } from "../errors.js";
 import type { GuardrailContext, JobReport } from "../guardrails/context.js";
 import { runRetention } from "../guardrails/jobs/retention.js";
 import { type GuardrailSettings, loadGuardrailSettings } from "../guardrails/settings.js";
 import { createScheduler, type Scheduler } from "../schedule/scheduler.js";
 import { audit } from "../state/audit.js";
 import { stateFor } from "../state/open.js";
-import type { SlackMessage } from "./blocks.js";
-import { clearError, onTheBotsHost } from "./failures.js";
-import {
-  BACKUP_NOW_ACTION,
-  DRILL_NOW_ACTION,
-  diffView,
-  noticeView,
-  windowCancelledView,
-  windowDeclaredView,
-  windowListView,
-} from "./guardrail-views.js";
-import type { SlackSettings } from "./settings.js";
-import { usageErrorView } from "./views.js";
 
 /** What the guardrails need from the bot: how it starts work, and who may ask for it. */
 export interface GuardrailDeps {
@@ -43,20 +33,14 @@ export interface GuardrailDeps {
 
 export interface Guardrails {
   scheduler: Scheduler;
-  /** `/dbbackup upgrade …`: declare, list or cancel a window. */
-  upgrade(args: UpgradeArgs, userId: string, ack: AckFn<string | RespondArguments>): Promise<void>;
-  /** `/dbbackup diff <id> [<id>|live]`, answered privately. */
-  diff(
-    args: DiffArgs,
-    userId: string,
-    channelId: string,
-    ack: AckFn<string | RespondArguments>,
-  ): Promise<void>;
-  /** After a verified backup: a pre-upgrade one may cover a window (say so now), then retention. */
-  afterBackup(label: string | null): void;
+  /** The guardrails' settings and clock, as the verbs get them from the bot. */
+  settings: GuardrailSettings;
+  now(): Date;
+  /** What verbs may ask of the bot: a guardrail job now (a new window's reminder, retention after a backup). */
+  hooks: BotHooks;
 }
 
-/** The scheduled guardrails in the bot: their cron jobs, their buttons, and the window and diff verbs. */
+/** The scheduled guardrails in the bot: their cron jobs and their buttons. */
 export function attachGuardrails(deps: GuardrailDeps): Guardrails {
   const { app, config, settings, logger, startJob } = deps;
   const state = stateFor(config);
@@ -139,72 +123,14 @@ export function attachGuardrails(deps: GuardrailDeps): Guardrails {
 
   return {
     scheduler,
-    async upgrade(args, userId, ack) {
-      try {
-        const { run } = await import("../../commands/upgrade.js");
-        const result = await run({ config, requestedBy: userId, via: "slack" }, args, {
-          defaultLengthMs: guardrails.windowLengthMs,
-          now: context.now(),
-        });
-        if (result.action === "list") {
-          await ack({ response_type: "ephemeral", ...windowListView(result.windows, context.now()) });
-          return;
-        }
-        await ack({
-          response_type: "in_channel",
-          ...(result.action === "declare"
-            ? windowDeclaredView(result.window, guardrails.nagHours)
-            : windowCancelledView(result.window)),
-        });
-        // A window declared less than 48 h ahead gets its first reminder now, not at the next tick.
-        if (result.action === "declare") startJob(scheduler.runNow("windows").then(report));
-      } catch (error) {
-        const e = clearError(error, "Couldn't record that window.");
-        if (!isDbBackupError(error)) logger.error({ err: error }, "upgrade from Slack failed");
-        await ack({
-          response_type: "ephemeral",
-          ...usageErrorView(
-            onTheBotsHost(e.message, config.backupsDir),
-            onTheBotsHost(e.hint, config.backupsDir),
-          ),
-        });
-      }
-    },
-    async diff(args, userId, channelId, ack) {
-      // From Slack only ids (and live): a path would name a folder anywhere on the bot's host.
-      const bad = [args.from, args.to ?? "live"].find((r) => r !== "live" && !isBackupId(r));
-      if (bad !== undefined || args.from === "live") {
-        await ack({
-          response_type: "ephemeral",
-          ...usageErrorView(
-            `"${(bad ?? "live").slice(0, 60)}" is not a backup id${args.from === "live" ? " (live goes second)" : ""}.`,
-            "Use ids from /dbbackup list: /dbbackup diff <id> [<id>|live]",
-          ),
-        });
-        return;
-      }
-      await ack(); // a diff against live connects to the database: maybe seconds
-      startJob(
-        (async () => {
-          let view: SlackMessage;
-          try {
-            const { run } = await import("../../commands/diff.js");
-            view = diffView(await run({ config, requestedBy: userId }, args));
-          } catch (error) {
-            const e = clearError(error, "The diff failed unexpectedly.");
-            if (!isDbBackupError(error)) logger.error({ err: error }, "diff from Slack failed");
-            view = usageErrorView(
-              onTheBotsHost(e.message, config.backupsDir),
-              onTheBotsHost(e.hint, config.backupsDir),
-            );
-          }
-          await app.client.chat.postEphemeral({ channel: channelId, user: userId, ...view });
-        })(),
-      );
-    },
-    afterBackup(label) {
-      if (label === "pre-upgrade") startJob(scheduler.runNow("windows").then(report));
-      startJob(scheduler.runNow("retention", (c) => runRetention(c, "after-backup")).then(report));
+    settings: guardrails,
+    now: context.now,
+    hooks: {
+      runGuardrailJob(name, trigger) {
+        const run =
+          name === "retention" && trigger ? (c: GuardrailContext) => runRetention(c, trigger) : undefined;
+        startJob(scheduler.runNow(name, run).then(report));
+      },
     },
   };
 }

@@ -1,9 +1,9 @@
+import { loadSlackSettings } from "../../commands/kit/slack-settings.js";
 import { loadConfig, readSettings } from "../config.js";
 import { isDbBackupError } from "../errors.js";
 import { loadGuardrailSettings } from "../guardrails/settings.js";
 import { createLogger } from "../log.js";
 import { createBot } from "./app.js";
-import { loadSlackSettings } from "./settings.js";
 
 /** `npm start`: the bot. Exit 2 on bad settings (each named), 1 if Slack refuses to start it. */
 export async function main(): Promise<number> {

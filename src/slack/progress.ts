@@ -1,25 +1,29 @@
+import type { JobProgress } from "../../commands/kit/verb.js";
+import type { SlackMessage } from "../../commands/views/slack/blocks.js";
 import type { BackupEvent } from "../backup/events.js";
-import { type BackupProgress, backupStartedView } from "./backup-views.js";
-import type { SlackMessage } from "./blocks.js";
 
 /**
  * Engine events → one channel message updated in place, at most once every `intervalMs`: Slack
  * rate-limits chat.update (about one a second per channel), and nobody reads faster anyway.
  */
 export class SlackProgress {
-  private state: BackupProgress;
+  private state: JobProgress = {
+    step: "starting",
+    tablesDone: 0,
+    tablesTotal: undefined,
+    bytes: 0,
+    elapsedMs: 0,
+  };
   private timer: NodeJS.Timeout | undefined;
   private lastSent = 0;
   private closed = false;
   private readonly started = Date.now();
 
   constructor(
-    base: Pick<BackupProgress, "env" | "label" | "requestedBy">,
+    private readonly view: (progress: JobProgress) => SlackMessage,
     private readonly update: (message: SlackMessage) => Promise<void>,
     private readonly intervalMs = 3_000,
-  ) {
-    this.state = { ...base, step: "starting", tablesDone: 0, tablesTotal: undefined, bytes: 0, elapsedMs: 0 };
-  }
+  ) {}
 
   handle = (event: BackupEvent): void => {
     if (event.type === "step" && event.status === "started") this.state.step = event.step;
@@ -45,7 +49,7 @@ export class SlackProgress {
       this.lastSent = Date.now();
       this.state.elapsedMs = Date.now() - this.started;
       // A failed progress update is cosmetic; the final one is what matters.
-      this.update(backupStartedView(this.state)).catch(() => {});
+      this.update(this.view(this.state)).catch(() => {});
     }, wait);
     this.timer.unref();
   }

@@ -12,6 +12,10 @@ export type AuditKind =
   | "backup-failed"
   | "backup-cancelled"
   | "backup-interrupted"
+  | "restore-test-started"
+  | "restore-test-finished"
+  | "restore-test-failed"
+  | "restore-test-cancelled"
   | "pinned"
   | "unpinned"
   | "pruned"
@@ -19,6 +23,20 @@ export type AuditKind =
   | "window-cancelled"
   | "guardrail-posted"
   | "replay-refused";
+
+/** The lines of a job the bot runs, by its verb (backups and restore tests). */
+export type AuditedJob = "backup" | "restore-test";
+
+export function jobAuditKinds(
+  job: AuditedJob,
+): Record<"started" | "finished" | "failed" | "cancelled", AuditKind> {
+  return {
+    started: `${job}-started`,
+    finished: `${job}-finished`,
+    failed: `${job}-failed`,
+    cancelled: `${job}-cancelled`,
+  };
+}
 
 /** Every request, decision, run and failure, with who and when: one JSON line each, appended. */
 export async function audit(

@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type ParsedCli, parseArgv } from "../../src/cli/argv.js";
+import { loadVerbs } from "../../commands/kit/registry.js";
+import { type ParsedCli, parseArgv as parseWith } from "../../src/cli/argv.js";
 import { DbBackupError } from "../../src/errors.js";
 
 const NONE: string[] = [];
+const registry = await loadVerbs();
+const parseArgv = (argv: string[], envs: string[]) => parseWith(argv, envs, registry);
 
 function usageError(argv: string[], envs: string[] = NONE): DbBackupError {
   let parsed: ParsedCli | undefined;

@@ -1,8 +1,8 @@
+import { loadSlackSettings } from "../../commands/kit/slack-settings.js";
 import { loadConfig } from "../../src/config.js";
 import { loadGuardrailSettings } from "../../src/guardrails/settings.js";
 import { createLogger } from "../../src/log.js";
 import { type Bot, createBot } from "../../src/slack/app.js";
-import { loadSlackSettings } from "../../src/slack/settings.js";
 import type { FakeSlack } from "./fake-slack.js";
 
 export interface TestBotOptions {

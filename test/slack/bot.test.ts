@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadSlackSettings } from "../../commands/kit/slack-settings.js";
 import { loadConfig } from "../../src/config.js";
 import { isDbBackupError } from "../../src/errors.js";
 import { createLogger } from "../../src/log.js";
 import { freePort, type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
 import { type Bot, createBot } from "../../src/slack/app.js";
-import { loadSlackSettings } from "../../src/slack/settings.js";
 import { workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
 import { loadFixture } from "../helpers/postgres.js";

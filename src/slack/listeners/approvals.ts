@@ -1,13 +1,13 @@
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
 import { z } from "zod/v3";
+import type { SlackSettings } from "../../../commands/kit/slack-settings.js";
 import { isDbBackupError } from "../../errors.js";
 import { type Approval, ApprovalStore } from "../../state/approvals.js";
 import { audit } from "../../state/audit.js";
 import type { StateStore } from "../../state/store.js";
 import { approvalView } from "../approval-views.js";
 import type { SlackDirectory } from "../directory.js";
-import type { SlackSettings } from "../settings.js";
 
 export interface ApprovalDeps {
   app: App;

@@ -1,15 +1,15 @@
-import type { App } from "@slack/bolt";
+import type { App, RespondArguments } from "@slack/bolt";
 import type { Logger } from "pino";
-import { checkLabel, isBackupId } from "../../backup/ids.js";
-import { parseArgv } from "../../cli/argv.js";
+import type { CommandContext } from "../../../commands/kit/context.js";
+import type { Registry } from "../../../commands/kit/registry.js";
+import type { SlackSettings } from "../../../commands/kit/slack-settings.js";
+import type { AnyVerb, BotHooks } from "../../../commands/kit/verb.js";
+import { envNames, readWords, usageFromZod } from "../../../commands/kit/words.js";
+import { usageErrorView } from "../../../commands/views/slack/views.js";
 import type { Config } from "../../config.js";
 import { DbBackupError, isDbBackupError } from "../../errors.js";
-import { escapeMrkdwn, type SlackMessage } from "../blocks.js";
 import { clearError } from "../failures.js";
-import type { Guardrails } from "../guardrails.js";
-import type { Runs } from "../runs.js";
-import type { SlackSettings } from "../settings.js";
-import { helpView, listView, usageErrorView } from "../views.js";
+import type { JobRunner } from "../job-runner.js";
 import type { Approvals } from "./approvals.js";
 
 export interface SlashCommandDeps {
@@ -17,14 +17,16 @@ export interface SlashCommandDeps {
   config: Config;
   settings: SlackSettings;
   logger: Logger;
-  runs: Runs;
+  /** The verbs, loaded as the bot starts. */
+  registry: Promise<Registry>;
+  runner: JobRunner;
   approvals: Approvals;
-  guard: Guardrails;
+  hooks: BotHooks;
+  contextFor(userId: string): CommandContext;
   /** Text for Slack: no path on the bot's host. */
   say(text: string): string;
   /** Why this person (in this channel) may not ask, or undefined. */
   whoMayAsk(userId: string, channelId: string | undefined): Promise<string | undefined>;
-  status(): Promise<SlackMessage>;
   /** False once shutting down. */
   accepting(): boolean;
 }
@@ -48,41 +50,49 @@ export function slashWords(text: string): string[] {
   return text.trim().split(/\s+/).filter(Boolean);
 }
 
+/** What was typed after /dbbackup → a verb Slack offers, and its checked arguments. */
+export function slashRequest(
+  text: string,
+  registry: Registry,
+  config: Config,
+  approvalEnvs: readonly string[],
+): { verb: AnyVerb; args: unknown } {
+  const typed = readWords(slashWords(text), registry, envNames(config.environments.keys()));
+  const { verb } = typed;
+  if (!verb.slack)
+    throw new DbBackupError(
+      "usage",
+      `/dbbackup ${verb.name} isn't available from Slack.`,
+      `Run it on the bot's host: npx dbbackup ${verb.name} …`,
+    );
+  const words = { ...typed.words, approvalEnvs };
+  const parsed = verb.args.safeParse((verb.slack.fromWords ?? verb.fromWords)(words));
+  if (!parsed.success) throw usageFromZod(parsed.error);
+  const args: unknown = parsed.data;
+  verb.slack.check?.(args);
+  return { verb, args };
+}
+
 /** `/dbbackup …`: read, checked, answered at once (Slack waits 3 seconds), long work started after. */
 export function attachSlashCommand(deps: SlashCommandDeps): void {
-  const { app, config, settings, logger, say } = deps;
+  const { app, settings, logger, say } = deps;
   app.command("/dbbackup", async ({ command, ack: boltAck, client }) => {
     let acked = false;
-    const ack: typeof boltAck = async (response) => {
+    const ack = async (response?: RespondArguments) => {
       acked = true;
       await boltAck(response);
     };
+    const user = command.user_id;
+    const tellPrivately = (view: ReturnType<typeof usageErrorView>) =>
+      client.chat.postEphemeral({ channel: command.channel_id, user, ...view });
     try {
       if (!deps.accepting()) {
         await ack({ response_type: "ephemeral", text: "dbbackup is restarting; ask again in a minute." });
         return;
       }
-      let words: string[];
-      // Undefined for the Slack-only verbs (status, cancel), which the CLI's parser doesn't know.
-      let parsed: ReturnType<typeof parseArgv> | undefined;
-      let reason: string | null = null;
+      let request: { verb: AnyVerb; args: unknown };
       try {
-        words = slashWords(command.text ?? "");
-        if (words[0] === "keep" && words.length > 2) {
-          // `/dbbackup keep <id> before the tenant split`: the words after the id are the reason.
-          reason = words.slice(2).join(" ").slice(0, 200);
-          words = words.slice(0, 2);
-        } else if (words[0] !== undefined && settings.approvalEnvs.includes(words[0]) && words.length > 2) {
-          // `/dbbackup prod pre-upgrade before the 15.8 upgrade`: what follows the label is the reason.
-          reason = words.slice(2).join(" ").slice(0, 300);
-          words = words.slice(0, 2);
-        }
-        if (words[0] === "status" || words[0] === "cancel") {
-          if (words.length > 2)
-            throw new DbBackupError("usage", `${words[0]} takes at most one id.`, "Try /dbbackup status.");
-        } else {
-          parsed = parseArgv(words, config.environments.keys());
-        }
+        request = slashRequest(command.text ?? "", await deps.registry, deps.config, settings.approvalEnvs);
       } catch (error) {
         const e = isDbBackupError(error)
           ? error
@@ -90,11 +100,11 @@ export function attachSlashCommand(deps: SlashCommandDeps): void {
         await ack({ response_type: "ephemeral", ...usageErrorView(say(e.message), say(e.hint)) });
         return;
       }
-      const verb = parsed?.command.verb;
-      const refusal =
-        verb === "help" || verb === "version"
-          ? undefined
-          : await deps.whoMayAsk(command.user_id, command.channel_id);
+      const { verb, args } = request;
+      const slack = verb.slack;
+      if (!slack) return;
+      // Help and the version are anyone's; everything else is for the people and channels allowed.
+      const refusal = verb.needsNoConfig ? undefined : await deps.whoMayAsk(user, command.channel_id);
       if (refusal) {
         await ack({
           response_type: "ephemeral",
@@ -102,110 +112,57 @@ export function attachSlashCommand(deps: SlashCommandDeps): void {
         });
         return;
       }
-      if (!parsed) {
-        if (words[0] === "status") await ack({ response_type: "ephemeral", ...(await deps.status()) });
-        else
-          await ack({ response_type: "ephemeral", text: await deps.runs.cancel(command.user_id, words[1]) });
-        return;
-      }
-      const c = parsed.command;
-      if (c.verb === "help" || c.verb === "version") {
-        await ack({ response_type: "ephemeral", ...helpView() });
-        return;
-      }
-      if (c.verb === "list") {
-        await ack();
-        const { run } = await import("../../../commands/list.js");
-        const result = await run({ config, requestedBy: command.user_id }, c.args);
-        await client.chat.postEphemeral({
-          channel: command.channel_id,
-          user: command.user_id,
-          ...listView(result, new Date()),
-        });
-        return;
-      }
-      if (c.verb === "backup") {
-        const env = c.args.env ?? "staging";
-        if (c.args.url !== undefined) {
-          await ack({
-            response_type: "ephemeral",
-            ...usageErrorView(
-              "--url isn't accepted from Slack: a URL typed in a channel would carry its password.",
-              "Set the environment's URL (DATABASE_URL_<ENV>) on the bot's host, then: /dbbackup <env> [label]",
-            ),
-          });
-          return;
-        }
-        if (c.args.label !== undefined) {
-          try {
-            checkLabel(c.args.label);
-          } catch (error) {
-            if (!isDbBackupError(error)) throw error;
-            await ack({ response_type: "ephemeral", ...usageErrorView(say(error.message), say(error.hint)) });
-            return;
-          }
-        }
+      if (slack.mode === "job") {
         await ack(); // first, always: a dump can take minutes, Slack waits 3 seconds
-        if (settings.approvalEnvs.includes(env)) {
-          await deps.approvals.request(command.user_id, env, c.args.label ?? null, reason);
+        const approvalEnv = slack.approvalEnv?.(args, settings.approvalEnvs) ?? null;
+        if (approvalEnv !== null) {
+          const job = slack.job;
+          const reason = (args as { reason?: unknown }).reason;
+          await deps.approvals.request(
+            user,
+            approvalEnv,
+            job?.label(args) ?? null,
+            typeof reason === "string" ? reason : null,
+          );
           return;
         }
-        deps.runs.start(
-          deps.runs.runBackup(command.user_id, c.args.env, c.args.label, { askedIn: command.channel_id }),
-        );
+        deps.runner.start(deps.runner.runJob(verb, args, { requestedBy: user, askedIn: command.channel_id }));
         return;
       }
-      if (c.verb === "upgrade") {
-        await deps.guard.upgrade(c.args, command.user_id, ack);
-        return;
-      }
-      if (c.verb === "diff") {
-        await deps.guard.diff(c.args, command.user_id, command.channel_id, ack);
-        return;
-      }
-      if (c.verb === "keep") {
-        const { runKeep } = await import("../../../commands/keep.js");
+      const answer = async () => {
+        const result = await verb.run(deps.contextFor(user), args);
+        const view = slack.render(result, new Date(), user);
+        const inChannel = slack.inChannel?.(result) ?? false;
+        slack.after?.(result, deps.hooks);
+        return { view, inChannel };
+      };
+      if (slack.inAck) {
         try {
-          // keep audits itself, the same line from Slack as from the terminal.
-          const result = await runKeep(
-            { config, requestedBy: command.user_id, via: "slack" },
-            { ...c.args, ...(reason ? { reason } : {}) },
-          );
-          await ack({
-            response_type: "in_channel",
-            text: `:pushpin: ${result.id} is pinned${result.pin.reason ? `: ${escapeMrkdwn(result.pin.reason)}` : ""}. prune will never delete it.`,
-          });
+          const { view, inChannel } = await answer();
+          await ack({ response_type: inChannel ? "in_channel" : "ephemeral", ...view });
         } catch (error) {
-          const e = isDbBackupError(error)
-            ? error
-            : new DbBackupError("usage", "Couldn't pin that backup.", "Check the id with /dbbackup list.");
+          const e = clearError(error);
+          if (!isDbBackupError(error))
+            logger.error({ err: error, verb: verb.name }, "a Slack request failed");
           await ack({ response_type: "ephemeral", ...usageErrorView(say(e.message), say(e.hint)) });
         }
         return;
       }
-      if (c.verb === "restore-test" && !c.args.keepServer) {
-        // From Slack only ids and `latest`: a path would name a folder anywhere on the bot's host.
-        if (c.args.ref !== "latest" && !isBackupId(c.args.ref)) {
-          await ack({
-            response_type: "ephemeral",
-            ...usageErrorView(
-              `"${c.args.ref.slice(0, 60)}" is not a backup id.`,
-              "Use an id from /dbbackup list, or latest: /dbbackup restore-test latest staging",
-            ),
-          });
-          return;
-        }
-        await ack();
-        deps.runs.start(deps.runs.runRestoreTest(command.user_id, c.args.ref, c.args.env));
-        return;
-      }
-      await ack({
-        response_type: "ephemeral",
-        ...usageErrorView(
-          `/dbbackup ${c.verb}${c.verb === "restore-test" ? " --keep-server" : ""} isn't available from Slack.`,
-          `Run it on the bot's host: npx dbbackup ${c.verb} …`,
-        ),
-      });
+      await ack(); // it may take a while (a diff against live connects to the database)
+      deps.runner.start(
+        (async () => {
+          try {
+            const { view, inChannel } = await answer();
+            if (inChannel) await client.chat.postMessage({ channel: command.channel_id, ...view });
+            else await tellPrivately(view);
+          } catch (error) {
+            const e = clearError(error);
+            if (!isDbBackupError(error))
+              logger.error({ err: error, verb: verb.name }, "a Slack request failed");
+            await tellPrivately(usageErrorView(say(e.message), say(e.hint)));
+          }
+        })(),
+      );
     } catch (error) {
       // Every refusal and failure reaches the person who asked: before the ack in its answer, after it privately.
       logger.error({ err: error }, "/dbbackup failed");
@@ -213,9 +170,9 @@ export function attachSlashCommand(deps: SlashCommandDeps): void {
       const view = usageErrorView(say(e.message), say(e.hint));
       if (!acked) await boltAck({ response_type: "ephemeral", ...view });
       else
-        await client.chat
-          .postEphemeral({ channel: command.channel_id, user: command.user_id, ...view })
-          .catch((failure: unknown) => logger.warn({ err: failure }, "could not tell the asker either"));
+        await tellPrivately(view).catch((failure: unknown) =>
+          logger.warn({ err: failure }, "could not tell the asker either"),
+        );
     }
   });
 }

@@ -1,6 +1,6 @@
-import type { DiffResult } from "../../commands/diff.js";
-import { rowAlarms, rowSummary } from "../backup/row-changes.js";
-import { formatExtensionChanges } from "../format.js";
+import { rowAlarms, rowSummary } from "../../../src/backup/row-changes.js";
+import { formatExtensionChanges } from "../../../src/format.js";
+import type { DiffResult } from "../../diff.js";
 import type { Style } from "./render.js";
 
 /** The post-upgrade sanity report: what changed, and loudly what weakened security. */

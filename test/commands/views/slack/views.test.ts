@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { backupResult } from "../../commands/backup.js";
-import { diffRows } from "../../src/backup/row-changes.js";
-import { slashWords } from "../../src/slack/app.js";
-import { backupDoneView, backupFailedView } from "../../src/slack/backup-views.js";
-import { escapeMrkdwn } from "../../src/slack/blocks.js";
-import { helpView, listView, statusView, usageErrorView } from "../../src/slack/views.js";
-import { makeManifest } from "../helpers/manifest.js";
+import { backupResult } from "../../../../commands/backup.js";
+import { backupDoneView, backupFailedView } from "../../../../commands/views/slack/backup-views.js";
+import { escapeMrkdwn } from "../../../../commands/views/slack/blocks.js";
+import { helpView, listView, statusView, usageErrorView } from "../../../../commands/views/slack/views.js";
+import { diffRows } from "../../../../src/backup/row-changes.js";
+import { slashWords } from "../../../../src/slack/app.js";
+import { makeManifest } from "../../../helpers/manifest.js";
 
 describe("Block Kit views", () => {
   it("always carry a plain-text fallback and stay within Slack's limits", () => {

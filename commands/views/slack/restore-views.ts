@@ -1,6 +1,6 @@
-import type { ErrorCode } from "../errors.js";
-import { formatDuration } from "../format.js";
-import { restoreAdvice } from "../restore/advice.js";
+import type { ErrorCode } from "../../../src/errors.js";
+import { formatDuration } from "../../../src/format.js";
+import { restoreAdvice } from "../../../src/restore/advice.js";
 import {
   type Block,
   context,
@@ -63,5 +63,13 @@ export function restoreTestFailedView(
       `:x: *Restore test of \`${escapeMrkdwn(what)}\` could not run* (asked by ${who(requestedBy)})\n${escapeMrkdwn(problem)}`,
     ),
     context(`What to do: ${escapeMrkdwn(hint)}`),
+  ]);
+}
+
+export function restoreTestStartedView(what: string, requestedBy: string): SlackMessage {
+  return message(`${requestedBy} started a restore test of ${what}`, [
+    section(
+      `:hourglass_flowing_sand: ${who(requestedBy)} started a restore test of \`${escapeMrkdwn(what)}\``,
+    ),
   ]);
 }

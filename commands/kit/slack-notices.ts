@@ -1,7 +1,7 @@
 import { webApi } from "@slack/bolt";
-import type { Notice } from "../guardrails/notices.js";
-import { noticeView } from "./guardrail-views.js";
-import { type SlackSettings, webClientOptions } from "./settings.js";
+import type { Notice } from "../../src/guardrails/notices.js";
+import { noticeView } from "../views/slack/guardrail-views.js";
+import { type SlackSettings, webClientOptions } from "./slack-settings.js";
 
 /**
  * Posts guardrail notices to DBBACKUP_CHANNEL from outside the bot (`dbbackup jobs run` on a host

@@ -1,7 +1,7 @@
-import type { RestoreTestResult } from "../../commands/restore-test.js";
-import { formatDuration } from "../format.js";
-import { restoreAdvice } from "../restore/advice.js";
-import type { RestoreEvent } from "../restore/restore-test.js";
+import { formatDuration } from "../../../src/format.js";
+import { restoreAdvice } from "../../../src/restore/advice.js";
+import type { RestoreEvent } from "../../../src/restore/restore-test.js";
+import type { RestoreTestResult } from "../../restore-test.js";
 import type { Style } from "./render.js";
 
 const SHOWN = 40;

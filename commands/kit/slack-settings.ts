@@ -1,6 +1,6 @@
 import { z } from "zod/v3";
-import { settingProblems, withoutEmpty } from "../config.js";
-import { DbBackupError } from "../errors.js";
+import { settingProblems, withoutEmpty } from "../../src/config.js";
+import { DbBackupError } from "../../src/errors.js";
 
 /**
  * How every WebClient of ours talks to Slack: bounded retries (an outage must not turn into half an

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { KeepResult } from "../../commands/keep.js";
-import type { PruneItem, PruneResult } from "../../commands/prune.js";
-import { COLOR, PLAIN } from "../../src/cli/render.js";
-import { renderKeep, renderPrune, renderUnkeep } from "../../src/cli/render-retention.js";
+import type { KeepResult } from "../../../../commands/keep.js";
+import type { PruneItem, PruneResult } from "../../../../commands/prune.js";
+import { COLOR, PLAIN } from "../../../../commands/views/terminal/render.js";
+import {
+  renderKeep,
+  renderPrune,
+  renderUnkeep,
+} from "../../../../commands/views/terminal/render-retention.js";
 
 const MB = 1_048_576;
 

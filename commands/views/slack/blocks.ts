@@ -1,5 +1,5 @@
 import type { types } from "@slack/bolt";
-import { type ErrorCode, slackColourOf } from "../errors.js";
+import { type ErrorCode, slackColourOf } from "../../../src/errors.js";
 
 /** Block Kit's pieces, within Slack's limits: every view is built of these. Pure. */
 

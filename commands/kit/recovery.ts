@@ -1,14 +1,14 @@
 import { readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type TaggedProcess, taggedProcesses } from "../src/backup/child-lifetime.js";
-import { describeOrphanSessions, endOrphanRuns } from "../src/backup/orphan-sessions.js";
-import { resolveTarget } from "../src/backup/target.js";
-import { cleanStaleInProgress } from "../src/backup/work-dirs.js";
-import type { Config } from "../src/config.js";
-import { sweepScratchServers } from "../src/restore/scratch-sweep.js";
-import { type LockRecord, orphansDoc, sweepDeadLocks } from "../src/state/locks.js";
-import { stateFor } from "../src/state/open.js";
+import { type TaggedProcess, taggedProcesses } from "../../src/backup/child-lifetime.js";
+import { describeOrphanSessions, endOrphanRuns } from "../../src/backup/orphan-sessions.js";
+import { resolveTarget } from "../../src/backup/target.js";
+import { cleanStaleInProgress } from "../../src/backup/work-dirs.js";
+import type { Config } from "../../src/config.js";
+import { sweepScratchServers } from "../../src/restore/scratch-sweep.js";
+import { type LockRecord, orphansDoc, sweepDeadLocks } from "../../src/state/locks.js";
+import { stateFor } from "../../src/state/open.js";
 
 /** What a dead instance left, cleaned up. */
 export interface RecoveryReport {

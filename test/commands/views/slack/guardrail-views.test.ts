@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
-import type { Notice } from "../../src/guardrails/notices.js";
-import type { SlackMessage } from "../../src/slack/blocks.js";
-import { BACKUP_NOW_ACTION, DRILL_NOW_ACTION, noticeView, when } from "../../src/slack/guardrail-views.js";
-import type { MaintenanceWindow } from "../../src/state/windows.js";
+import type { SlackMessage } from "../../../../commands/views/slack/blocks.js";
+import {
+  BACKUP_NOW_ACTION,
+  DRILL_NOW_ACTION,
+  noticeView,
+  when,
+} from "../../../../commands/views/slack/guardrail-views.js";
+import type { Notice } from "../../../../src/guardrails/notices.js";
+import type { MaintenanceWindow } from "../../../../src/state/windows.js";
 
 const RULES = { approvalEnvs: ["prod"] };
 const window: MaintenanceWindow = {

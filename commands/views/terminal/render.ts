@@ -1,9 +1,6 @@
-import type { BackupResult } from "../../commands/backup.js";
-import type { ListResult } from "../../commands/list.js";
-import type { VerifyResult } from "../../commands/verify.js";
-import type { StageResult } from "../backup/manifest.js";
-import { rowAlarms, rowSummary } from "../backup/row-changes.js";
-import type { DbBackupError } from "../errors.js";
+import type { StageResult } from "../../../src/backup/manifest.js";
+import { rowAlarms, rowSummary } from "../../../src/backup/row-changes.js";
+import type { DbBackupError } from "../../../src/errors.js";
 import {
   formatAge,
   formatBytes,
@@ -12,7 +9,10 @@ import {
   STAGE_LABEL,
   shortVersion,
   table,
-} from "../format.js";
+} from "../../../src/format.js";
+import type { BackupResult } from "../../backup.js";
+import type { ListResult } from "../../list.js";
+import type { VerifyResult } from "../../verify.js";
 
 /** Terminal views: pure functions of result objects. */
 

@@ -1,10 +1,10 @@
-import type { UpgradeResult } from "../../commands/upgrade.js";
-import { formatBytes, formatHoursMinutes, formatUtc } from "../format.js";
-import type { JobReport } from "../guardrails/context.js";
-import { JOB_NAMES, JOB_PURPOSE } from "../guardrails/job-names.js";
-import type { Notice } from "../guardrails/notices.js";
-import type { GuardrailSettings } from "../guardrails/settings.js";
-import type { MaintenanceWindow } from "../state/windows.js";
+import { formatBytes, formatHoursMinutes, formatUtc } from "../../../src/format.js";
+import type { JobReport } from "../../../src/guardrails/context.js";
+import { JOB_NAMES, JOB_PURPOSE } from "../../../src/guardrails/job-names.js";
+import type { Notice } from "../../../src/guardrails/notices.js";
+import type { GuardrailSettings } from "../../../src/guardrails/settings.js";
+import type { MaintenanceWindow } from "../../../src/state/windows.js";
+import type { UpgradeResult } from "../../upgrade.js";
 import type { Style } from "./render.js";
 import { renderDiff } from "./render-diff.js";
 
@@ -79,7 +79,10 @@ export function renderJobReport(r: JobReport, s: Style, posted: string): string 
   return `${lines.join("\n")}\n`;
 }
 
-export function renderJobList(settings: GuardrailSettings, s: Style): string {
+export function renderJobList(
+  settings: Pick<GuardrailSettings, "schedules" | "timeZone"> & { supabase: unknown },
+  s: Style,
+): string {
   const lines = JOB_NAMES.map((name) => {
     const schedule =
       name === "supabase" && !settings.supabase

@@ -1,7 +1,8 @@
-import type { KeepResult, UnkeepResult } from "../../commands/keep.js";
-import type { PruneItem, PruneResult } from "../../commands/prune.js";
-import { formatBytes, table } from "../format.js";
-import type { Pin } from "../state/annotations.js";
+import { formatBytes, table } from "../../../src/format.js";
+import type { Pin } from "../../../src/state/annotations.js";
+import type { KeepResult } from "../../keep.js";
+import type { PruneItem, PruneResult } from "../../prune.js";
+import type { UnkeepResult } from "../../unkeep.js";
 import type { Style } from "./render.js";
 
 /** Terminal views of prune, keep and unkeep: pure functions of their result objects. */

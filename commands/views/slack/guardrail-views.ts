@@ -1,8 +1,8 @@
-import type { DiffResult } from "../../commands/diff.js";
-import { rowAlarms, rowSummary } from "../backup/row-changes.js";
-import { formatBytes, formatExtensionChanges, formatHoursMinutes, formatUtc } from "../format.js";
-import type { BackupRef, Notice } from "../guardrails/notices.js";
-import type { MaintenanceWindow } from "../state/windows.js";
+import { rowAlarms, rowSummary } from "../../../src/backup/row-changes.js";
+import { formatBytes, formatExtensionChanges, formatHoursMinutes, formatUtc } from "../../../src/format.js";
+import type { BackupRef, Notice } from "../../../src/guardrails/notices.js";
+import type { MaintenanceWindow } from "../../../src/state/windows.js";
+import type { DiffResult } from "../../diff.js";
 import {
   type Block,
   context,

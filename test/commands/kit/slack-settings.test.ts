@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isDbBackupError } from "../../src/errors.js";
-import { loadSlackSettings } from "../../src/slack/settings.js";
+import { loadSlackSettings } from "../../../commands/kit/slack-settings.js";
+import { isDbBackupError } from "../../../src/errors.js";
 
 const BASE = {
   SLACK_BOT_TOKEN: "xoxb-1-abc",

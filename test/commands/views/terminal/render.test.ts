@@ -3,15 +3,21 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BackupResult, backupResult } from "../../commands/backup.js";
-import type { ListResult } from "../../commands/list.js";
-import { listBackups } from "../../src/backup/catalog.js";
-import type { Manifest } from "../../src/backup/manifest.js";
-import { COLOR, PLAIN, renderBackup, renderError, renderList } from "../../src/cli/render.js";
-import { DbBackupError } from "../../src/errors.js";
-import { formatAge, formatBytes, formatDuration, shortVersion, table } from "../../src/format.js";
-import { makeManifest, writeBackupFolder } from "../helpers/manifest.js";
-import { stateOf } from "../helpers/state.js";
+import { type BackupResult, backupResult } from "../../../../commands/backup.js";
+import type { ListResult } from "../../../../commands/list.js";
+import {
+  COLOR,
+  PLAIN,
+  renderBackup,
+  renderError,
+  renderList,
+} from "../../../../commands/views/terminal/render.js";
+import { listBackups } from "../../../../src/backup/catalog.js";
+import type { Manifest } from "../../../../src/backup/manifest.js";
+import { DbBackupError } from "../../../../src/errors.js";
+import { formatAge, formatBytes, formatDuration, shortVersion, table } from "../../../../src/format.js";
+import { makeManifest, writeBackupFolder } from "../../../helpers/manifest.js";
+import { stateOf } from "../../../helpers/state.js";
 
 const DUMP_SHA = "3f9a1c0be2d47e85a6b1f0c9d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9";
 const ID = "20261123_203000_prod_pre-upgrade";

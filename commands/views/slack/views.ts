@@ -1,5 +1,5 @@
-import type { ListResult } from "../../commands/list.js";
-import { formatAge, formatBytes, formatUtc, STAGE_LABEL } from "../format.js";
+import { formatAge, formatBytes, formatUtc, STAGE_LABEL } from "../../../src/format.js";
+import type { ListResult } from "../../list.js";
 import {
   type Block,
   context,

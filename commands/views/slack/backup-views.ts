@@ -1,7 +1,13 @@
-import type { BackupResult } from "../../commands/backup.js";
-import { rowAlarms, rowSummary } from "../backup/row-changes.js";
-import type { ErrorCode } from "../errors.js";
-import { formatBytes, formatDuration, formatExtensionChanges, STAGE_LABEL, shortVersion } from "../format.js";
+import { rowAlarms, rowSummary } from "../../../src/backup/row-changes.js";
+import type { ErrorCode } from "../../../src/errors.js";
+import {
+  formatBytes,
+  formatDuration,
+  formatExtensionChanges,
+  STAGE_LABEL,
+  shortVersion,
+} from "../../../src/format.js";
+import type { BackupResult } from "../../backup.js";
 import {
   type Block,
   context,
