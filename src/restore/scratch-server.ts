@@ -75,6 +75,9 @@ function installExitHook(): void {
 }
 
 /** Readiness is checked over the Unix socket, which stays trusted whatever TCP demands. */
+/** Ports tried when another process takes the free one first. */
+const PORT_ATTEMPTS = 3;
+
 async function waitReady(
   socketDir: string,
   port: number,
@@ -153,7 +156,6 @@ export async function startScratchServer(options: ScratchServerOptions): Promise
     cleanup();
     throw initdbFailed(error, options.major, bins.origin);
   }
-  const port = await freePort();
   const settings: Record<string, string> = {
     listen_addresses: "127.0.0.1",
     unix_socket_directories: socketDir,
@@ -166,58 +168,67 @@ export async function startScratchServer(options: ScratchServerOptions): Promise
     ...(options.ssl ? { ssl: "on" } : {}),
     ...options.settings,
   };
-  const args = ["-D", dataDir, "-p", String(port)];
-  for (const [name, value] of Object.entries(settings)) args.push("-c", `${name}=${value}`);
-  let output = "";
-  const spawn = options.owner
-    ? tiedToUs(options.owner, path.join(bins.binDir, "postgres"), args, "QUIT")
-    : { file: path.join(bins.binDir, "postgres"), args, env: {} };
-  const child = execa(spawn.file, spawn.args, {
-    ...spawnAs,
-    cwd: root,
-    env: { LC_ALL: "C", ...spawn.env },
-    reject: false,
-    buffer: false,
-    stdin: "ignore",
-  });
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-8_000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const args = ["-D", dataDir, "-p", String(port)];
+    for (const [name, value] of Object.entries(settings)) args.push("-c", `${name}=${value}`);
+    let output = "";
+    const spawn = options.owner
+      ? tiedToUs(options.owner, path.join(bins.binDir, "postgres"), args, "QUIT")
+      : { file: path.join(bins.binDir, "postgres"), args, env: {} };
+    const child = execa(spawn.file, spawn.args, {
+      ...spawnAs,
+      cwd: root,
+      env: { LC_ALL: "C", ...spawn.env },
+      reject: false,
+      buffer: false,
+      stdin: "ignore",
+    });
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-8_000);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
 
-  const url = (database = "postgres") => `postgresql://postgres@127.0.0.1:${port}/${database}`;
-  let stopped: Promise<void> | undefined;
-  const server: ScratchServer = {
-    major: options.major,
-    host: "127.0.0.1",
-    port,
-    user: "postgres",
-    url,
-    stop() {
-      stopped ??= (async () => {
+    const url = (database = "postgres") => `postgresql://postgres@127.0.0.1:${port}/${database}`;
+    let stopped: Promise<void> | undefined;
+    const server: ScratchServer = {
+      major: options.major,
+      host: "127.0.0.1",
+      port,
+      user: "postgres",
+      url,
+      stop() {
+        stopped ??= (async () => {
+          live.delete(server);
+          if (child.exitCode === null) {
+            child.kill("SIGINT"); // fast shutdown
+            const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+            await child;
+            clearTimeout(timer);
+          }
+          cleanup();
+        })();
+        return stopped;
+      },
+    };
+    live.set(server, () => {
+      child.kill("SIGKILL");
+      cleanup();
+    });
+    installExitHook();
+    try {
+      await waitReady(socketDir, port, child, () => output);
+      return server;
+    } catch (error) {
+      // Between freePort() and postgres binding it, another process may take the port: try another.
+      const portTaken = child.exitCode !== null && /could not bind|address already in use/i.test(output);
+      if (portTaken && attempt < PORT_ATTEMPTS) {
         live.delete(server);
-        if (child.exitCode === null) {
-          child.kill("SIGINT"); // fast shutdown
-          const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-          await child;
-          clearTimeout(timer);
-        }
-        cleanup();
-      })();
-      return stopped;
-    },
-  };
-  live.set(server, () => {
-    child.kill("SIGKILL");
-    cleanup();
-  });
-  installExitHook();
-  try {
-    await waitReady(socketDir, port, child, () => output);
-  } catch (error) {
-    await server.stop();
-    throw error;
+        continue;
+      }
+      await server.stop();
+      throw error;
+    }
   }
-  return server;
 }
