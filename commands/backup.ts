@@ -228,7 +228,10 @@ export const verb = defineVerb({
         );
       if (args.label !== undefined) checkLabel(args.label);
     },
-    approvalEnv: (args, envs) => (envs.includes(args.env ?? "staging") ? (args.env ?? "staging") : null),
+    approval(args, envs) {
+      const env = args.env ?? "staging";
+      return envs.includes(env) ? { env, label: args.label ?? null, reason: args.reason ?? null } : null;
+    },
     render: (r) => backupDoneView(r),
     job: {
       auditAs: "backup",

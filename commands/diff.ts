@@ -1,5 +1,4 @@
-import { z } from "zod/v3";
-import type { DiffResult } from "../src/backup/diff.js";
+import { type DiffResult, diffArgs, diffBackups } from "../src/backup/diff.js";
 import { isBackupId } from "../src/backup/ids.js";
 import { defineVerb } from "./kit/verb.js";
 import { usage } from "./kit/words.js";
@@ -7,8 +6,6 @@ import { diffView } from "./views/slack/guardrail-views.js";
 import { renderDiff } from "./views/terminal/render-diff.js";
 
 export type { DiffArgs, DiffResult } from "../src/backup/diff.js";
-
-const diffArgs = z.object({ from: z.string().min(1), to: z.string().min(1).default("live") });
 
 export const verb = defineVerb({
   name: "diff",
@@ -30,10 +27,7 @@ export const verb = defineVerb({
       throw usage("diff takes a backup and another backup or live: dbbackup diff <ID> [<ID>|live]");
     return to === undefined ? { from } : { from, to };
   },
-  async run(ctx, args): Promise<DiffResult> {
-    const { diffBackups } = await import("../src/backup/diff.js");
-    return diffBackups(ctx, args);
-  },
+  run: (ctx, args): Promise<DiffResult> => diffBackups(ctx, args),
   terminal: { render: (r, style) => renderDiff(r, style) },
   slack: {
     mode: "answer",

@@ -2,12 +2,12 @@ import { z } from "zod/v3";
 import { readSettings } from "../src/config.js";
 import { DbBackupError } from "../src/errors.js";
 import type { GuardrailContext, JobReport } from "../src/guardrails/context.js";
-import { isJobName, JOB_NAMES, type JobName } from "../src/guardrails/job-names.js";
+import { isJobName, JOB_NAMES } from "../src/guardrails/job-names.js";
 import type { GuardrailSettings } from "../src/guardrails/settings.js";
 import type { CommandContext } from "./kit/context.js";
+import { guardrailSettings } from "./kit/guardrail-settings.js";
 import { defineVerb } from "./kit/verb.js";
 import { shown, usage } from "./kit/words.js";
-import { guardrailSettings } from "./upgrade.js";
 import { renderJobList, renderJobReport } from "./views/terminal/render-guardrails.js";
 
 const jobsArgs = z.object({ name: z.enum(JOB_NAMES) }).nullable();
@@ -23,13 +23,14 @@ export type JobsResult =
  * here; one Slack can't take stops the job, so the next run posts what is still unsaid.
  */
 async function run(ctx: CommandContext, args: JobsArgs): Promise<JobsResult> {
-  const settings = guardrailSettings(ctx);
+  const env = readSettings();
+  const settings = await guardrailSettings(ctx, env);
   if (args === null) return { ok: true, action: "list", ...settings, supabase: settings.supabase !== null };
   const [{ runJobExclusively }, { loadSlackPostingSettings }] = await Promise.all([
     import("../src/guardrails/run-job.js"),
     import("./kit/slack-settings.js"),
   ]);
-  const slack = loadSlackPostingSettings(readSettings());
+  const slack = loadSlackPostingSettings(env);
   const toSlack = slack ? (await import("./kit/slack-notices.js")).slackNoticePoster(slack) : undefined;
   const guard: GuardrailContext = {
     config: ctx.config,
@@ -52,7 +53,7 @@ async function run(ctx: CommandContext, args: JobsArgs): Promise<JobsResult> {
     },
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   };
-  const report = await runJobExclusively(args.name as JobName, guard);
+  const report = await runJobExclusively(args.name, guard);
   const posted = slack
     ? `posted to ${slack.channel}`
     : "printed only: SLACK_BOT_TOKEN or DBBACKUP_CHANNEL is not set";

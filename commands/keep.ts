@@ -1,5 +1,5 @@
 import { z } from "zod/v3";
-import { setPin } from "../src/backup/pins.js";
+import { type PinnedBackup, setPin } from "../src/backup/pins.js";
 import type { Pin } from "../src/state/annotations.js";
 import { audit } from "../src/state/audit.js";
 import type { CommandContext } from "./kit/context.js";
@@ -21,12 +21,8 @@ export const keepArgs = z.object({
 });
 export type KeepArgs = z.input<typeof keepArgs>;
 
-export interface KeepResult {
+export interface KeepResult extends PinnedBackup {
   ok: true;
-  id: string;
-  dir: string;
-  env: string;
-  label: string | null;
   pin: Pin;
   /** The pin it replaced, when it was pinned already. */
   previous?: Pin;
@@ -36,23 +32,15 @@ export interface KeepResult {
 async function run(ctx: CommandContext, input: KeepArgs): Promise<KeepResult> {
   const args = keepArgs.parse(input);
   const pin: Pin = { reason: args.reason?.trim() ?? "", by: ctx.requestedBy, at: new Date().toISOString() };
-  const { dir, manifest, previous, state } = await setPin(ctx.config, args.id, pin);
+  const { backup, previous, state } = await setPin(ctx.config, args.id, pin);
   await audit(state, "pinned", {
-    id: manifest.id,
-    env: manifest.env,
+    id: backup.id,
+    env: backup.env,
     reason: pin.reason,
     by: ctx.requestedBy,
     via: ctx.via ?? "terminal",
   });
-  return {
-    ok: true,
-    id: manifest.id,
-    dir,
-    env: manifest.env,
-    label: manifest.label,
-    pin,
-    ...(previous ? { previous } : {}),
-  };
+  return { ok: true, ...backup, pin, ...(previous ? { previous } : {}) };
 }
 
 const ID_EXAMPLE = "20261123_203000_staging_pre-upgrade";

@@ -1,7 +1,7 @@
 import { z } from "zod/v3";
-import { listBackups } from "../src/backup/catalog.js";
+import { newestVerified } from "../src/backup/locate.js";
 import { envNameSchema } from "../src/config.js";
-import { DbBackupError } from "../src/errors.js";
+import { formatUtc } from "../src/format.js";
 import { stateFor } from "../src/state/open.js";
 import { defineVerb } from "./kit/verb.js";
 import { knownEnv, usage } from "./kit/words.js";
@@ -30,16 +30,7 @@ export const verb = defineVerb({
     return { env: knownEnv(env, envs) };
   },
   async run(ctx, { env }): Promise<LatestResult> {
-    const { backups } = await listBackups(ctx.config.backupsDir, stateFor(ctx.config), env);
-    const newest = backups
-      .filter((b) => b.stage === "readable" || b.stage === "restored")
-      .sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];
-    if (!newest)
-      throw new DbBackupError(
-        "not_found",
-        `No ${env} backup has passed verification yet.`,
-        `Take one first: dbbackup ${env} pre-upgrade`,
-      );
+    const newest = await newestVerified(ctx.config.backupsDir, stateFor(ctx.config), env);
     return {
       ok: true,
       env,
@@ -56,7 +47,7 @@ export const verb = defineVerb({
     render: (r) =>
       message(`${r.env}: ${r.id}`, [
         section(`Newest verified *${r.env}* backup: \`${r.id}\``),
-        context(`stage ${r.stage ?? "none"}, finished ${r.finishedAt.slice(0, 16).replace("T", " ")} UTC`),
+        context(`stage ${r.stage ?? "none"}, finished ${formatUtc(r.finishedAt)}`),
       ]),
   },
 });

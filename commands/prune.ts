@@ -1,4 +1,4 @@
-import { type PruneArgs, type PruneResult, pruneArgs } from "../src/backup/prune.js";
+import { type PruneArgs, type PruneResult, pruneArgs, pruneBackups } from "../src/backup/prune.js";
 import { ADHOC_ENV } from "../src/backup/target.js";
 import { defineVerb } from "./kit/verb.js";
 import { knownEnv, shown, usage } from "./kit/words.js";
@@ -33,10 +33,8 @@ export const verb = defineVerb({
     if (env === undefined) return { dryRun };
     return { env: env === ADHOC_ENV ? env : knownEnv(env, envs), dryRun };
   },
-  async run(ctx, args: PruneArgs): Promise<PruneResult> {
-    const { pruneBackups } = await import("../src/backup/prune.js");
-    return pruneBackups({ ...ctx, via: ctx.via ?? "terminal" }, args);
-  },
+  run: (ctx, args: PruneArgs): Promise<PruneResult> =>
+    pruneBackups({ ...ctx, via: ctx.via ?? "terminal" }, args),
   terminal: {
     render: (r, style) => renderPrune(r, style),
     exitCode: (r) => (r.stopped ? 130 : r.backups.some((b) => b.outcome === "failed") ? 1 : 0),

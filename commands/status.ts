@@ -24,15 +24,15 @@ export const verb = defineVerb({
   },
   async run(ctx): Promise<StatusResult> {
     const state = stateFor(ctx.config);
-    const [listing, pending, windows, recorded] = await Promise.all([
+    const [listing, pending, windows, running] = await Promise.all([
       listBackups(ctx.config.backupsDir, state),
       new ApprovalStore(state).pending(),
       new WindowStore(state).open(),
-      new JobStore(state).list(),
+      // The bot's own jobs when it asks (restore tests too); else every bot's backups on record.
+      ctx.jobs?.list() ??
+        new JobStore(state).list().then((jobs) => jobs.map((j) => ({ ...j, title: `${j.env} backup` }))),
     ]);
     const lastPerEnv = [...new Map(listing.backups.map((b) => [b.env, b])).values()];
-    // The bot's own jobs when it asks (restore tests too); else every bot's backups on record.
-    const running = ctx.jobs?.list() ?? recorded.map((j) => ({ ...j, title: `${j.env} backup` }));
     return {
       ok: true,
       running,

@@ -1,5 +1,5 @@
 import { z } from "zod/v3";
-import { setPin } from "../src/backup/pins.js";
+import { type PinnedBackup, setPin } from "../src/backup/pins.js";
 import type { Pin } from "../src/state/annotations.js";
 import { audit } from "../src/state/audit.js";
 import type { CommandContext } from "./kit/context.js";
@@ -10,12 +10,8 @@ import { renderUnkeep } from "./views/terminal/render-retention.js";
 export const unkeepArgs = z.object({ id: z.string().min(1).max(200) });
 export type UnkeepArgs = z.input<typeof unkeepArgs>;
 
-export interface UnkeepResult {
+export interface UnkeepResult extends PinnedBackup {
   ok: true;
-  id: string;
-  dir: string;
-  env: string;
-  label: string | null;
   /** The pin removed; absent when the backup was not pinned (nothing changed). */
   previous?: Pin;
 }
@@ -23,23 +19,16 @@ export interface UnkeepResult {
 /** Removes a backup's pin: retention's usual rules apply to it again. */
 async function run(ctx: CommandContext, input: UnkeepArgs): Promise<UnkeepResult> {
   const args = unkeepArgs.parse(input);
-  const { dir, manifest, previous, state } = await setPin(ctx.config, args.id, null);
+  const { backup, previous, state } = await setPin(ctx.config, args.id, null);
   if (previous) {
     await audit(state, "unpinned", {
-      id: manifest.id,
-      env: manifest.env,
+      id: backup.id,
+      env: backup.env,
       by: ctx.requestedBy,
       via: ctx.via ?? "terminal",
     });
   }
-  return {
-    ok: true,
-    id: manifest.id,
-    dir,
-    env: manifest.env,
-    label: manifest.label,
-    ...(previous ? { previous } : {}),
-  };
+  return { ok: true, ...backup, ...(previous ? { previous } : {}) };
 }
 
 export const verb = defineVerb({

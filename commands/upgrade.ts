@@ -1,13 +1,13 @@
 import { z } from "zod/v3";
-import { envNameSchema, readSettings } from "../src/config.js";
+import { envNameSchema } from "../src/config.js";
 import { DbBackupError } from "../src/errors.js";
 import { formatUtc } from "../src/format.js";
-import { type GuardrailSettings, loadGuardrailSettings } from "../src/guardrails/settings.js";
 import { parseUpgradeWords, type UpgradeRequest } from "../src/guardrails/window-time.js";
 import { audit } from "../src/state/audit.js";
 import { stateFor } from "../src/state/open.js";
 import { type MaintenanceWindow, WindowStore } from "../src/state/windows.js";
 import type { CommandContext } from "./kit/context.js";
+import { guardrailSettings } from "./kit/guardrail-settings.js";
 import { defineVerb } from "./kit/verb.js";
 import { windowCancelledView, windowDeclaredView, windowListView } from "./views/slack/guardrail-views.js";
 import { renderUpgrade } from "./views/terminal/render-guardrails.js";
@@ -34,17 +34,12 @@ const upgradeArgs: z.ZodType<UpgradeArgs> = z.discriminatedUnion("action", [
 ]);
 
 /** `upgrade ENV DATE TIME ZONE [LENGTH] [NOTE]`, `upgrade list`, `upgrade cancel ID`. */
-/** The guardrails' settings: the bot's own, else read as `jobs` reads them. */
-export function guardrailSettings(ctx: CommandContext): GuardrailSettings {
-  return ctx.guardrails ?? loadGuardrailSettings(readSettings(), ctx.config.environments.keys());
-}
-
 async function run(ctx: CommandContext, args: UpgradeArgs): Promise<UpgradeResult> {
   const state = stateFor(ctx.config);
   const store = new WindowStore(state);
   const via = ctx.via ?? "terminal";
   const now = ctx.now?.() ?? new Date();
-  const settings = guardrailSettings(ctx);
+  const settings = await guardrailSettings(ctx);
   if (args.action === "list") {
     const windows = (await store.open()).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
     return { ok: true, action: "list", windows };

@@ -2,9 +2,7 @@ import { z } from "zod/v3";
 import { annotateBackup } from "../src/backup/annotate-backup.js";
 import { locateBackup, recordableId } from "../src/backup/locate.js";
 import { ManifestError, readManifest, type StageResult } from "../src/backup/manifest.js";
-import { findPgTools } from "../src/backup/pgtools.js";
 import { markInUse } from "../src/backup/restore-lock.js";
-import { inOrder, verifyDumped, verifyReadable } from "../src/backup/verify.js";
 import { DbBackupError } from "../src/errors.js";
 import { stateFor } from "../src/state/open.js";
 import type { CommandContext } from "./kit/context.js";
@@ -55,6 +53,11 @@ async function run(ctx: CommandContext, input: VerifyArgs): Promise<VerifyResult
   const reading = recordAs ? await markInUse(state, root, recordAs, ctx.requestedBy) : undefined;
   try {
     // A pg_restore at least as new as the pg_dump that wrote the archive.
+    // pg_restore's engine (execa) loads only when a verify runs, not with every command.
+    const [{ findPgTools }, { inOrder, verifyDumped, verifyReadable }] = await Promise.all([
+      import("../src/backup/pgtools.js"),
+      import("../src/backup/verify.js"),
+    ]);
     const tools = await findPgTools(manifest.client.major, manifest.client.version, ctx.config.pgBinDir);
     const [stage1, stage2] = await Promise.all([
       verifyDumped(

@@ -75,3 +75,8 @@ export function formatExtensionChanges(c: {
   ];
   return parts.length > 0 ? parts.join(", ") : "none";
 }
+
+/** A word as quoted back in an error: JSON-quoted, cut at `max` characters. */
+export function quoted(value: string, max = 60): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max - 3)}...` : value);
+}

@@ -73,3 +73,30 @@ describe("layers", () => {
     for (const file of files) expect(LEVEL[layerOf(file)], file).toBeDefined();
   });
 });
+
+/** What a module loads as it is loaded: static value imports (not `import type`, not `import()`). */
+function loadedWith(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  return [...text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+["']([^"']+)["']/gms)].map((m) => m[1] ?? "");
+}
+
+describe("start-up", () => {
+  it("every command loads the verbs, so no verb loads pg, execa or node-cron until it runs", () => {
+    const seen = new Map<string, string>();
+    const heavy: string[] = [];
+    const visit = (file: string, via: string) => {
+      if (seen.has(file)) return;
+      seen.set(file, via);
+      for (const spec of loadedWith(file)) {
+        if (spec.startsWith("."))
+          visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, ".ts")), path.relative(repo, file));
+        else if (/^(pg|execa|node-cron)$/.test(spec)) heavy.push(`${spec} ← ${path.relative(repo, file)}`);
+      }
+    };
+    const commands = path.join(repo, "commands");
+    for (const name of readdirSync(commands).filter((f) => f.endsWith(".ts")))
+      visit(path.join(commands, name), "registry");
+    visit(path.join(repo, "src", "cli", "main.ts"), "bin");
+    expect(heavy).toEqual([]);
+  });
+});

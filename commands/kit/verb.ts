@@ -40,8 +40,8 @@ export interface SlackSurface<Args, Result> {
   /** Whether everyone in the channel sees the answer (default: only the asker). */
   inChannel?(result: Result): boolean;
   render(result: Result, now: Date, requestedBy: string): SlackMessage;
-  /** The env whose backups need approval, when this request is one (jobs only). */
-  approvalEnv?(args: Args, approvalEnvs: readonly string[]): string | null;
+  /** What a second person is asked to approve, when this request needs one (jobs only). */
+  approval?(args: Args, approvalEnvs: readonly string[]): ApprovalAsk | null;
   /** A job's running message and its end, for the runner. */
   job?: SlackJobViews<Args, Result>;
   /** What the bot does once the answer is out (e.g. a new window's first reminder). */
@@ -67,6 +67,13 @@ export interface SlackJobViews<Args, Result> {
   doneText(result: Result): string;
   /** After a success: e.g. a pre-upgrade backup may cover a window. */
   after?(result: Result, bot: BotHooks): void;
+}
+
+/** A request that waits for a second person: which env, and what the approver reads. */
+export interface ApprovalAsk {
+  env: string;
+  label: string | null;
+  reason: string | null;
 }
 
 /** A backup's progress as the engine's events tell it. */

@@ -1,5 +1,6 @@
 import type { ZodError } from "zod/v3";
 import { DbBackupError } from "../../src/errors.js";
+import { quoted } from "../../src/format.js";
 import type { Registry } from "./registry.js";
 import type { AnyVerb, Words } from "./verb.js";
 
@@ -13,10 +14,8 @@ export function usage(
   return new DbBackupError("usage", message, hint);
 }
 
-/** A word as quoted back in an error: JSON-quoted, cut at 60 characters. */
-export function shown(value: string): string {
-  return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-}
+/** A word as quoted back in an error (one argument: safe to pass to `map`). */
+export const shown = (value: string): string => quoted(value);
 
 export function unknownEnv(name: string, envs: ReadonlySet<string>): DbBackupError {
   const upper = name.toUpperCase().replace(/-/g, "_");

@@ -5,7 +5,6 @@ import type { Config } from "../config.js";
 import { shortVersion } from "../format.js";
 import { parsePgArray, parseTsv } from "../restore/parity.js";
 import { stateFor } from "../state/open.js";
-import { openSnapshotSession } from "./catalog-snapshot.js";
 import { EXTENSIONS_FILE, VERSION_FILE, VIEWS_FILE } from "./companions.js";
 import { locateBackup } from "./locate.js";
 import { readManifest } from "./manifest.js";
@@ -52,6 +51,8 @@ async function backupState(ctx: DiffContext, ref: string): Promise<DatabaseState
 
 async function liveState(ctx: DiffContext, env: string): Promise<DatabaseState> {
   const target = resolveTarget(ctx.config, { env });
+  // pg loads only for a diff against live; two backups are compared from their files.
+  const { openSnapshotSession } = await import("./catalog-snapshot.js");
   const session = await openSnapshotSession(target, {
     lockWaitTimeoutSeconds: ctx.config.lockWaitTimeoutSeconds,
     // Rows as a backup counts them, so the two sides compare like with like.

@@ -2,7 +2,7 @@ import { lstatSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { DbBackupError } from "../errors.js";
 import type { StateStore } from "../state/store.js";
-import { listBackups } from "./catalog.js";
+import { type BackupSummary, listBackups } from "./catalog.js";
 import { isBackupId } from "./ids.js";
 
 export interface LocatedBackup {
@@ -38,6 +38,18 @@ function realOrNull(p: string): string | null {
   }
 }
 
+/** The newest backup of `env` that passed stage 2: what `latest` means everywhere. */
+export async function newestVerified(root: string, store: StateStore, env: string): Promise<BackupSummary> {
+  const { backups } = await listBackups(root, store, env);
+  const newest = backups.find((b) => b.stage === "readable" || b.stage === "restored");
+  if (newest) return newest;
+  throw new DbBackupError(
+    "not_found",
+    `No ${env} backup in ${root} has passed verification yet.`,
+    `Take one first: dbbackup ${env === "staging" ? "" : `${env} `}pre-upgrade`,
+  );
+}
+
 /**
  * A backup folder from what a person types: an id under the backups folder, a path to a backup
  * folder, or `latest` (the newest backup of `env` that passed stage 2). A symbolic link inside the
@@ -51,14 +63,8 @@ export async function locateBackup(
   env = "staging",
 ): Promise<LocatedBackup> {
   if (ref === "latest") {
-    const { backups } = await listBackups(root, store, env);
-    const newest = backups.find((b) => b.stage === "readable" || b.stage === "restored");
-    if (newest) return { dir: newest.dir, ownId: newest.id };
-    throw new DbBackupError(
-      "not_found",
-      `No ${env} backup in ${root} has passed verification yet.`,
-      `Take one first: dbbackup ${env === "staging" ? "" : `${env} `}pre-upgrade`,
-    );
+    const newest = await newestVerified(root, store, env);
+    return { dir: newest.dir, ownId: newest.id };
   }
   if (isBackupId(ref)) {
     const dir = path.join(root, ref);

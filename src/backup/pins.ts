@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Config } from "../config.js";
 import { DbBackupError } from "../errors.js";
+import { quoted } from "../format.js";
 import type { Pin } from "../state/annotations.js";
 import { stateFor } from "../state/open.js";
 import { annotateBackup } from "./annotate-backup.js";
@@ -12,11 +13,10 @@ import type { Manifest } from "./manifest.js";
 
 /** The backup `id` names under the backups folder, with its manifest; clear errors otherwise. */
 async function loadBackup(root: string, id: string): Promise<{ dir: string; manifest: Manifest }> {
-  const shown = JSON.stringify(id.length > 60 ? `${id.slice(0, 57)}...` : id);
   if (!isBackupId(id)) {
     throw new DbBackupError(
       "not_found",
-      `${shown} is not a backup id (like 20261123_203000_staging_pre-upgrade).`,
+      `${quoted(id)} is not a backup id (like 20261123_203000_staging_pre-upgrade).`,
       "Run `dbbackup list` to see the ids.",
     );
   }
@@ -39,6 +39,14 @@ async function loadBackup(root: string, id: string): Promise<{ dir: string; mani
   return { dir, manifest: found.manifest };
 }
 
+/** A pinned or unpinned backup as keep and unkeep report it. */
+export interface PinnedBackup {
+  id: string;
+  dir: string;
+  env: string;
+  label: string | null;
+}
+
 /**
  * Sets or clears a backup's pin in the state, in one transaction with a last look at the folder: a
  * prune deleting it at the same moment either ran first (then this says so) or sees the pin.
@@ -57,5 +65,6 @@ export async function setPin(config: Config, id: string, pin: Pin | null) {
       result: backupFacts(manifest, current).pin,
     }),
   );
-  return { dir, manifest, previous, state };
+  const backup: PinnedBackup = { id: manifest.id, dir, env: manifest.env, label: manifest.label };
+  return { backup, previous, state };
 }

@@ -1,4 +1,5 @@
 import { DbBackupError } from "../errors.js";
+import { quoted } from "../format.js";
 
 /**
  * `/dbbackup upgrade prod 2026-12-01 02:00 UTC [2h] [note]`, read without a clock or a disk.
@@ -18,9 +19,7 @@ function usage(message: string, hint = `Declare a window like this: ${USAGE}`): 
   return new DbBackupError("usage", message, hint);
 }
 
-function shown(value: string): string {
-  return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
-}
+const shown = (value: string) => quoted(value, 40);
 
 /** Minutes east of UTC that `zone` is at `instant`, from Intl (IANA names, DST included). */
 function zoneOffsetMinutes(zone: string, instant: number): number {

@@ -6,7 +6,7 @@ import { describeRecovery, recoverAfterDeadInstances } from "../../commands/kit/
 import type { SlackSettings } from "../../commands/kit/slack-settings.js";
 import type { AnyVerb, BotHooks, SlackJobViews } from "../../commands/kit/verb.js";
 import { backupFailedView } from "../../commands/views/slack/backup-views.js";
-import type { SlackMessage } from "../../commands/views/slack/blocks.js";
+import { hhmm, type SlackMessage } from "../../commands/views/slack/blocks.js";
 import type { Config } from "../config.js";
 import { audit, jobAuditKinds } from "../state/audit.js";
 import { JobStore } from "../state/jobs.js";
@@ -110,12 +110,9 @@ export function createJobRunner(deps: JobRunnerDeps) {
     const update = async (message: SlackMessage) => {
       if (ts) await app.client.chat.update({ channel: settings.channel, ts, ...message });
     };
-    const progress = views.progress
-      ? new SlackProgress(
-          (p) => views.progress?.(args, userId, p) ?? views.started(args, userId),
-          update,
-          deps.progressIntervalMs,
-        )
+    const progressView = views.progress;
+    const progress = progressView
+      ? new SlackProgress((p) => progressView(args, userId, p), update, deps.progressIntervalMs)
       : undefined;
     const ctx: CommandContext = {
       ...deps.contextFor(userId),
@@ -176,7 +173,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       const view = backupFailedView(
         job.env,
         job.requestedBy,
-        `The bot running this backup stopped (started ${job.startedAt.slice(11, 16)} UTC, pid ${job.pid} on ${job.host}); nothing was kept.`,
+        `The bot running this backup stopped (started ${hhmm(job.startedAt)}, pid ${job.pid} on ${job.host}); nothing was kept.`,
         `Ask again: /dbbackup ${job.env}${job.label ? ` ${job.label}` : ""}`,
       );
       const done = job.ts

@@ -9,7 +9,7 @@ import type { LeaseRecord } from "../../src/state/instance.js";
 import { locksDoc } from "../../src/state/locks.js";
 import { updateDoc } from "../../src/state/store.js";
 import { runCli, workdir } from "../helpers/cli.js";
-import { sql } from "../helpers/postgres.js";
+import { sql, useTestServer } from "../helpers/postgres.js";
 import { stateOf } from "../helpers/state.js";
 
 /** What a backup says about time and rows is what happened: wall time, and no blind count(*) of big tables. */
@@ -111,32 +111,27 @@ describe("a backup's reported time and row counts", () => {
 });
 
 describe("a backup's own round trips to the server", () => {
-  let server: ScratchServer;
   let work: { dir: string; remove(): void };
   const logDir = mkdtempSync(path.join(os.tmpdir(), "dbbackup-statements-"));
+  chmodSync(logDir, 0o777); // the server runs as another user
   const TABLES = 150;
+  const db = useTestServer(15, {
+    logging_collector: "on",
+    log_directory: logDir,
+    log_filename: "statements.log",
+    log_statement: "all",
+    log_line_prefix: "%p|%a|",
+  });
 
   beforeAll(async () => {
-    chmodSync(logDir, 0o777); // the server runs as another user
-    server = await startScratchServer({
-      major: 15,
-      settings: {
-        logging_collector: "on",
-        log_directory: logDir,
-        log_filename: "statements.log",
-        log_statement: "all",
-        log_line_prefix: "%p|%a|",
-      },
-    });
     const tables = Array.from(
       { length: TABLES },
       (_, i) => `create table public.t${i} (id int primary key); insert into public.t${i} values (1), (2);`,
     );
-    await sql(server.url(), `${tables.join("\n")}\nanalyze;`);
-    work = workdir({ DATABASE_URL_STAGING: server.url() });
+    await sql(db.server.url(), `${tables.join("\n")}\nanalyze;`);
+    work = workdir({ DATABASE_URL_STAGING: db.server.url() });
   });
-  afterAll(async () => {
-    await server?.stop();
+  afterAll(() => {
     work?.remove();
     rmSync(logDir, { recursive: true, force: true });
   });

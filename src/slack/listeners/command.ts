@@ -114,16 +114,9 @@ export function attachSlashCommand(deps: SlashCommandDeps): void {
       }
       if (slack.mode === "job") {
         await ack(); // first, always: a dump can take minutes, Slack waits 3 seconds
-        const approvalEnv = slack.approvalEnv?.(args, settings.approvalEnvs) ?? null;
-        if (approvalEnv !== null) {
-          const job = slack.job;
-          const reason = (args as { reason?: unknown }).reason;
-          await deps.approvals.request(
-            user,
-            approvalEnv,
-            job?.label(args) ?? null,
-            typeof reason === "string" ? reason : null,
-          );
+        const approval = slack.approval?.(args, settings.approvalEnvs) ?? null;
+        if (approval !== null) {
+          await deps.approvals.request(user, approval.env, approval.label, approval.reason);
           return;
         }
         deps.runner.start(deps.runner.runJob(verb, args, { requestedBy: user, askedIn: command.channel_id }));
