@@ -1,7 +1,7 @@
 import { DbBackupError } from "../errors.js";
 import { TOOL_VERSION } from "../version.js";
 import { securityInvokerTrue } from "./catalog-read.js";
-import { type CatalogSnapshot, openSnapshotSession } from "./catalog-snapshot.js";
+import { type CatalogSnapshot, openSnapshotSession, type SnapshotSession } from "./catalog-snapshot.js";
 import { EXTENSIONS_FILE, VERSION_FILE, VIEWS_FILE, writeCompanions } from "./companions.js";
 import { compressionArgs, defaultCompression } from "./compression.js";
 import { type ChildConnection, childConnection } from "./connection.js";
@@ -14,9 +14,17 @@ import {
   type WorkContext,
 } from "./dump-steps.js";
 import { MANIFEST_SCHEMA, type Manifest, type StageResult, writeManifest } from "./manifest.js";
-import { findPgTools } from "./pgtools.js";
+import { findPgTools, type PgTools } from "./pgtools.js";
 import { tocCounts } from "./toc.js";
-import { DUMP_FILE, inOrder, SCHEMA_FILE, verifyDumped, verifyReadable } from "./verify.js";
+import {
+  DUMP_FILE,
+  inOrder,
+  SCHEMA_FILE,
+  type Stage1Result,
+  type Stage2Result,
+  verifyDumped,
+  verifyReadable,
+} from "./verify.js";
 
 /**
  * Inside a run, once it holds its env's lock and its folder: connect and export a snapshot, dump,
@@ -31,7 +39,7 @@ function serverVersionShort(num: number): string {
 }
 
 export async function work(ctx: WorkContext): Promise<Manifest> {
-  const { request, target, dir, log, emit } = ctx;
+  const { request, target } = ctx;
   const config = request.config;
   const durations: Record<string, number> = {};
   const warnings = [...target.warnings];
@@ -48,7 +56,6 @@ export async function work(ctx: WorkContext): Promise<Manifest> {
     durations,
   );
   ctx.describe = (catalog, oid) => session.describeObject(catalog, oid);
-  let conn: ChildConnection | undefined;
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort();
   request.signal?.addEventListener("abort", onOuterAbort);
@@ -56,119 +63,178 @@ export async function work(ctx: WorkContext): Promise<Manifest> {
   // Cancelled while connecting: the listener above would never fire for a signal already aborted.
   if (request.signal?.aborted || ctx.leaseLost.signal.aborted) abort.abort();
   try {
-    log.line(`server: ${session.version}`);
-    const tools = await findPgTools(
-      session.serverMajor,
-      serverVersionShort(session.serverVersionNum),
-      config.pgBinDir,
-    );
-    for (const message of tools.warnings) {
-      warnings.push(message);
-      emit({ type: "warning", message });
-    }
-    log.line(`pg_dump ${tools.version}: ${tools.pgDump}`);
-    const compression = config.compress ?? defaultCompression(tools.major);
-    const compressArgs = compressionArgs(compression, tools.major);
-    conn = childConnection(target, ctx.jobId);
-
-    await refuseUnreadable(session);
-    const progress: DumpProgress = { tablesTotal: await session.countDataTables() };
-    // The full dump runs alone: it is the long pole, and on a small machine anything beside it
-    // slows it down. Everything else reads the same snapshot afterwards, alongside stage 2's
-    // full read of the archive, which leaves a core free for it.
-    await timed(
-      ctx,
-      "dump",
-      () => dumpFull(ctx, tools, conn!, session, compressArgs, abort, progress),
-      durations,
-    );
-    const guard = <T>(promise: Promise<T>): Promise<T> =>
-      promise.catch((error: unknown) => {
-        abort.abort();
-        throw error;
-      });
-    const [stage1, stage2, catalog] = await timed(
-      ctx,
-      "verify",
-      async () => {
-        const catalogRead = guard(timed(ctx, "catalog", () => session.readCatalog(), durations));
-        const schema = guard(
-          timed(ctx, "schema", () => dumpSchema(ctx, tools, conn!, session, abort), durations),
-        );
-        const companions = guard(catalogRead.then((c) => writeCompanions(dir, c, tools.version)));
-        const readable = guard(
-          verifyReadable(
-            dir,
-            tools.pgRestore,
-            catalogRead.then((c) => c.counts),
-            { signal: abort.signal, owner: ctx.store },
-          ),
-        );
-        const dumped = guard(Promise.all([schema, companions]).then(() => verifyDumped(dir, [...ARTIFACTS])));
-        const [s1, s2, c] = await Promise.all([dumped, readable, catalogRead, schema, companions]);
-        await session.close();
-        return [s1, s2, c] as const;
-      },
-      durations,
-    );
-    const stages: StageResult[] = inOrder([stage1.result, stage2.result]);
-    for (const s of stages) {
-      emit({ type: "stage", stage: s.stage, ok: s.ok, ms: s.ms });
-      for (const c of s.checks) log.line(`stage ${s.stage} ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);
-    }
-    if (request.signal?.aborted) {
-      throw new DbBackupError(
-        "cancelled",
-        "The backup was cancelled.",
-        "Nothing was kept; run it again when ready.",
-      );
-    }
-    const failed = stages.find((s) => !s.ok);
-    if (failed) {
-      const bad = failed.checks.filter((c) => !c.ok).map((c) => `${c.name} ${c.detail}`);
-      throw new DbBackupError(
-        "verify_failed",
-        `Verification stage ${failed.stage} failed: ${bad.join("; ")}.`,
-        "The backup was not kept. If a count differs, the database changed in a way the snapshot did not cover (tell us); otherwise run again.",
-      );
-    }
-    const finishedAt = new Date();
-    durations.total = Math.round(performance.now() - ctx.wallStart);
-    const manifest: Manifest = {
-      schema: MANIFEST_SCHEMA,
-      id: ctx.id,
-      env: target.env,
-      label: ctx.label ?? null,
-      source: target.source,
-      target: target.display,
-      requestedBy: request.requestedBy,
-      tool: { name: "dbbackup", version: TOOL_VERSION },
-      startedAt: ctx.started.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-      durationsMs: durations,
-      server: { version: catalog.version, versionNum: catalog.serverVersionNum, major: catalog.serverMajor },
-      client: { pgDump: tools.pgDump, version: tools.version, major: tools.major },
-      compression,
-      lockWaitTimeoutSeconds: config.lockWaitTimeoutSeconds,
-      snapshot: true,
-      files: stage1.files,
-      totalBytes: stage1.files.reduce((sum, f) => sum + f.bytes, 0),
-      catalog: catalogSection(catalog),
-      toc: {
-        entries: stage2.toc?.entries.length ?? 0,
-        counts: stage2.toc ? tocCounts(stage2.toc) : { ...catalog.counts, tableData: 0 },
-      },
-      verification: { stage: "readable", stages },
-      warnings,
-    };
-    await timed(ctx, "finalize", () => writeManifest(dir, manifest), durations);
-    return manifest;
+    return await dumpAndVerify({ ctx, session, abort, durations, warnings });
   } finally {
     request.signal?.removeEventListener("abort", onOuterAbort);
     ctx.leaseLost.signal.removeEventListener("abort", onOuterAbort);
     abort.abort();
     await session.close();
   }
+}
+
+/** One run once connected: its snapshot session, what stops its children, and what it records. */
+interface Run {
+  ctx: WorkContext;
+  session: SnapshotSession;
+  abort: AbortController;
+  durations: Record<string, number>;
+  warnings: string[];
+}
+
+/** Dump in the session's snapshot, verify stages 1 and 2, and write the manifest. */
+async function dumpAndVerify(run: Run): Promise<Manifest> {
+  const { ctx, session, abort, durations } = run;
+  const config = ctx.request.config;
+  ctx.log.line(`server: ${session.version}`);
+  const tools = await toolsFor(run);
+  const compression = config.compress ?? defaultCompression(tools.major);
+  const compressArgs = compressionArgs(compression, tools.major);
+  const conn = childConnection(ctx.target, ctx.jobId);
+
+  await refuseUnreadable(session);
+  const progress: DumpProgress = { tablesTotal: await session.countDataTables() };
+  // The full dump runs alone: it is the long pole, and on a small machine anything beside it
+  // slows it down. Everything else reads the same snapshot afterwards, alongside stage 2's
+  // full read of the archive, which leaves a core free for it.
+  await timed(
+    ctx,
+    "dump",
+    () => dumpFull(ctx, tools, conn, session, compressArgs, abort, progress),
+    durations,
+  );
+  const [stage1, stage2, catalog] = await timed(
+    ctx,
+    "verify",
+    () => verifyInSnapshot(run, tools, conn),
+    durations,
+  );
+  const stages = reportStages(ctx, stage1, stage2);
+  refuseUnkept(ctx.request.signal, stages);
+  const manifest = buildManifest(run, { tools, compression, stage1, stage2, catalog, stages });
+  await timed(ctx, "finalize", () => writeManifest(ctx.dir, manifest), durations);
+  return manifest;
+}
+
+/** The pg_dump and pg_restore that match the server; their warnings are told and kept for the manifest. */
+async function toolsFor({ ctx, session, warnings }: Run): Promise<PgTools> {
+  const tools = await findPgTools(
+    session.serverMajor,
+    serverVersionShort(session.serverVersionNum),
+    ctx.request.config.pgBinDir,
+  );
+  for (const message of tools.warnings) {
+    warnings.push(message);
+    ctx.emit({ type: "warning", message });
+  }
+  ctx.log.line(`pg_dump ${tools.version}: ${tools.pgDump}`);
+  return tools;
+}
+
+/**
+ * After the dump, all at once in the same snapshot: read the catalog, dump the schema, write the
+ * companions, and run stages 1 and 2. The first to fail stops the others.
+ */
+async function verifyInSnapshot(
+  { ctx, session, abort, durations }: Run,
+  tools: PgTools,
+  conn: ChildConnection,
+): Promise<readonly [Stage1Result, Stage2Result, CatalogSnapshot]> {
+  const { dir } = ctx;
+  const guard = <T>(promise: Promise<T>): Promise<T> =>
+    promise.catch((error: unknown) => {
+      abort.abort();
+      throw error;
+    });
+  const catalogRead = guard(timed(ctx, "catalog", () => session.readCatalog(), durations));
+  const schema = guard(timed(ctx, "schema", () => dumpSchema(ctx, tools, conn, session, abort), durations));
+  const companions = guard(catalogRead.then((c) => writeCompanions(dir, c, tools.version)));
+  const readable = guard(
+    verifyReadable(
+      dir,
+      tools.pgRestore,
+      catalogRead.then((c) => c.counts),
+      { signal: abort.signal, owner: ctx.store },
+    ),
+  );
+  const dumped = guard(Promise.all([schema, companions]).then(() => verifyDumped(dir, [...ARTIFACTS])));
+  const [s1, s2, c] = await Promise.all([dumped, readable, catalogRead, schema, companions]);
+  await session.close();
+  return [s1, s2, c] as const;
+}
+
+/** Stages 1 and 2 in order, each told to the listener and its checks written to the log. */
+function reportStages(ctx: WorkContext, stage1: Stage1Result, stage2: Stage2Result): StageResult[] {
+  const stages: StageResult[] = inOrder([stage1.result, stage2.result]);
+  for (const s of stages) {
+    ctx.emit({ type: "stage", stage: s.stage, ok: s.ok, ms: s.ms });
+    for (const c of s.checks)
+      ctx.log.line(`stage ${s.stage} ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);
+  }
+  return stages;
+}
+
+/** A cancelled run, or one whose verification failed, keeps nothing. */
+function refuseUnkept(signal: AbortSignal | undefined, stages: readonly StageResult[]): void {
+  if (signal?.aborted) {
+    throw new DbBackupError(
+      "cancelled",
+      "The backup was cancelled.",
+      "Nothing was kept; run it again when ready.",
+    );
+  }
+  const failed = stages.find((s) => !s.ok);
+  if (failed) {
+    const bad = failed.checks.filter((c) => !c.ok).map((c) => `${c.name} ${c.detail}`);
+    throw new DbBackupError(
+      "verify_failed",
+      `Verification stage ${failed.stage} failed: ${bad.join("; ")}.`,
+      "The backup was not kept. If a count differs, the database changed in a way the snapshot did not cover (tell us); otherwise run again.",
+    );
+  }
+}
+
+interface Verified {
+  tools: PgTools;
+  compression: string;
+  stage1: Stage1Result;
+  stage2: Stage2Result;
+  catalog: CatalogSnapshot;
+  stages: StageResult[];
+}
+
+/** The manifest of a verified run; stamps the finish time and the run's total duration. */
+function buildManifest({ ctx, durations, warnings }: Run, v: Verified): Manifest {
+  const { request, target } = ctx;
+  const { tools, stage1, stage2, catalog } = v;
+  const finishedAt = new Date();
+  durations.total = Math.round(performance.now() - ctx.wallStart);
+  return {
+    schema: MANIFEST_SCHEMA,
+    id: ctx.id,
+    env: target.env,
+    label: ctx.label ?? null,
+    source: target.source,
+    target: target.display,
+    requestedBy: request.requestedBy,
+    tool: { name: "dbbackup", version: TOOL_VERSION },
+    startedAt: ctx.started.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationsMs: durations,
+    server: { version: catalog.version, versionNum: catalog.serverVersionNum, major: catalog.serverMajor },
+    client: { pgDump: tools.pgDump, version: tools.version, major: tools.major },
+    compression: v.compression,
+    lockWaitTimeoutSeconds: request.config.lockWaitTimeoutSeconds,
+    snapshot: true,
+    files: stage1.files,
+    totalBytes: stage1.files.reduce((sum, f) => sum + f.bytes, 0),
+    catalog: catalogSection(catalog),
+    toc: {
+      entries: stage2.toc?.entries.length ?? 0,
+      counts: stage2.toc ? tocCounts(stage2.toc) : { ...catalog.counts, tableData: 0 },
+    },
+    verification: { stage: "readable", stages: v.stages },
+    warnings,
+  };
 }
 
 function catalogSection(catalog: CatalogSnapshot): Manifest["catalog"] {

@@ -46,12 +46,8 @@ export interface ServerVersion {
   serverVersionNum: number;
 }
 
-export async function readCatalog(
-  client: pg.Client,
-  exactCountMaxRows: number,
-  database: string,
-  server: ServerVersion,
-): Promise<CatalogSnapshot> {
+/** Extensions, views (all of them, and those the API roles can read past RLS), and policies per table. */
+async function readSchemaObjects(client: pg.Client) {
   // pg_dump skips extensions created by initdb (plpgsql): oid below FirstNormalObjectId.
   const extensions = await client.query<ExtensionInfo & { builtin: boolean }>(
     `select e.extname as name, e.extversion as version, n.nspname as schema, e.oid < 16384 as builtin
@@ -79,13 +75,25 @@ export async function readCatalog(
       where ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
       group by 1 order by 1`,
   );
-  const tables = await client.query<{
-    schema: string;
-    name: string;
-    kind: string;
-    reltuples: string;
-    bytes: string;
-  }>(
+  return {
+    extensions: extensions.rows,
+    views: views.rows,
+    exposed: exposed.rows,
+    policyRows: policyRows.rows,
+  };
+}
+
+interface TableRow {
+  schema: string;
+  name: string;
+  kind: string;
+  reltuples: string;
+  bytes: string;
+}
+
+/** Every user table with its planner figures and size, and the object counts the manifest records. */
+async function readTablesAndCounts(client: pg.Client) {
+  const tables = await client.query<TableRow>(
     `select n.nspname as schema, c.relname as name, c.relkind as kind,
             c.reltuples::bigint as reltuples, pg_relation_size(c.oid) as bytes
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -109,10 +117,27 @@ export async function readCatalog(
                              and d.objid = p.oid and d.deptype = 'i')) as functions,
        pg_database_size(current_database()) as dbsize`,
   );
+  return { tables: tables.rows, counts: counts.rows[0] ?? {} };
+}
 
+interface ToCount {
+  /** Index into the table infos. */
+  at: number;
+  schema: string;
+  name: string;
+}
+
+/**
+ * Every table at its estimate (partitioned parents hold no rows), and which are small enough to
+ * count exactly. Pure.
+ */
+function planTableCounts(
+  tables: TableRow[],
+  exactCountMaxRows: number,
+): { tableInfos: TableInfo[]; toCount: ToCount[] } {
   const tableInfos: TableInfo[] = [];
-  const toCount: { at: number; schema: string; name: string }[] = [];
-  for (const t of tables.rows) {
+  const toCount: ToCount[] = [];
+  for (const t of tables) {
     if (t.kind === "p") {
       tableInfos.push({ schema: t.schema, name: t.name, partitioned: true, rows: 0, exact: true });
       continue;
@@ -128,6 +153,11 @@ export async function readCatalog(
       exact: false,
     });
   }
+  return { tableInfos, toCount };
+}
+
+/** Counts the queued tables exactly, writing the counts into `tableInfos`. */
+async function countExactly(client: pg.Client, tableInfos: TableInfo[], toCount: ToCount[]): Promise<void> {
   // Exact counts in a few round trips, not one per table: over a remote link each costs tens of ms.
   for (let i = 0; i < toCount.length; i += COUNT_BATCH) {
     const batch = toCount.slice(i, i + COUNT_BATCH);
@@ -154,24 +184,35 @@ export async function readCatalog(
       if (info) Object.assign(info, { rows: Number(row.n), exact: true });
     }
   }
-  const c = counts.rows[0] ?? {};
+}
+
+export async function readCatalog(
+  client: pg.Client,
+  exactCountMaxRows: number,
+  database: string,
+  server: ServerVersion,
+): Promise<CatalogSnapshot> {
+  const { extensions, views, exposed, policyRows } = await readSchemaObjects(client);
+  const { tables, counts: c } = await readTablesAndCounts(client);
+  const { tableInfos, toCount } = planTableCounts(tables, exactCountMaxRows);
+  await countExactly(client, tableInfos, toCount);
   return {
     version: server.version,
     serverVersionNum: server.serverVersionNum,
     serverMajor: Math.floor(server.serverVersionNum / 10_000),
     database,
     databaseBytes: Number(c.dbsize),
-    extensions: extensions.rows.map(({ name, version, schema }) => ({ name, version, schema })),
-    views: views.rows.map((v) => ({ schema: v.schema, name: v.name, reloptions: v.reloptions ?? [] })),
-    exposedViews: exposed.rows.map((r) => r.name),
-    policiesByTable: Object.fromEntries(policyRows.rows.map((r) => [r.name, Number(r.n)])),
+    extensions: extensions.map(({ name, version, schema }) => ({ name, version, schema })),
+    views: views.map((v) => ({ schema: v.schema, name: v.name, reloptions: v.reloptions ?? [] })),
+    exposedViews: exposed.map((r) => r.name),
+    policiesByTable: Object.fromEntries(policyRows.map((r) => [r.name, Number(r.n)])),
     tables: tableInfos,
     counts: {
-      tables: tables.rows.length,
-      views: views.rows.length,
+      tables: tables.length,
+      views: views.length,
       materializedViews: Number(c.matviews),
       policies: Number(c.policies),
-      extensions: extensions.rows.filter((e) => !e.builtin).length,
+      extensions: extensions.filter((e) => !e.builtin).length,
       functions: Number(c.functions),
       sequences: Number(c.sequences),
     },

@@ -106,115 +106,171 @@ function dumpLimit(stderr: string): DumpLimitError | undefined {
   return new DumpLimitError(failedQuery[1].trim(), catalog, Number(definer[2]));
 }
 
-/** pg_dump/pg_restore failed: say what happened and what to do, from its stderr and exit. */
-export function explainChildFailure(failure: ChildFailure, target: Target, outDir: string): DbBackupError {
-  const stderr = redactText(failure.stderr, [target.password]);
-  const { tool } = failure;
-  if (failure.cancelled) {
-    return new DbBackupError(
-      "cancelled",
-      `The backup was cancelled while ${tool} ran.`,
-      "Nothing was kept; run it again when ready.",
-    );
-  }
+/** What every explanation of a failed child may look at; stderr is already redacted. */
+interface FailureFacts {
+  failure: ChildFailure;
+  stderr: string;
+  tool: string;
+  target: Target;
+  outDir: string;
+}
+
+function cancelled({ failure, tool }: FailureFacts): DbBackupError | undefined {
+  if (!failure.cancelled) return undefined;
+  return new DbBackupError(
+    "cancelled",
+    `The backup was cancelled while ${tool} ran.`,
+    "Nothing was kept; run it again when ready.",
+  );
+}
+
+function diskFull({ stderr, tool, outDir }: FailureFacts): DbBackupError | undefined {
   if (
-    /No space left on device|could not write to output file|could not close output file.*space/i.test(stderr)
+    !/No space left on device|could not write to output file|could not close output file.*space/i.test(stderr)
   ) {
-    const free = freeMegabytes(outDir);
-    return new DbBackupError(
-      "disk_full",
-      `The disk holding ${path.dirname(outDir)} filled up (${free ?? "?"} MB free when ${tool} failed); the partial backup was removed.`,
-      "Free space there (delete old backups; `dbbackup list` shows them) or point DBBACKUP_DIR at a bigger disk, then run again.",
-    );
+    return undefined;
   }
-  if (/server version mismatch/i.test(stderr)) {
-    const m = /server version: ([\d.]+)[^;]*; pg_dump version: ([\d.]+)/.exec(stderr);
-    const major = m?.[1]?.split(".")[0] ?? "<major>";
-    return new DbBackupError(
-      "client_too_old",
-      `pg_dump ${m?.[2] ?? ""} refused the server (Postgres ${m?.[1] ?? "newer"}).`,
-      `Install postgresql-client-${major} or set PG_BIN_DIR to a folder holding pg_dump ${major}.`,
-    );
+  const free = freeMegabytes(outDir);
+  return new DbBackupError(
+    "disk_full",
+    `The disk holding ${path.dirname(outDir)} filled up (${free ?? "?"} MB free when ${tool} failed); the partial backup was removed.`,
+    "Free space there (delete old backups; `dbbackup list` shows them) or point DBBACKUP_DIR at a bigger disk, then run again.",
+  );
+}
+
+function clientTooOld({ stderr }: FailureFacts): DbBackupError | undefined {
+  if (!/server version mismatch/i.test(stderr)) return undefined;
+  const m = /server version: ([\d.]+)[^;]*; pg_dump version: ([\d.]+)/.exec(stderr);
+  const major = m?.[1]?.split(".")[0] ?? "<major>";
+  return new DbBackupError(
+    "client_too_old",
+    `pg_dump ${m?.[2] ?? ""} refused the server (Postgres ${m?.[1] ?? "newer"}).`,
+    `Install postgresql-client-${major} or set PG_BIN_DIR to a folder holding pg_dump ${major}.`,
+  );
+}
+
+/** The GRANTs that let `role` read what pg_dump was denied; none for a function (EXECUTE is advised instead). */
+function grantsFor(kind: string, name: string, qualified: string, role: string): string[] {
+  switch (kind) {
+    case "schema":
+      return [
+        `GRANT USAGE ON SCHEMA ${quoteIdent(name)} TO ${role};`,
+        `GRANT SELECT ON ALL TABLES IN SCHEMA ${quoteIdent(name)} TO ${role};`,
+        `GRANT SELECT ON ALL SEQUENCES IN SCHEMA ${quoteIdent(name)} TO ${role};`,
+      ];
+    case "sequence":
+      return [`GRANT SELECT ON SEQUENCE ${qualified} TO ${role};`];
+    case "database":
+      return [`GRANT CONNECT ON DATABASE ${quoteIdent(name)} TO ${role};`];
+    case "function":
+      return [];
+    default:
+      return [`GRANT SELECT ON ${qualified} TO ${role};`];
   }
+}
+
+function permissionDenied({ stderr, tool, target }: FailureFacts): DbBackupError | undefined {
   const denied =
     /permission denied for (table|schema|sequence|relation|view|function|materialized view|database) ([^\s]+)/i.exec(
       stderr,
     );
-  if (denied) {
-    const kind = (denied[1] ?? "").toLowerCase();
-    const name = (denied[2] ?? "").replace(/^"|"$/g, "");
-    // pg_dump names the object bare; its failed query names it with its schema.
-    const qualified = /Query was: LOCK TABLE (\S+)/i.exec(stderr)?.[1] ?? name;
-    const role = quoteIdent(target.user.split(".")[0] ?? target.user);
-    const grants =
-      kind === "schema"
-        ? [
-            `GRANT USAGE ON SCHEMA ${quoteIdent(name)} TO ${role};`,
-            `GRANT SELECT ON ALL TABLES IN SCHEMA ${quoteIdent(name)} TO ${role};`,
-            `GRANT SELECT ON ALL SEQUENCES IN SCHEMA ${quoteIdent(name)} TO ${role};`,
-          ]
-        : kind === "sequence"
-          ? [`GRANT SELECT ON SEQUENCE ${qualified} TO ${role};`]
-          : kind === "database"
-            ? [`GRANT CONNECT ON DATABASE ${quoteIdent(name)} TO ${role};`]
-            : kind === "function"
-              ? []
-              : [`GRANT SELECT ON ${qualified} TO ${role};`];
-    return new DbBackupError(
-      "permission_denied",
-      `${target.user} may not read ${kind} ${name}, so ${tool} stopped.`,
-      grants.length > 0
-        ? `Back up as the database owner (Supabase: the postgres user), or have the owner run: ${grants.join(" ")}`
-        : `Back up as the database owner (Supabase: the postgres user), or have the owner grant EXECUTE on ${kind} ${name} to ${target.user}.`,
-    );
-  }
-  const limit = dumpLimit(stderr);
-  if (limit) return limit;
+  if (!denied) return undefined;
+  const kind = (denied[1] ?? "").toLowerCase();
+  const name = (denied[2] ?? "").replace(/^"|"$/g, "");
+  // pg_dump names the object bare; its failed query names it with its schema.
+  const qualified = /Query was: LOCK TABLE (\S+)/i.exec(stderr)?.[1] ?? name;
+  const role = quoteIdent(target.user.split(".")[0] ?? target.user);
+  const grants = grantsFor(kind, name, qualified, role);
+  return new DbBackupError(
+    "permission_denied",
+    `${target.user} may not read ${kind} ${name}, so ${tool} stopped.`,
+    grants.length > 0
+      ? `Back up as the database owner (Supabase: the postgres user), or have the owner run: ${grants.join(" ")}`
+      : `Back up as the database owner (Supabase: the postgres user), or have the owner grant EXECUTE on ${kind} ${name} to ${target.user}.`,
+  );
+}
+
+function lockTimeout({ stderr, tool }: FailureFacts): DbBackupError | undefined {
   // pg_dump implements --lock-wait-timeout with statement_timeout around its LOCK TABLE, so a lock
   // it waited too long for reads "statement timeout" with "Query was: LOCK TABLE <name> …".
   const lockTableTimedOut =
     /canceling statement due to statement timeout/i.test(stderr) && /Query was: LOCK TABLE /i.test(stderr);
   if (
-    lockTableTimedOut ||
-    /could not obtain lock on relation|lock timeout|canceling statement due to lock timeout/i.test(stderr)
+    !lockTableTimedOut &&
+    !/could not obtain lock on relation|lock timeout|canceling statement due to lock timeout/i.test(stderr)
   ) {
-    const rel = /relation "([^"]+)"/.exec(stderr)?.[1] ?? /Query was: LOCK TABLE (\S+)/i.exec(stderr)?.[1];
-    return new DbBackupError(
-      "lock_timeout",
-      `${tool} waited too long for a lock${rel ? ` on ${rel}` : ""}: something (a migration, a long transaction) holds it.`,
-      "Find the holder in pg_stat_activity and let it finish (or end it), then run again. DBBACKUP_LOCK_WAIT_TIMEOUT sets how long to wait.",
-    );
+    return undefined;
   }
-  // Connected, then lost: never "could not connect" (an SSL error mid-dump would otherwise read like one).
-  if (CONNECTED.test(stderr) && LOST.test(stderr)) {
-    return new DbBackupError(
-      "connection_lost",
-      `The database server went away during the dump${seconds(failure.ms)} (${lastErrorLine(stderr)}); nothing was kept.`,
-      "Check that the server is up again (a restart, a failover, a network drop, an admin's pg_terminate_backend), then run again.",
-    );
+  const rel = /relation "([^"]+)"/.exec(stderr)?.[1] ?? /Query was: LOCK TABLE (\S+)/i.exec(stderr)?.[1];
+  return new DbBackupError(
+    "lock_timeout",
+    `${tool} waited too long for a lock${rel ? ` on ${rel}` : ""}: something (a migration, a long transaction) holds it.`,
+    "Find the holder in pg_stat_activity and let it finish (or end it), then run again. DBBACKUP_LOCK_WAIT_TIMEOUT sets how long to wait.",
+  );
+}
+
+// Connected, then lost: never "could not connect" (an SSL error mid-dump would otherwise read like one).
+function lostAfterConnecting({ stderr, failure }: FailureFacts): DbBackupError | undefined {
+  if (!CONNECTED.test(stderr) || !LOST.test(stderr)) return undefined;
+  return new DbBackupError(
+    "connection_lost",
+    `The database server went away during the dump${seconds(failure.ms)} (${lastErrorLine(stderr)}); nothing was kept.`,
+    "Check that the server is up again (a restart, a failover, a network drop, an admin's pg_terminate_backend), then run again.",
+  );
+}
+
+function couldNotConnect({ stderr, target }: FailureFacts): DbBackupError | undefined {
+  if (!/connection to server .* failed|could not connect|password authentication failed|SSL/i.test(stderr)) {
+    return undefined;
   }
-  if (/connection to server .* failed|could not connect|password authentication failed|SSL/i.test(stderr)) {
-    return explainConnectError({ message: stderr }, target);
-  }
-  if (failure.signal) {
-    return new DbBackupError(
-      "dump_killed",
-      `${tool} was killed (${failure.signal}) before it finished.`,
-      failure.signal === "SIGKILL"
-        ? "Something outside dbbackup ended it (the out-of-memory killer? check dmesg or the container's limits); run again."
-        : "Run the backup again; if it repeats, check what sends the signal (a supervisor, a timeout).",
-    );
-  }
-  if (LOST.test(stderr)) {
-    return new DbBackupError(
-      "connection_lost",
-      `The database ended ${tool}'s connection mid-dump${seconds(failure.ms)}: ${lastErrorLine(stderr)}; nothing was kept.`,
-      "Check the server's logs (a restart, an admin's pg_terminate_backend, a statement_timeout) and run again.",
-    );
+  return explainConnectError({ message: stderr }, target);
+}
+
+function killed({ failure, tool }: FailureFacts): DbBackupError | undefined {
+  if (!failure.signal) return undefined;
+  return new DbBackupError(
+    "dump_killed",
+    `${tool} was killed (${failure.signal}) before it finished.`,
+    failure.signal === "SIGKILL"
+      ? "Something outside dbbackup ended it (the out-of-memory killer? check dmesg or the container's limits); run again."
+      : "Run the backup again; if it repeats, check what sends the signal (a supervisor, a timeout).",
+  );
+}
+
+function connectionEnded({ stderr, tool, failure }: FailureFacts): DbBackupError | undefined {
+  if (!LOST.test(stderr)) return undefined;
+  return new DbBackupError(
+    "connection_lost",
+    `The database ended ${tool}'s connection mid-dump${seconds(failure.ms)}: ${lastErrorLine(stderr)}; nothing was kept.`,
+    "Check the server's logs (a restart, an admin's pg_terminate_backend, a statement_timeout) and run again.",
+  );
+}
+
+/** Checked in order: the first that recognises the failure explains it. */
+const EXPLANATIONS: readonly ((facts: FailureFacts) => DbBackupError | undefined)[] = [
+  cancelled,
+  diskFull,
+  clientTooOld,
+  permissionDenied,
+  ({ stderr }) => dumpLimit(stderr),
+  lockTimeout,
+  lostAfterConnecting,
+  couldNotConnect,
+  killed,
+  connectionEnded,
+];
+
+/** pg_dump/pg_restore failed: say what happened and what to do, from its stderr and exit. */
+export function explainChildFailure(failure: ChildFailure, target: Target, outDir: string): DbBackupError {
+  const stderr = redactText(failure.stderr, [target.password]);
+  const facts: FailureFacts = { failure, stderr, tool: failure.tool, target, outDir };
+  for (const explain of EXPLANATIONS) {
+    const error = explain(facts);
+    if (error) return error;
   }
   return new DbBackupError(
     "dump_failed",
-    `${tool} failed (exit ${failure.exitCode ?? "?"}): ${lastErrorLine(stderr)}`,
+    `${failure.tool} failed (exit ${failure.exitCode ?? "?"}): ${lastErrorLine(stderr)}`,
     "Read the log named below for the full output; fix what it says and run again.",
   );
 }

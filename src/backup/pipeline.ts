@@ -8,7 +8,7 @@ import { redactText } from "../redact.js";
 import { stateFor } from "../state/open.js";
 import type { StateStore } from "../state/store.js";
 import { work } from "./backup-work.js";
-import { acquireEnvLock } from "./env-lock.js";
+import { acquireEnvLock, type HeldLock } from "./env-lock.js";
 import type { BackupListener } from "./events.js";
 import { backupId, checkLabel } from "./ids.js";
 import type { Manifest } from "./manifest.js";
@@ -76,55 +76,20 @@ export async function runBackup(request: BackupRequest): Promise<BackupOutcome> 
   // The time reported is the wall time of the whole request: waiting for a lock and connecting included.
   const wallStart = performance.now();
   const id = pickId(root, started, target.env, label);
-  emit({
-    type: "started",
-    id,
-    env: target.env,
-    label: label ?? null,
-    target: target.display,
-    source: target.source,
-  });
-  for (const message of target.warnings) emit({ type: "warning", message });
+  announce(emit, id, target, label);
 
   const store = stateFor(request.config);
   store.holdLease("backup");
   const jobId = request.jobId ?? randomBytes(4).toString("hex");
   // Cancelled or killed while waiting for a dead holder's lease: nothing of ours exists yet.
-  const lock = await acquireEnvLock(
-    store,
-    { env: target.env, backupId: id, jobId, requestedBy: request.requestedBy },
-    {
-      ...(request.signal ? { signal: request.signal } : {}),
-      onWait: ({ holder, liveness, expiresAt }) =>
-        emit({
-          type: "warning",
-          message: `A ${target.env} backup (${holder.what}, pid ${holder.pid} on ${holder.host}) holds the ${target.env} lock but ${liveness.state === "silent" ? `hasn't renewed its lease for ${Math.round(liveness.silentMs / 1000)} s` : "can't be seen from here (another host or container)"}; waiting until ${expiresAt.slice(11, 19)} UTC: taken over then unless it renews.`,
-        }),
-    },
-  );
+  const lock = await lockEnv(store, request, target, { id, jobId }, emit);
   const log = new RunLog(logPath(root, id), [target.password]);
   let dir: string | undefined;
   // Our lease lapsed (the process stalled): another run may own the env now; stop, keep nothing.
   const leaseLost = new AbortController();
   const stopLeaseWatch = store.onLeaseLost(() => leaseLost.abort());
   try {
-    if (request.signal?.aborted) {
-      throw new DbBackupError(
-        "cancelled",
-        "The backup was cancelled.",
-        "Nothing was kept; run it again when ready.",
-      );
-    }
-    if (lock.tookOverFrom) {
-      const gone = lock.tookOverFrom.record;
-      emit({
-        type: "warning",
-        message: `Took over the ${target.env} lock of a run that died (${gone.what}, started by ${gone.requestedBy}; ${lock.tookOverFrom.why}).`,
-      });
-    }
-    await endOrphans(store, target, emit, log);
-    const stale = await cleanStaleInProgress(root, store);
-    if (stale.removed.length > 0) emit({ type: "cleaned", paths: stale.removed });
+    await beforeWork({ request, target, root, store, lock, emit, log });
     dir = createInProgressDir(root, id, store);
     log.line(`backup ${id} of ${target.display} (${target.source}) for ${request.requestedBy}, run ${jobId}`);
     const manifest = await work({
@@ -149,16 +114,7 @@ export async function runBackup(request: BackupRequest): Promise<BackupOutcome> 
     log.line(`done: ${finalDir}`);
     return { id, dir: finalDir, manifest, target };
   } catch (error) {
-    const clear = leaseLost.signal.aborted
-      ? leaseLostError(target.env)
-      : isDbBackupError(error)
-        ? error
-        : new DbBackupError(
-            "internal_error",
-            `dbbackup failed unexpectedly: ${redactText(error instanceof Error ? error.message : String(error), [target.password])}`,
-            "This is a bug in dbbackup; the log has the details. Please report it.",
-            { cause: error },
-          );
+    const clear = leaseLost.signal.aborted ? leaseLostError(target.env) : asDbBackupError(error, target);
     log.line(`FAILED [${clear.code}] ${clear.message} | ${clear.hint}`);
     if (error instanceof Error && !isDbBackupError(error) && error.stack) log.line(error.stack);
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -168,6 +124,82 @@ export async function runBackup(request: BackupRequest): Promise<BackupOutcome> 
     await log.close();
     await lock.release().catch(() => {});
   }
+}
+
+/** Tells the listener the run began, and what its target warned about. */
+function announce(emit: BackupListener, id: string, target: Target, label: string | undefined): void {
+  emit({
+    type: "started",
+    id,
+    env: target.env,
+    label: label ?? null,
+    target: target.display,
+    source: target.source,
+  });
+  for (const message of target.warnings) emit({ type: "warning", message });
+}
+
+/** Takes the env's lock, telling the listener while it waits for a holder that may have died. */
+function lockEnv(
+  store: StateStore,
+  request: BackupRequest,
+  target: Target,
+  run: { id: string; jobId: string },
+  emit: BackupListener,
+): Promise<HeldLock> {
+  return acquireEnvLock(
+    store,
+    { env: target.env, backupId: run.id, jobId: run.jobId, requestedBy: request.requestedBy },
+    {
+      ...(request.signal ? { signal: request.signal } : {}),
+      onWait: ({ holder, liveness, expiresAt }) =>
+        emit({
+          type: "warning",
+          message: `A ${target.env} backup (${holder.what}, pid ${holder.pid} on ${holder.host}) holds the ${target.env} lock but ${liveness.state === "silent" ? `hasn't renewed its lease for ${Math.round(liveness.silentMs / 1000)} s` : "can't be seen from here (another host or container)"}; waiting until ${expiresAt.slice(11, 19)} UTC: taken over then unless it renews.`,
+        }),
+    },
+  );
+}
+
+/** Once locked, before the run's folder exists: stop if cancelled, then clear what dead runs left. */
+async function beforeWork(run: {
+  request: BackupRequest;
+  target: Target;
+  root: string;
+  store: StateStore;
+  lock: HeldLock;
+  emit: BackupListener;
+  log: RunLog;
+}): Promise<void> {
+  const { request, target, root, store, lock, emit, log } = run;
+  if (request.signal?.aborted) {
+    throw new DbBackupError(
+      "cancelled",
+      "The backup was cancelled.",
+      "Nothing was kept; run it again when ready.",
+    );
+  }
+  if (lock.tookOverFrom) {
+    const gone = lock.tookOverFrom.record;
+    emit({
+      type: "warning",
+      message: `Took over the ${target.env} lock of a run that died (${gone.what}, started by ${gone.requestedBy}; ${lock.tookOverFrom.why}).`,
+    });
+  }
+  await endOrphans(store, target, emit, log);
+  const stale = await cleanStaleInProgress(root, store);
+  if (stale.removed.length > 0) emit({ type: "cleaned", paths: stale.removed });
+}
+
+/** A failure as the user sees it: ours as is, anything else as a bug, with the password redacted. */
+function asDbBackupError(error: unknown, target: Target): DbBackupError {
+  if (isDbBackupError(error)) return error;
+  return new DbBackupError(
+    "internal_error",
+    `dbbackup failed unexpectedly: ${redactText(error instanceof Error ? error.message : String(error), [target.password])}`,
+    "This is a bug in dbbackup; the log has the details. Please report it.",
+    { cause: error },
+  );
 }
 
 function leaseLostError(env: string): DbBackupError {

@@ -2,7 +2,7 @@ import { ZodError } from "zod/v3";
 import type { CommandContext } from "../../commands/kit/context.js";
 import { loadVerbs } from "../../commands/kit/registry.js";
 import { usageFromZod } from "../../commands/kit/words.js";
-import { COLOR, PLAIN, renderError } from "../../commands/views/terminal/render.js";
+import { COLOR, PLAIN, renderError, type Style } from "../../commands/views/terminal/render.js";
 import { renderNotice } from "../../commands/views/terminal/render-guardrails.js";
 import { renderRestoreEvent } from "../../commands/views/terminal/render-restore.js";
 import { type Config, defaultConfig, loadConfig } from "../config.js";
@@ -27,6 +27,66 @@ function asDbBackupError(error: unknown): DbBackupError {
   );
 }
 
+/** A config that can't be read is kept, not thrown: verbs that need none still run. */
+function tryLoadConfig(): { config?: Config; configError?: DbBackupError } {
+  try {
+    return { config: loadConfig() };
+  } catch (error) {
+    if (!isDbBackupError(error)) throw error;
+    return { configError: error };
+  }
+}
+
+/** SIGINT/SIGTERM once cancels the run so it cleans up after itself; twice quits at once. Returns the undo. */
+function cancelOnSignals(abort: AbortController, stderr: NodeJS.WriteStream): () => void {
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.cancelled);
+    stderr.write("\nCancelling: stopping what runs and cleaning up after it (Ctrl-C again to quit now)…\n");
+    abort.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+}
+
+/** What a verb sees when run from the terminal: progress, notes and restore events go to stderr. */
+function terminalContext(
+  config: Config | undefined,
+  signal: AbortSignal,
+  progress: ProgressReporter,
+  json: boolean,
+  style: Style,
+): CommandContext {
+  const { stdout, stderr } = process;
+  const usable = config ?? defaultConfig();
+  return {
+    config: usable,
+    requestedBy: usable.requestedBy,
+    via: "terminal",
+    signal,
+    onEvent: progress.handle,
+    onRestoreEvent: (event) => {
+      const line = renderRestoreEvent(event);
+      if (line) stderr.write(`${line}\n`);
+    },
+    onNote: (line) => stderr.write(`${line}\n`),
+    json,
+    ...(json ? {} : { onNotice: (notice) => stdout.write(`${renderNotice(notice, style)}\n`) }),
+  };
+}
+
+/** A run killed earlier (here, or in a container that is gone) may have left things behind. */
+async function cleanUpAfterDeadRuns(config: Config, stderr: NodeJS.WriteStream): Promise<void> {
+  const { recoverAfterDeadInstances, describeRecovery } = await import("../../commands/kit/recovery.js");
+  for (const line of describeRecovery(await recoverAfterDeadInstances(config)))
+    stderr.write(`Cleaned up: ${line}\n`);
+}
+
 /** The terminal: words → a verb from the registry → its result, printed; the exit code says how it went. */
 export async function main(argv: string[]): Promise<number> {
   const { stdout, stderr } = process;
@@ -39,14 +99,7 @@ export async function main(argv: string[]): Promise<number> {
     return exitCodeOf(error.code);
   };
 
-  let config: Config | undefined;
-  let configError: DbBackupError | undefined;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!isDbBackupError(error)) throw error;
-    configError = error;
-  }
+  const { config, configError } = tryLoadConfig();
   const registry = await loadVerbs();
   let parsed: ParsedCli;
   try {
@@ -63,38 +116,11 @@ export async function main(argv: string[]): Promise<number> {
     );
 
   const abort = new AbortController();
-  let interrupts = 0;
-  const onSignal = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT.cancelled);
-    stderr.write("\nCancelling: stopping what runs and cleaning up after it (Ctrl-C again to quit now)…\n");
-    abort.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const stopCancelling = cancelOnSignals(abort, stderr);
   const progress = new ProgressReporter(stderr, stderr.isTTY === true, stderr.columns ?? 100);
-  const usable = config ?? defaultConfig();
-  const ctx: CommandContext = {
-    config: usable,
-    requestedBy: usable.requestedBy,
-    via: "terminal",
-    signal: abort.signal,
-    onEvent: progress.handle,
-    onRestoreEvent: (event) => {
-      const line = renderRestoreEvent(event);
-      if (line) stderr.write(`${line}\n`);
-    },
-    onNote: (line) => stderr.write(`${line}\n`),
-    json,
-    ...(json ? {} : { onNotice: (notice) => stdout.write(`${renderNotice(notice, style)}\n`) }),
-  };
+  const ctx = terminalContext(config, abort.signal, progress, json, style);
   try {
-    if (verb.writes && config) {
-      // A run killed earlier (here, or in a container that is gone) may have left things behind.
-      const { recoverAfterDeadInstances, describeRecovery } = await import("../../commands/kit/recovery.js");
-      for (const line of describeRecovery(await recoverAfterDeadInstances(config)))
-        stderr.write(`Cleaned up: ${line}\n`);
-    }
+    if (verb.writes && config) await cleanUpAfterDeadRuns(config, stderr);
     const result = await verb.run(ctx, verb.args.parse(parsed.command.args));
     progress.finish();
     stdout.write(
@@ -106,7 +132,6 @@ export async function main(argv: string[]): Promise<number> {
     progress.finish();
     return fail(asDbBackupError(error));
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stopCancelling();
   }
 }

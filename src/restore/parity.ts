@@ -39,11 +39,11 @@ export interface ParityInput {
   missingExtensions: Set<string>;
 }
 
-/** What the dump recorded against what the restore holds, row by row. Pure. */
-export function compareRestore(input: ParityInput): ParityRow[] {
+/** Each non-partitioned table's rows at dump time against the restore's exact count. */
+function tableRows(tables: TableInfo[], restored: CatalogSnapshot): ParityRow[] {
   const rows: ParityRow[] = [];
-  const restoredTables = new Map(input.restored.tables.map((t) => [key(t), t]));
-  for (const t of input.tables) {
+  const restoredTables = new Map(restored.tables.map((t) => [key(t), t]));
+  for (const t of tables) {
     if (t.partitioned) continue;
     const got = restoredTables.get(key(t));
     const expected = t.exact ? String(t.rows) : `≈${t.rows} (planner estimate at dump time)`;
@@ -70,56 +70,65 @@ export function compareRestore(input: ParityInput): ParityRow[] {
       });
     }
   }
-  const restoredViews = new Map(input.restored.views.map((v) => [key(v), v]));
-  for (const v of input.views) {
+  return rows;
+}
+
+/** Each view must be back, with the same reloptions. */
+function viewRows(views: ViewInfo[], restored: CatalogSnapshot): ParityRow[] {
+  const restoredViews = new Map(restored.views.map((v) => [key(v), v]));
+  return views.map((v) => {
     const got = restoredViews.get(key(v));
     const expected = `{${v.reloptions.join(",")}}`;
-    if (!got) {
-      rows.push({ kind: "view", name: key(v), expected, actual: "missing", result: "failed" });
-      continue;
-    }
+    if (!got) return { kind: "view", name: key(v), expected, actual: "missing", result: "failed" };
     const actual = `{${got.reloptions.join(",")}}`;
-    rows.push({
-      kind: "view",
-      name: key(v),
-      expected,
-      actual,
-      result: actual === expected ? "ok" : "failed",
-    });
-  }
+    return { kind: "view", name: key(v), expected, actual, result: actual === expected ? "ok" : "failed" };
+  });
+}
+
+/** Each extension must be back, unless the scratch server simply doesn't have it. */
+function extensionRows(input: ParityInput): ParityRow[] {
   const restoredExtensions = new Set(input.restored.extensions.map((e) => e.name));
-  for (const name of input.extensions) {
-    if (restoredExtensions.has(name)) {
-      rows.push({ kind: "extension", name, expected: "present", actual: "present", result: "ok" });
-    } else if (input.missingExtensions.has(name)) {
-      rows.push({
+  return input.extensions.map((name) => {
+    if (restoredExtensions.has(name))
+      return { kind: "extension", name, expected: "present", actual: "present", result: "ok" };
+    if (input.missingExtensions.has(name))
+      return {
         kind: "extension",
         name,
         expected: "present",
         actual: "not available on the scratch server",
         result: "expected",
         note: "Supabase-only extension; vanilla Postgres doesn't ship it",
-      });
-    } else {
-      rows.push({ kind: "extension", name, expected: "present", actual: "missing", result: "failed" });
-    }
-  }
-  rows.push({
-    kind: "policies",
-    name: "row-level security policies",
-    expected: String(input.policies),
-    actual: String(input.restored.counts.policies),
-    result: input.restored.counts.policies === input.policies ? "ok" : "failed",
+      };
+    return { kind: "extension", name, expected: "present", actual: "missing", result: "failed" };
   });
-  for (const e of input.errors) {
-    rows.push({
-      kind: "error",
-      name: e.command?.slice(0, 200) ?? "pg_restore",
-      expected: "no error",
-      actual: e.message.slice(0, 300),
-      result: e.expected ? "expected" : "failed",
-      ...(e.expected ? { note: e.expected } : {}),
-    });
-  }
-  return rows;
+}
+
+/** pg_restore's errors: failures unless known to be expected. */
+function errorRows(errors: RestoreError[]): ParityRow[] {
+  return errors.map((e) => ({
+    kind: "error",
+    name: e.command?.slice(0, 200) ?? "pg_restore",
+    expected: "no error",
+    actual: e.message.slice(0, 300),
+    result: e.expected ? "expected" : "failed",
+    ...(e.expected ? { note: e.expected } : {}),
+  }));
+}
+
+/** What the dump recorded against what the restore holds, row by row. Pure. */
+export function compareRestore(input: ParityInput): ParityRow[] {
+  return [
+    ...tableRows(input.tables, input.restored),
+    ...viewRows(input.views, input.restored),
+    ...extensionRows(input),
+    {
+      kind: "policies",
+      name: "row-level security policies",
+      expected: String(input.policies),
+      actual: String(input.restored.counts.policies),
+      result: input.restored.counts.policies === input.policies ? "ok" : "failed",
+    },
+    ...errorRows(input.errors),
+  ];
 }

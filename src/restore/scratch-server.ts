@@ -1,21 +1,12 @@
-import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import pg from "pg";
 import { tiedToUs } from "../backup/child-lifetime.js";
 import { DbBackupError } from "../errors.js";
 import type { StateStore } from "../state/store.js";
-import { SCRATCH_OWNER_FILE, SCRATCH_PREFIX } from "./scratch-owner.js";
-import {
-  firstUnreachable,
-  initdbFailed,
-  makeCertificate,
-  runAsUser,
-  unreachableBinaries,
-  writeOwned,
-} from "./scratch-setup.js";
+import { prepareScratchCluster, type ScratchLayout, serverSettings } from "./scratch-cluster.js";
+import { firstUnreachable, runAsUser, unreachableBinaries } from "./scratch-setup.js";
 import { findServerBinaries, type ServerBinaries } from "./server-binaries.js";
 
 export interface ScratchServer {
@@ -112,6 +103,72 @@ async function waitReady(
   );
 }
 
+/** Starts postgres on `port`, keeping the tail of its output for error messages. */
+function spawnPostgres(
+  options: ScratchServerOptions,
+  layout: ScratchLayout,
+  settings: Record<string, string>,
+  port: number,
+): { child: ResultPromise; output: () => string } {
+  const postgres = path.join(layout.bins.binDir, "postgres");
+  const args = ["-D", layout.dataDir, "-p", String(port)];
+  for (const [name, value] of Object.entries(settings)) args.push("-c", `${name}=${value}`);
+  let output = "";
+  const spawn = options.owner
+    ? tiedToUs(options.owner, postgres, args, "QUIT")
+    : { file: postgres, args, env: {} };
+  const child = execa(spawn.file, spawn.args, {
+    ...layout.spawnAs,
+    cwd: layout.root,
+    env: { LC_ALL: "C", ...spawn.env },
+    reject: false,
+    buffer: false,
+    stdin: "ignore",
+  });
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  return { child, output: () => output };
+}
+
+/** The handle of a started server, registered so that the process's exit kills it. */
+function scratchHandle(
+  options: ScratchServerOptions,
+  layout: ScratchLayout,
+  port: number,
+  child: ResultPromise,
+): ScratchServer {
+  let stopped: Promise<void> | undefined;
+  const server: ScratchServer = {
+    major: options.major,
+    host: "127.0.0.1",
+    port,
+    user: "postgres",
+    url: (database = "postgres") => `postgresql://postgres@127.0.0.1:${port}/${database}`,
+    stop() {
+      stopped ??= (async () => {
+        live.delete(server);
+        if (child.exitCode === null) {
+          child.kill("SIGINT"); // fast shutdown
+          const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+          await child;
+          clearTimeout(timer);
+        }
+        layout.cleanup();
+      })();
+      return stopped;
+    },
+  };
+  live.set(server, () => {
+    child.kill("SIGKILL");
+    layout.cleanup();
+  });
+  installExitHook();
+  return server;
+}
+
 /** A throwaway Postgres on 127.0.0.1 with its data in a temp dir that is removed on stop. */
 export async function startScratchServer(options: ScratchServerOptions): Promise<ScratchServer> {
   const bins = options.binaries ?? findServerBinaries(options.major);
@@ -120,109 +177,18 @@ export async function startScratchServer(options: ScratchServerOptions): Promise
     const blocked = firstUnreachable(bins.binDir, runAs);
     if (blocked) throw unreachableBinaries(bins, blocked, runAs);
   }
-  const root = mkdtempSync(path.join(os.tmpdir(), `${SCRATCH_PREFIX}${options.major}-`));
-  if (options.owner) {
-    options.owner.holdLease("restore test");
-    writeFileSync(
-      path.join(root, SCRATCH_OWNER_FILE),
-      JSON.stringify({ instance: options.owner.instance().id, state: options.owner.location }),
-    );
-  }
-  const dataDir = path.join(root, "data");
-  const socketDir = path.join(root, "sock");
-  mkdirSync(socketDir);
-  if (runAs) {
-    chownSync(root, runAs.uid, runAs.gid);
-    chownSync(socketDir, runAs.uid, runAs.gid);
-  }
-  const spawnAs = runAs ? { uid: runAs.uid, gid: runAs.gid } : {};
-  const cleanup = () => rmSync(root, { recursive: true, force: true });
-  const initArgs = ["-D", dataDir, "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"];
-  if (options.password !== undefined) {
-    const pwfile = path.join(root, "pwfile");
-    writeFileSync(pwfile, `${options.password}\n`, { mode: 0o600 });
-    if (runAs) chownSync(pwfile, runAs.uid, runAs.gid);
-    initArgs.push(`--pwfile=${pwfile}`, "--auth-local=trust", "--auth-host=scram-sha-256");
-  } else {
-    initArgs.push("--auth=trust");
-  }
-  try {
-    await execa(path.join(bins.binDir, "initdb"), initArgs, { ...spawnAs, cwd: root, env: { LC_ALL: "C" } });
-    rmSync(path.join(root, "pwfile"), { force: true });
-    if (options.hbaLines)
-      writeOwned(path.join(dataDir, "pg_hba.conf"), `${options.hbaLines.join("\n")}\n`, runAs);
-    if (options.ssl) await makeCertificate(dataDir, runAs);
-  } catch (error) {
-    cleanup();
-    throw initdbFailed(error, options.major, bins.origin);
-  }
-  const settings: Record<string, string> = {
-    listen_addresses: "127.0.0.1",
-    unix_socket_directories: socketDir,
-    fsync: "off",
-    synchronous_commit: "off",
-    full_page_writes: "off",
-    max_connections: "50",
-    // Containers often give /dev/shm only 64 MB; files in the data dir work everywhere.
-    dynamic_shared_memory_type: "mmap",
-    ...(options.ssl ? { ssl: "on" } : {}),
-    ...options.settings,
-  };
+  const layout = await prepareScratchCluster(options, bins, runAs);
+  const settings = serverSettings(options, layout.socketDir);
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const args = ["-D", dataDir, "-p", String(port)];
-    for (const [name, value] of Object.entries(settings)) args.push("-c", `${name}=${value}`);
-    let output = "";
-    const spawn = options.owner
-      ? tiedToUs(options.owner, path.join(bins.binDir, "postgres"), args, "QUIT")
-      : { file: path.join(bins.binDir, "postgres"), args, env: {} };
-    const child = execa(spawn.file, spawn.args, {
-      ...spawnAs,
-      cwd: root,
-      env: { LC_ALL: "C", ...spawn.env },
-      reject: false,
-      buffer: false,
-      stdin: "ignore",
-    });
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-8_000);
-    };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-
-    const url = (database = "postgres") => `postgresql://postgres@127.0.0.1:${port}/${database}`;
-    let stopped: Promise<void> | undefined;
-    const server: ScratchServer = {
-      major: options.major,
-      host: "127.0.0.1",
-      port,
-      user: "postgres",
-      url,
-      stop() {
-        stopped ??= (async () => {
-          live.delete(server);
-          if (child.exitCode === null) {
-            child.kill("SIGINT"); // fast shutdown
-            const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-            await child;
-            clearTimeout(timer);
-          }
-          cleanup();
-        })();
-        return stopped;
-      },
-    };
-    live.set(server, () => {
-      child.kill("SIGKILL");
-      cleanup();
-    });
-    installExitHook();
+    const { child, output } = spawnPostgres(options, layout, settings, port);
+    const server = scratchHandle(options, layout, port, child);
     try {
-      await waitReady(socketDir, port, child, () => output);
+      await waitReady(layout.socketDir, port, child, output);
       return server;
     } catch (error) {
       // Between freePort() and postgres binding it, another process may take the port: try another.
-      const portTaken = child.exitCode !== null && /could not bind|address already in use/i.test(output);
+      const portTaken = child.exitCode !== null && /could not bind|address already in use/i.test(output());
       if (portTaken && attempt < PORT_ATTEMPTS) {
         live.delete(server);
         continue;

@@ -1,7 +1,7 @@
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { CommandContext } from "../../commands/kit/context.js";
-import { loadVerbs } from "../../commands/kit/registry.js";
+import { loadVerbs, type Registry } from "../../commands/kit/registry.js";
 import type { SlackSettings } from "../../commands/kit/slack-settings.js";
 import type { BotHooks } from "../../commands/kit/verb.js";
 import type { Config } from "../config.js";
@@ -10,15 +10,17 @@ import type { JobReport } from "../guardrails/context.js";
 import type { JobName } from "../guardrails/job-names.js";
 import type { GuardrailSettings } from "../guardrails/settings.js";
 import { stateFor } from "../state/open.js";
+import type { StateStore } from "../state/store.js";
+import { accessCheck } from "./access.js";
+import { type ApprovalFlow, createApprovalFlow } from "./approval-flow.js";
 import { createBoltApp } from "./bolt-app.js";
 import { SlackDirectory } from "./directory.js";
 import { onTheBotsHost, slackErrorCode } from "./failures.js";
-import { attachGuardrails, type Guardrails } from "./guardrails.js";
-import { createJobRunner, type JobRequest } from "./job-runner.js";
-import { attachApprovals } from "./listeners/approvals.js";
-import { attachSlashCommand } from "./listeners/command.js";
-
-export { slashWords } from "./listeners/command.js";
+import { createGuardrails, type Guardrails } from "./guardrails.js";
+import { startHousekeeping } from "./housekeeping.js";
+import { type JobRequest, JobRunner } from "./job-runner.js";
+import { type ListenerDeps, registerListeners } from "./listeners/index.js";
+import { createRecovery } from "./recovery.js";
 
 export interface Bot {
   app: App;
@@ -56,16 +58,50 @@ export interface BotOptions {
   now?: () => Date;
 }
 
+/** The bot's parts, built and connected, before any listener is registered. */
+interface BotParts {
+  options: BotOptions;
+  app: App;
+  state: StateStore;
+  registry: Promise<Registry>;
+  approvers: SlackDirectory;
+  requesters: SlackDirectory;
+  runner: JobRunner;
+  approvals: ApprovalFlow;
+  guard: Guardrails;
+  hooks: BotHooks;
+  contextFor(userId: string): CommandContext;
+  runVerb(name: string, args: unknown, request: JobRequest): Promise<void>;
+  startBackup(
+    requestedBy: string,
+    env: string,
+    label: string | null | undefined,
+    extra: Partial<JobRequest>,
+  ): void;
+}
+
 /** The bot: its listeners, its long work, the sweepers, start, stop and shutdown, wired together. */
 export function createBot(options: BotOptions): Bot {
+  const parts = buildParts(options);
+  let accepting = true;
+  registerListeners(
+    parts.app,
+    listenerDeps(parts, () => accepting),
+  );
+  parts.app.error(async (error) => {
+    options.logger.error({ err: error }, "Slack listener error");
+  });
+  return lifecycle(parts, () => {
+    accepting = false;
+  });
+}
+
+function buildParts(options: BotOptions): BotParts {
   const { config, settings, logger } = options;
   const state = stateFor(config);
-  const root = config.backupsDir;
   const registry = loadVerbs();
   const app = createBoltApp(settings, logger, state);
-  const say = (text: string) => onTheBotsHost(text, root);
   const approvers = new SlackDirectory(app.client, settings.approvers, logger);
-  const requesters = new SlackDirectory(app.client, settings.requesters, logger);
   // Set just below: jobs end by starting guardrail jobs, and guardrail buttons start jobs.
   let guard: Guardrails | undefined;
   const hooks: BotHooks = { runGuardrailJob: (name, trigger) => guard?.hooks.runGuardrailJob(name, trigger) };
@@ -76,10 +112,10 @@ export function createBot(options: BotOptions): Bot {
     jobs: runner.control,
     ...(guard ? { guardrails: guard.settings, now: guard.now } : {}),
   });
-  const runner = createJobRunner({
+  const runner = new JobRunner({
     app,
     config,
-    settings,
+    channel: settings.channel,
     logger,
     state,
     ...(options.progressIntervalMs !== undefined ? { progressIntervalMs: options.progressIntervalMs } : {}),
@@ -89,39 +125,20 @@ export function createBot(options: BotOptions): Bot {
   });
   const runVerb = async (name: string, args: unknown, request: JobRequest) =>
     runner.runJob((await registry).required(name), args, request);
-  const approvals = attachApprovals({
+  const startBackup: BotParts["startBackup"] = (requestedBy, env, label, extra) =>
+    runner.start(
+      runVerb("backup", { env, ...(label ? { label } : {}), restoreHint: true }, { requestedBy, ...extra }),
+    );
+  const approvals = createApprovalFlow({
     app,
     settings,
     logger,
     state,
     approvers,
-    say,
-    startApproved: (a, approvedBy) =>
-      runner.start(
-        runVerb(
-          "backup",
-          { env: a.env, ...(a.label ? { label: a.label } : {}), restoreHint: true },
-          { requestedBy: a.requestedBy, approvedBy },
-        ),
-      ),
+    say: (text) => onTheBotsHost(text, config.backupsDir),
+    startApproved: (a, approvedBy) => startBackup(a.requestedBy, a.env, a.label, { approvedBy }),
   });
-
-  /** `channelId` undefined: a button on the bot's own message in DBBACKUP_CHANNEL. */
-  async function whoMayAsk(userId: string, channelId: string | undefined): Promise<string | undefined> {
-    if (
-      channelId !== undefined &&
-      settings.allowedChannels.length > 0 &&
-      !settings.allowedChannels.includes(channelId)
-    ) {
-      return "dbbackup doesn't take commands in this channel.";
-    }
-    if (requesters.configured && !(await requesters.members()).has(userId)) {
-      return "You're not on the list of people who may ask dbbackup for backups.";
-    }
-    return undefined;
-  }
-
-  guard = attachGuardrails({
+  guard = createGuardrails({
     app,
     config,
     settings,
@@ -129,108 +146,125 @@ export function createBot(options: BotOptions): Bot {
     ...(options.guardrails ? { guardrails: options.guardrails } : {}),
     ...(options.now ? { now: options.now } : {}),
     startJob: runner.start,
-    whoMayAsk,
-    requestApproval: approvals.request,
-    runBackup: (user, env, label, askedIn) =>
-      runVerb(
-        "backup",
-        { env, ...(label ? { label } : {}), restoreHint: true },
-        { requestedBy: user, askedIn },
-      ),
-    runRestoreTest: (user, env) => runVerb("restore-test", { ref: "latest", env }, { requestedBy: user }),
   });
-  const scheduler = guard.scheduler;
-
-  let accepting = true;
-  attachSlashCommand({
+  const requesters = new SlackDirectory(app.client, settings.requesters, logger);
+  return {
+    options,
     app,
-    config,
-    settings,
-    logger,
+    state,
     registry,
+    approvers,
+    requesters,
     runner,
     approvals,
+    guard,
     hooks,
     contextFor,
-    say,
-    whoMayAsk,
-    accepting: () => accepting,
-  });
-  app.error(async (error) => {
-    logger.error({ err: error }, "Slack listener error");
-  });
-
-  let sweeper: NodeJS.Timeout | undefined;
-  let recoverer: NodeJS.Timeout | undefined;
-  const stopTimers = () => {
-    if (sweeper) clearInterval(sweeper);
-    if (recoverer) clearInterval(recoverer);
+    runVerb,
+    startBackup,
   };
+}
 
+function listenerDeps(parts: BotParts, accepting: () => boolean): ListenerDeps {
+  const { options, runner, approvals } = parts;
+  const { config, settings } = options;
+  return {
+    config,
+    logger: options.logger,
+    state: parts.state,
+    registry: parts.registry,
+    hooks: parts.hooks,
+    contextFor: parts.contextFor,
+    say: (text) => onTheBotsHost(text, config.backupsDir),
+    approvals,
+    channel: settings.channel,
+    approvalEnvs: settings.approvalEnvs,
+    isEnv: (env) => config.environments.has(env),
+    whoMayAsk: accessCheck(settings, parts.requesters),
+    requestApproval: approvals.request,
+    start: runner.start,
+    runJob: runner.runJob,
+    startBackup: (user, env, label, askedIn) => parts.startBackup(user, env, label, { askedIn }),
+    startRestoreTest: (user, env) =>
+      runner.start(parts.runVerb("restore-test", { ref: "latest", env }, { requestedBy: user })),
+    accepting,
+  };
+}
+
+/** Start (token checked, directories warmed, what dead instances left recovered), stop and shutdown. */
+function lifecycle(parts: BotParts, stopAccepting: () => void): Bot {
+  const { options, app, state, runner, approvals } = parts;
+  const { config, settings, logger } = options;
+  const recoverInterrupted = createRecovery({ app, config, channel: settings.channel, logger, state });
+  const scheduler = parts.guard.scheduler;
+  let stopHousekeeping = () => {};
   return {
     app,
     async start() {
-      try {
-        await app.init();
-      } catch (error) {
-        throw new DbBackupError(
-          "slack_auth",
-          `Slack refused SLACK_BOT_TOKEN (${slackErrorCode(error)}).`,
-          "Copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page into SLACK_BOT_TOKEN.",
-        );
-      }
-      await Promise.all([approvers.members(), requesters.members()]);
+      await verifyToken(app);
+      await Promise.all([parts.approvers.members(), parts.requesters.members()]);
       state.holdLease("bot");
-      await runner.recoverInterrupted();
+      await recoverInterrupted();
       if (settings.appToken !== undefined) await app.start();
       else await app.start({ port: settings.port, host: settings.host });
-      sweeper = setInterval(() => void approvals.sweep().catch(() => {}), options.sweepIntervalMs ?? 30_000);
-      sweeper.unref();
-      // A bot or CLI that died on this state (here or on another host) is noticed when its lease ends.
-      let recovering = false;
-      recoverer = setInterval(
-        () => {
-          if (recovering) return;
-          recovering = true;
-          void runner
-            .recoverInterrupted()
-            .catch((error: unknown) => logger.error({ err: error }, "recovery failed"))
-            .finally(() => {
-              recovering = false;
-            });
-        },
-        options.recoveryIntervalMs ?? Math.max(1_000, config.leaseMs / 2),
-      );
-      recoverer.unref();
+      stopHousekeeping = startHousekeeping({
+        logger,
+        sweepApprovals: () => approvals.sweep(),
+        recoverInterrupted,
+        sweepIntervalMs: options.sweepIntervalMs ?? 30_000,
+        recoveryIntervalMs: options.recoveryIntervalMs ?? Math.max(1_000, config.leaseMs / 2),
+      });
       if (options.schedule !== false) scheduler.start();
     },
     async stop() {
-      stopTimers();
+      stopHousekeeping();
       await scheduler.stop();
       await app.stop();
     },
     runJob: (name) => scheduler.runNow(name),
     sweepApprovals: (now) => approvals.sweep(now),
     async shutdown(graceMs: number) {
-      accepting = false;
-      stopTimers();
+      stopAccepting();
+      stopHousekeeping();
       const stopping = scheduler.stop();
-      const running = runner.running();
-      const all = Promise.allSettled(running);
-      const inTime = await Promise.race([
-        all.then(() => true),
-        new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref()),
-      ]);
-      let cancelled = 0;
-      if (!inTime) {
-        cancelled = runner.cancelAll("shutdown");
-        // pg_dump gets SIGTERM, then SIGKILL after 5 s: this wait is bounded too.
-        await Promise.race([all, new Promise((r) => setTimeout(r, 15_000).unref())]);
-      }
+      const result = await finishOrCancel(runner, graceMs);
       await stopping;
       await app.stop();
-      return { finished: running.length - cancelled, cancelled };
+      return result;
     },
     running: () => runner.running(),
   };
+}
+
+/** app.init runs auth.test: a bad token fails the start with what to do about it. */
+async function verifyToken(app: App): Promise<void> {
+  try {
+    await app.init();
+  } catch (error) {
+    throw new DbBackupError(
+      "slack_auth",
+      `Slack refused SLACK_BOT_TOKEN (${slackErrorCode(error)}).`,
+      "Copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page into SLACK_BOT_TOKEN.",
+    );
+  }
+}
+
+/** Running jobs get `graceMs` to finish; what is still running after that is cancelled. */
+async function finishOrCancel(
+  runner: JobRunner,
+  graceMs: number,
+): Promise<{ finished: number; cancelled: number }> {
+  const running = runner.running();
+  const all = Promise.allSettled(running);
+  const inTime = await Promise.race([
+    all.then(() => true),
+    new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref()),
+  ]);
+  let cancelled = 0;
+  if (!inTime) {
+    cancelled = runner.cancelAll("shutdown");
+    // pg_dump gets SIGTERM, then SIGKILL after 5 s: this wait is bounded too.
+    await Promise.race([all, new Promise((r) => setTimeout(r, 15_000).unref())]);
+  }
+  return { finished: running.length - cancelled, cancelled };
 }

@@ -9,6 +9,9 @@ import {
   who,
 } from "../../commands/views/slack/blocks.js";
 
+export const APPROVE_ACTION = "approval_approve";
+export const DENY_ACTION = "approval_deny";
+
 export interface ApprovalView {
   id: string;
   env: string;
@@ -40,7 +43,7 @@ export function approvalView(a: ApprovalView, minApprovers: number): SlackMessag
         elements: [
           {
             type: "button",
-            action_id: "approval_approve",
+            action_id: APPROVE_ACTION,
             text: { type: "plain_text", text: "Approve" },
             style: "primary",
             value: a.id,
@@ -53,7 +56,7 @@ export function approvalView(a: ApprovalView, minApprovers: number): SlackMessag
           },
           {
             type: "button",
-            action_id: "approval_deny",
+            action_id: DENY_ACTION,
             text: { type: "plain_text", text: "Deny" },
             style: "danger",
             value: a.id,

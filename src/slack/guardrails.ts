@@ -1,13 +1,8 @@
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
-import { z } from "zod/v3";
 import type { SlackSettings } from "../../commands/kit/slack-settings.js";
 import type { BotHooks } from "../../commands/kit/verb.js";
-import {
-  BACKUP_NOW_ACTION,
-  DRILL_NOW_ACTION,
-  noticeView,
-} from "../../commands/views/slack/guardrail-views.js";
+import { noticeView } from "../../commands/views/slack/guardrail-views.js";
 import type { Config } from "../config.js";
 import type { GuardrailContext, JobReport } from "../guardrails/context.js";
 import { runRetention } from "../guardrails/jobs/retention.js";
@@ -16,7 +11,7 @@ import { createScheduler, type Scheduler } from "../schedule/scheduler.js";
 import { audit } from "../state/audit.js";
 import { stateFor } from "../state/open.js";
 
-/** What the guardrails need from the bot: how it starts work, and who may ask for it. */
+/** What the guardrails need from the bot: where notices go, and how it starts work. */
 export interface GuardrailDeps {
   app: App;
   config: Config;
@@ -25,10 +20,6 @@ export interface GuardrailDeps {
   guardrails?: GuardrailSettings;
   now?: () => Date;
   startJob(work: Promise<void>): void;
-  whoMayAsk(userId: string, channelId: string | undefined): Promise<string | undefined>;
-  requestApproval(userId: string, env: string, label: string | null, reason: string | null): Promise<void>;
-  runBackup(userId: string, env: string, label: string | undefined, askedIn: string): Promise<void>;
-  runRestoreTest(userId: string, env: string): Promise<void>;
 }
 
 export interface Guardrails {
@@ -40,8 +31,8 @@ export interface Guardrails {
   hooks: BotHooks;
 }
 
-/** The scheduled guardrails in the bot: their cron jobs and their buttons. */
-export function attachGuardrails(deps: GuardrailDeps): Guardrails {
+/** The scheduled guardrails in the bot: their cron jobs, posting their notices to the channel. */
+export function createGuardrails(deps: GuardrailDeps): Guardrails {
   const { app, config, settings, logger, startJob } = deps;
   const state = stateFor(config);
   const guardrails = deps.guardrails ?? loadGuardrailSettings({}, config.environments.keys());
@@ -69,56 +60,6 @@ export function attachGuardrails(deps: GuardrailDeps): Guardrails {
     onReport: report,
     onError: (job, error) => logger.error({ err: error, job }, "a scheduled guardrail failed"),
     log: (level, message) => logger[level]({ cron: message }, "scheduler"),
-  });
-
-  // The buttons carry only an env (and the pre-upgrade label); who clicked comes from the signed payload.
-  const buttonValue = z.object({
-    env: z.string().refine((e) => config.environments.has(e), "not a configured environment"),
-    label: z.literal("pre-upgrade").nullable().optional(),
-  });
-  const parseButton = (value: unknown) => {
-    let json: unknown;
-    try {
-      json = typeof value === "string" && value.length <= 200 ? JSON.parse(value) : undefined;
-    } catch {
-      json = undefined; // not JSON: refused below like any other bad value
-    }
-    return buttonValue.safeParse(json);
-  };
-  const clickedBy = async (body: { user: { id: string }; channel?: { id: string } }, value: unknown) => {
-    const clicker = body.user.id;
-    const channel = body.channel?.id ?? settings.channel;
-    const parsed = parseButton(value);
-    if (!parsed.success) return undefined;
-    const refusal = await deps.whoMayAsk(clicker, undefined);
-    if (refusal) {
-      await app.client.chat.postEphemeral({ channel, user: clicker, text: refusal });
-      return undefined;
-    }
-    return { clicker, channel, ...parsed.data };
-  };
-  app.action(BACKUP_NOW_ACTION, async ({ ack, body, action }) => {
-    await ack();
-    const click = await clickedBy(body, (action as { value?: unknown }).value);
-    if (!click) return;
-    const label = click.label ?? null;
-    void audit(state, "request", {
-      verb: "backup",
-      env: click.env,
-      label,
-      by: click.clicker,
-      from: "guardrail button",
-    });
-    if (settings.approvalEnvs.includes(click.env)) {
-      await deps.requestApproval(click.clicker, click.env, label, "asked for from a dbbackup reminder");
-      return;
-    }
-    startJob(deps.runBackup(click.clicker, click.env, label ?? undefined, click.channel));
-  });
-  app.action(DRILL_NOW_ACTION, async ({ ack, body, action }) => {
-    await ack();
-    const click = await clickedBy(body, (action as { value?: unknown }).value);
-    if (click) startJob(deps.runRestoreTest(click.clicker, click.env));
   });
 
   return {

@@ -2,11 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { CommandContext, JobControl, RunningJob } from "../../commands/kit/context.js";
-import { describeRecovery, recoverAfterDeadInstances } from "../../commands/kit/recovery.js";
-import type { SlackSettings } from "../../commands/kit/slack-settings.js";
 import type { AnyVerb, BotHooks, SlackJobViews } from "../../commands/kit/verb.js";
-import { backupFailedView } from "../../commands/views/slack/backup-views.js";
-import { hhmm, type SlackMessage } from "../../commands/views/slack/blocks.js";
+import type { SlackMessage } from "../../commands/views/slack/blocks.js";
 import type { Config } from "../config.js";
 import { audit, jobAuditKinds } from "../state/audit.js";
 import { JobStore } from "../state/jobs.js";
@@ -17,7 +14,8 @@ import { SlackProgress } from "./progress.js";
 export interface JobRunnerDeps {
   app: App;
   config: Config;
-  settings: SlackSettings;
+  /** DBBACKUP_CHANNEL: where every job's message goes. */
+  channel: string;
   logger: Logger;
   state: StateStore;
   progressIntervalMs?: number;
@@ -36,196 +34,238 @@ export interface JobRequest {
   askedIn?: string;
 }
 
+type Live = { job: RunningJob; abort: AbortController; kinds: ReturnType<typeof jobAuditKinds> };
+type Views = SlackJobViews<unknown, unknown>;
+
 /**
  * The bot's long work, for every verb whose Slack side is a job: one channel message each, updated
  * in place as it goes and at its end, a record in the state while it runs (when the verb keeps one),
- * audit lines, status and cancel, and what dead instances left.
+ * audit lines, status and cancel.
  */
-export function createJobRunner(deps: JobRunnerDeps) {
-  const { app, config, settings, logger, state } = deps;
-  /** What a person in Slack reads of an error: no path on the bot's host. */
-  const say = (text: string) => onTheBotsHost(text, config.backupsDir);
-  const jobStore = new JobStore(state);
-  const live = new Map<
-    string,
-    { job: RunningJob; abort: AbortController; kinds: ReturnType<typeof jobAuditKinds> }
-  >();
-  const started = new Set<Promise<void>>();
-  // Our lease lapsed (the process stalled): another bot may have reported our jobs interrupted.
-  state.onLeaseLost((why) => {
-    logger.error({ why }, "this bot lost its lease; stopping the jobs it runs");
-    for (const { abort } of live.values()) abort.abort();
-  });
+export class JobRunner {
+  private readonly jobStore: JobStore;
+  private readonly live = new Map<string, Live>();
+  private readonly started = new Set<Promise<void>>();
 
-  const post = async (message: SlackMessage, extra: { thread_ts?: string } = {}) => {
-    const r = await app.client.chat.postMessage({ channel: settings.channel, ...message, ...extra });
-    return r.ts;
-  };
-
-  /** Tells the asker privately when the channel can't be posted to: the job still runs. */
-  async function tellRequester(userId: string, channel: string | undefined, text: string): Promise<void> {
-    if (!channel) return;
-    await app.client.chat.postEphemeral({ channel, user: userId, text }).catch((error: unknown) => {
-      logger.warn({ err: error, userId }, "could not tell the requester either");
+  constructor(private readonly deps: JobRunnerDeps) {
+    this.jobStore = new JobStore(deps.state);
+    // Our lease lapsed (the process stalled): another bot may have reported our jobs interrupted.
+    deps.state.onLeaseLost((why) => {
+      deps.logger.error({ why }, "this bot lost its lease; stopping the jobs it runs");
+      for (const { abort } of this.live.values()) abort.abort();
     });
   }
 
-  async function runJob(verb: AnyVerb, args: unknown, request: JobRequest): Promise<void> {
-    const views = verb.slack?.job as SlackJobViews<unknown, unknown> | undefined;
+  /** Runs one job to its end: announced, run with progress, reported; never throws for the job's failure. */
+  readonly runJob = async (verb: AnyVerb, args: unknown, request: JobRequest): Promise<void> => {
+    const views = verb.slack?.job as Views | undefined;
     if (!views) throw new Error(`${verb.name} is not a job in Slack`);
     const userId = request.requestedBy;
-    const job: RunningJob = {
-      id: randomUUID().slice(0, 8),
-      env: views.env(args),
-      label: views.label(args),
-      title: views.title(args),
-      requestedBy: userId,
-      startedAt: new Date().toISOString(),
+    const entry: Live = {
+      job: {
+        id: randomUUID().slice(0, 8),
+        env: views.env(args),
+        label: views.label(args),
+        title: views.title(args),
+        requestedBy: userId,
+        startedAt: new Date().toISOString(),
+      },
+      abort: new AbortController(),
+      kinds: jobAuditKinds(views.auditAs),
     };
-    if (views.recorded)
-      await jobStore.add({ ...job, approvedBy: request.approvedBy ?? null, channel: null, ts: null });
-    const abort = new AbortController();
-    const kinds = jobAuditKinds(views.auditAs);
-    live.set(job.id, { job, abort, kinds });
-    void audit(state, kinds.started, {
-      job: job.id,
-      env: job.env,
-      label: job.label,
-      by: userId,
-      approvedBy: request.approvedBy ?? null,
-    });
-    let ts: string | undefined;
-    try {
-      ts = await post(views.started(args, userId));
-      if (ts && views.recorded) await jobStore.setMessage(job.id, settings.channel, ts);
-    } catch (error) {
-      const code = slackErrorCode(error);
-      logger.error({ err: error, code, channel: settings.channel }, "could not post to DBBACKUP_CHANNEL");
-      await tellRequester(
-        userId,
-        request.askedIn,
-        `I can't post in <#${settings.channel}> (${code}); the ${job.title} runs anyway. Invite me there: /invite @dbbackup`,
-      );
-    }
-    const update = async (message: SlackMessage) => {
-      if (ts) await app.client.chat.update({ channel: settings.channel, ts, ...message });
-    };
+    const ts = await this.begin(views, args, request, entry);
     const progressView = views.progress;
     const progress = progressView
-      ? new SlackProgress((p) => progressView(args, userId, p), update, deps.progressIntervalMs)
+      ? new SlackProgress(
+          (p) => progressView(args, userId, p),
+          this.updater(ts),
+          this.deps.progressIntervalMs,
+        )
       : undefined;
     const ctx: CommandContext = {
-      ...deps.contextFor(userId),
-      signal: abort.signal,
-      jobId: job.id,
-      cwd: config.backupsDir,
+      ...this.deps.contextFor(userId),
+      signal: entry.abort.signal,
+      jobId: entry.job.id,
+      cwd: this.deps.config.backupsDir,
       ...(progress ? { onEvent: progress.handle } : {}),
     };
     try {
       const result = await verb.run(ctx, verb.args.parse(args));
       progress?.close();
-      void audit(state, kinds.finished, { job: job.id, env: job.env, ...outcomeFields(result) });
-      await update(verb.slack?.render(result, new Date(), userId) ?? { text: "done", blocks: [] }).catch(
-        (error: unknown) => logger.error({ err: error }, "final update failed"),
-      );
-      const thread = views.thread?.(result);
-      if (thread && ts) await post(thread, { thread_ts: ts });
-      views.after?.(result, deps.hooks);
-      if (!ts) await tellRequester(userId, request.askedIn, views.doneText(result));
+      await this.succeeded(verb, views, result, entry, ts, request.askedIn);
     } catch (error) {
       progress?.close();
-      const clear = clearError(error);
-      void audit(state, clear.code === "cancelled" ? kinds.cancelled : kinds.failed, {
-        job: job.id,
-        env: job.env,
-        code: clear.code,
-      });
-      logger.error({ err: error, verb: verb.name, userId }, "a job from Slack failed");
-      const view = views.failed(args, userId, say(clear.message), say(clear.hint), clear.code);
-      await (ts ? update(view) : post(view).then(() => undefined)).catch(() => {});
-      if (!ts) await tellRequester(userId, request.askedIn, `The ${job.title} failed: ${say(clear.message)}`);
+      await this.failed(verb, views, args, error, entry, ts, request.askedIn);
     } finally {
-      live.delete(job.id);
-      if (views.recorded) await jobStore.remove(job.id);
+      this.live.delete(entry.job.id);
+      if (views.recorded) await this.jobStore.remove(entry.job.id);
     }
+  };
+
+  /** Status and cancel, as the verbs see them. */
+  readonly control: JobControl = {
+    list: () => [...this.live.values()].map((m) => m.job),
+    cancel: (userId, id) => this.cancel(userId, id),
+  };
+
+  /** Starts work in the background, kept track of until it ends (a failure is logged). */
+  readonly start = (work: Promise<void>): void => {
+    const job = work.catch((error: unknown) => this.deps.logger.error({ err: error }, "a Slack job failed"));
+    this.started.add(job);
+    void job.finally(() => this.started.delete(job));
+  };
+
+  /** Work still running. */
+  running(): Promise<void>[] {
+    return [...this.started];
   }
 
-  /**
-   * What dead instances left (any bot or CLI sharing this state): their folders, locks and children
-   * cleaned up, and each backup a dead bot was running marked interrupted, its channel told, once
-   * (claiming a job takes it off the record in one step, so two bots never both tell).
-   */
-  async function recoverInterrupted(): Promise<void> {
-    try {
-      const report = await recoverAfterDeadInstances(config, { endSessions: true });
-      for (const line of describeRecovery(report))
-        logger.warn({ recovery: line }, "cleaned up after a dead run");
-    } catch (error) {
-      logger.error({ err: error }, "cleaning up after dead runs failed");
+  /** Shutdown past its grace: cancels every running job (recorded); returns how many. */
+  cancelAll(by: string): number {
+    for (const { job, abort, kinds } of this.live.values()) {
+      void audit(this.deps.state, kinds.cancelled, { job: job.id, env: job.env, by });
+      abort.abort();
     }
-    for (const job of await jobStore.claimOrphans()) {
-      void audit(state, "backup-interrupted", {
-        job: job.id,
-        env: job.env,
-        by: job.requestedBy,
-        host: job.host,
+    return this.live.size;
+  }
+
+  private async cancel(userId: string, id: string | undefined): Promise<string> {
+    const mine = [...this.live.values()];
+    const target = id ? this.live.get(id) : mine.length === 1 ? mine[0] : undefined;
+    if (!target) {
+      if (mine.length === 0) return "Nothing is running.";
+      return `Which one? ${mine.map((m) => `\`${m.job.id}\` (${m.job.env})`).join(", ")}: /dbbackup cancel <id>`;
+    }
+    const may = target.job.requestedBy === userId || (await this.deps.isApprover(userId));
+    if (!may) return "Only the person who asked for it or an approver can cancel it.";
+    target.abort.abort();
+    void audit(this.deps.state, target.kinds.cancelled, {
+      job: target.job.id,
+      env: target.job.env,
+      by: userId,
+    });
+    return `Cancelling the ${target.job.title} \`${target.job.id}\`: it is stopped and nothing is kept.`;
+  }
+
+  /** What a person in Slack reads of an error: no path on the bot's host. */
+  private say(text: string): string {
+    return onTheBotsHost(text, this.deps.config.backupsDir);
+  }
+
+  private async post(message: SlackMessage, extra: { thread_ts?: string } = {}): Promise<string | undefined> {
+    const r = await this.deps.app.client.chat.postMessage({
+      channel: this.deps.channel,
+      ...message,
+      ...extra,
+    });
+    return r.ts;
+  }
+
+  private updater(ts: string | undefined) {
+    return async (message: SlackMessage) => {
+      if (ts) await this.deps.app.client.chat.update({ channel: this.deps.channel, ts, ...message });
+    };
+  }
+
+  /** Tells the asker privately when the channel can't be posted to: the job still runs. */
+  private async tellRequester(userId: string, askedIn: string | undefined, text: string): Promise<void> {
+    if (!askedIn) return;
+    await this.deps.app.client.chat
+      .postEphemeral({ channel: askedIn, user: userId, text })
+      .catch((error: unknown) => {
+        this.deps.logger.warn({ err: error, userId }, "could not tell the requester either");
       });
-      const view = backupFailedView(
-        job.env,
+  }
+
+  /** Records and announces a job; its channel message's ts, when the channel could be posted to. */
+  private async begin(views: Views, args: unknown, request: JobRequest, entry: Live) {
+    const { job } = entry;
+    const { channel, logger, state } = this.deps;
+    if (views.recorded)
+      await this.jobStore.add({ ...job, approvedBy: request.approvedBy ?? null, channel: null, ts: null });
+    this.live.set(job.id, entry);
+    void audit(state, entry.kinds.started, {
+      job: job.id,
+      env: job.env,
+      label: job.label,
+      by: job.requestedBy,
+      approvedBy: request.approvedBy ?? null,
+    });
+    try {
+      const ts = await this.post(views.started(args, job.requestedBy));
+      if (ts && views.recorded) await this.jobStore.setMessage(job.id, channel, ts);
+      return ts;
+    } catch (error) {
+      const code = slackErrorCode(error);
+      logger.error({ err: error, code, channel }, "could not post to DBBACKUP_CHANNEL");
+      await this.tellRequester(
         job.requestedBy,
-        `The bot running this backup stopped (started ${hhmm(job.startedAt)}, pid ${job.pid} on ${job.host}); nothing was kept.`,
-        `Ask again: /dbbackup ${job.env}${job.label ? ` ${job.label}` : ""}`,
+        request.askedIn,
+        `I can't post in <#${channel}> (${code}); the ${job.title} runs anyway. Invite me there: /invite @dbbackup`,
       );
-      const done = job.ts
-        ? app.client.chat.update({ channel: job.channel ?? settings.channel, ts: job.ts, ...view })
-        : app.client.chat.postMessage({ channel: settings.channel, ...view });
-      await done.catch((error: unknown) =>
-        logger.warn({ err: error }, "could not report an interrupted backup"),
-      );
+      return undefined;
     }
   }
 
-  const control: JobControl = {
-    list: () => [...live.values()].map((m) => m.job),
-    async cancel(userId, id) {
-      const mine = [...live.values()];
-      const target = id ? live.get(id) : mine.length === 1 ? mine[0] : undefined;
-      if (!target) {
-        if (mine.length === 0) return "Nothing is running.";
-        return `Which one? ${mine.map((m) => `\`${m.job.id}\` (${m.job.env})`).join(", ")}: /dbbackup cancel <id>`;
-      }
-      const may = target.job.requestedBy === userId || (await deps.isApprover(userId));
-      if (!may) return "Only the person who asked for it or an approver can cancel it.";
-      target.abort.abort();
-      void audit(state, target.kinds.cancelled, { job: target.job.id, env: target.job.env, by: userId });
-      return `Cancelling the ${target.job.title} \`${target.job.id}\`: it is stopped and nothing is kept.`;
-    },
-  };
+  private async succeeded(
+    verb: AnyVerb,
+    views: Views,
+    result: unknown,
+    entry: Live,
+    ts: string | undefined,
+    askedIn: string | undefined,
+  ): Promise<void> {
+    const { job } = entry;
+    void audit(this.deps.state, entry.kinds.finished, {
+      job: job.id,
+      env: job.env,
+      ...outcomeFields(result),
+    });
+    await this.updater(ts)(
+      verb.slack?.render(result, new Date(), job.requestedBy) ?? { text: "done", blocks: [] },
+    ).catch((error: unknown) => this.deps.logger.error({ err: error }, "final update failed"));
+    const thread = views.thread?.(result);
+    if (thread && ts) await this.post(thread, { thread_ts: ts });
+    views.after?.(result, this.deps.hooks);
+    if (!ts) await this.tellRequester(job.requestedBy, askedIn, views.doneText(result));
+  }
 
-  return {
-    runJob,
-    recoverInterrupted,
-    control,
-    /** Starts work in the background, kept track of until it ends (a failure is logged). */
-    start(work: Promise<void>): void {
-      const job = work.catch((error: unknown) => logger.error({ err: error }, "a Slack job failed"));
-      started.add(job);
-      void job.finally(() => started.delete(job));
-    },
-    /** Work still running. */
-    running: () => [...started],
-    /** Shutdown past its grace: cancels every running job (recorded); returns how many. */
-    cancelAll(by: string): number {
-      for (const { job, abort, kinds } of live.values()) {
-        void audit(state, kinds.cancelled, { job: job.id, env: job.env, by });
-        abort.abort();
-      }
-      return live.size;
-    },
-  };
+  private async failed(
+    verb: AnyVerb,
+    views: Views,
+    args: unknown,
+    error: unknown,
+    entry: Live,
+    ts: string | undefined,
+    askedIn: string | undefined,
+  ): Promise<void> {
+    const { job } = entry;
+    const clear = clearError(error);
+    void audit(this.deps.state, clear.code === "cancelled" ? entry.kinds.cancelled : entry.kinds.failed, {
+      job: job.id,
+      env: job.env,
+      code: clear.code,
+    });
+    this.deps.logger.error(
+      { err: error, verb: verb.name, userId: job.requestedBy },
+      "a job from Slack failed",
+    );
+    const view = views.failed(
+      args,
+      job.requestedBy,
+      this.say(clear.message),
+      this.say(clear.hint),
+      clear.code,
+    );
+    await (ts ? this.updater(ts)(view) : this.post(view).then(() => undefined)).catch(() => {});
+    if (!ts)
+      await this.tellRequester(
+        job.requestedBy,
+        askedIn,
+        `The ${job.title} failed: ${this.say(clear.message)}`,
+      );
+  }
 }
-
-export type JobRunner = ReturnType<typeof createJobRunner>;
 
 /** The audit fields of a finished job: its id, stage or outcome, when the result says them. */
 function outcomeFields(result: unknown): Record<string, string | boolean | null> {

@@ -2,7 +2,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadVerbs } from "../../commands/kit/registry.js";
 import { loadConfig } from "../../src/config.js";
-import { slashRequest } from "../../src/slack/listeners/command.js";
+import { slashRequest } from "../../src/slack/slash-request.js";
 import { runCli, workdir } from "../helpers/cli.js";
 import { makeManifest, writeBackupFolder } from "../helpers/manifest.js";
 

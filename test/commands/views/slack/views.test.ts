@@ -4,7 +4,7 @@ import { backupDoneView, backupFailedView } from "../../../../commands/views/sla
 import { escapeMrkdwn } from "../../../../commands/views/slack/blocks.js";
 import { helpView, listView, statusView, usageErrorView } from "../../../../commands/views/slack/views.js";
 import { diffRows } from "../../../../src/backup/row-changes.js";
-import { slashWords } from "../../../../src/slack/app.js";
+import { slashWords } from "../../../../src/slack/slash-request.js";
 import { makeManifest } from "../../../helpers/manifest.js";
 
 describe("Block Kit views", () => {
