@@ -1,4 +1,5 @@
 import { ZodError } from "zod/v3";
+import { runAudited } from "../../commands/kit/audited-run.js";
 import type { CommandContext } from "../../commands/kit/context.js";
 import { loadVerbs } from "../../commands/kit/registry.js";
 import { usageFromZod } from "../../commands/kit/words.js";
@@ -121,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
   const ctx = terminalContext(config, abort.signal, progress, json, style);
   try {
     if (verb.writes && config) await cleanUpAfterDeadRuns(config, stderr);
-    const result = await verb.run(ctx, verb.args.parse(parsed.command.args));
+    const result = await runAudited(verb, ctx, verb.args.parse(parsed.command.args));
     progress.finish();
     stdout.write(
       json ? `${JSON.stringify(result, null, 2)}\n` : verb.terminal.render(result, style, new Date()),

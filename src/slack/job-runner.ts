@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
+import { runAudited } from "../../commands/kit/audited-run.js";
 import type { CommandContext, JobControl, RunningJob } from "../../commands/kit/context.js";
 import type { AnyVerb, BotHooks, SlackJobViews } from "../../commands/kit/verb.js";
 import type { SlackMessage } from "../../commands/views/slack/blocks.js";
@@ -90,7 +91,7 @@ export class JobRunner {
       ...(progress ? { onEvent: progress.handle } : {}),
     };
     try {
-      const result = await verb.run(ctx, verb.args.parse(args));
+      const result = await runAudited(verb, ctx, verb.args.parse(args), request.approvedBy ?? null);
       progress?.close();
       await this.succeeded(verb, views, result, entry, ts, request.askedIn);
     } catch (error) {
@@ -184,13 +185,6 @@ export class JobRunner {
     if (views.recorded)
       await this.jobStore.add({ ...job, approvedBy: request.approvedBy ?? null, channel: null, ts: null });
     this.live.set(job.id, entry);
-    void audit(state, entry.kinds.started, {
-      job: job.id,
-      env: job.env,
-      label: job.label,
-      by: job.requestedBy,
-      approvedBy: request.approvedBy ?? null,
-    });
     try {
       const ts = await this.post(views.started(args, job.requestedBy));
       if (ts && views.recorded) await this.jobStore.setMessage(job.id, channel, ts);
@@ -216,11 +210,6 @@ export class JobRunner {
     askedIn: string | undefined,
   ): Promise<void> {
     const { job } = entry;
-    void audit(this.deps.state, entry.kinds.finished, {
-      job: job.id,
-      env: job.env,
-      ...outcomeFields(result),
-    });
     await this.updater(ts)(
       verb.slack?.render(result, new Date(), job.requestedBy) ?? { text: "done", blocks: [] },
     ).catch((error: unknown) => this.deps.logger.error({ err: error }, "final update failed"));
@@ -241,11 +230,6 @@ export class JobRunner {
   ): Promise<void> {
     const { job } = entry;
     const clear = clearError(error);
-    void audit(this.deps.state, clear.code === "cancelled" ? entry.kinds.cancelled : entry.kinds.failed, {
-      job: job.id,
-      env: job.env,
-      code: clear.code,
-    });
     this.deps.logger.error(
       { err: error, verb: verb.name, userId: job.requestedBy },
       "a job from Slack failed",
@@ -265,14 +249,4 @@ export class JobRunner {
         `The ${job.title} failed: ${this.say(clear.message)}`,
       );
   }
-}
-
-/** The audit fields of a finished job: its id, stage or outcome, when the result says them. */
-function outcomeFields(result: unknown): Record<string, string | boolean | null> {
-  const r = (typeof result === "object" && result !== null ? result : {}) as Record<string, unknown>;
-  const fields: Record<string, string | boolean | null> = {};
-  if (typeof r.id === "string") fields.id = r.id;
-  if ("stage" in r) fields.stage = typeof r.stage === "string" ? r.stage : null;
-  if (typeof r.ok === "boolean") fields.ok = r.ok;
-  return fields;
 }

@@ -99,6 +99,25 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
     );
   });
 
+  it("writes the backup's audit lines, as the bot does for its own: started by whom from the terminal, then finished", () => {
+    const lines = readFileSync(path.join(root(), ".state", "audit.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const started = lines.find((l) => l.kind === "backup-started" && l.label === "pre-upgrade");
+    expect(started).toMatchObject({ env: "staging", via: "terminal", approvedBy: null });
+    expect(typeof started?.by).toBe("string");
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        kind: "backup-finished",
+        job: started?.job,
+        env: "staging",
+        id: path.basename(onlyBackup()),
+        stage: "readable",
+      }),
+    );
+  });
+
   it("never puts the password in pg_dump's argv, the output, the log or the manifest", () => {
     expect(cmdlines.some((l) => l.includes("--format=custom"))).toBe(true);
     for (const line of cmdlines) {
