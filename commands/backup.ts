@@ -8,6 +8,7 @@ import { diffRows, type RowChanges } from "../src/backup/row-changes.js";
 import { envNameSchema } from "../src/config.js";
 import { stateFor } from "../src/state/open.js";
 import type { CommandContext } from "./kit/context.js";
+import { copyIfConfigured, type OffsiteOutcome } from "./kit/offsite-outcome.js";
 import { defineVerb, type Words } from "./kit/verb.js";
 import { knownEnv, optionValue, shown, usage } from "./kit/words.js";
 import {
@@ -63,6 +64,8 @@ export interface BackupResult {
   rowChanges?: RowChanges & { since: string };
   /** How to restore it; absent with --no-restore-hint. */
   restoreCommand?: string;
+  /** Its encrypted off-site copy, when DBBACKUP_OFFSITE_URL is set: proven, or why it failed. */
+  offsite?: OffsiteOutcome;
 }
 
 /** Quoted only when needed, so the usual line stays the runbook's and an odd path still pastes safely. */
@@ -126,7 +129,8 @@ async function run(ctx: CommandContext, input: BackupArgs): Promise<BackupResult
   });
   const result = backupResult(outcome.manifest, outcome.dir, args.restoreHint, ctx.cwd ?? process.cwd());
   const changes = await changesSincePrevious(ctx.config, outcome.manifest);
-  return changes ? { ...result, ...changes } : result;
+  const offsite = await copyIfConfigured(ctx.config, outcome.manifest.id, ctx.requestedBy, ctx.signal);
+  return { ...result, ...changes, ...(offsite ? { offsite } : {}) };
 }
 
 /** The previous verified backup of the same env, compared by extensions and rows (none for a first backup). */
@@ -206,7 +210,11 @@ export const verb = defineVerb({
   args: backupArgs,
   fromWords: backupWords,
   run,
-  terminal: { render: (r, style) => renderBackup(r, style) },
+  terminal: {
+    render: (r, style) => renderBackup(r, style),
+    // The local backup is good; a copy that didn't make it off-site is still a failure to act on.
+    exitCode: (r) => (r.offsite?.ok === false ? 1 : 0),
+  },
   slack: {
     mode: "job",
     fromWords(words) {

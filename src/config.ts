@@ -4,6 +4,7 @@ import path from "node:path";
 import dotenv from "dotenv";
 import { z } from "zod/v3";
 import { DbBackupError } from "./errors.js";
+import { OFFSITE_FIXES, type OffsiteSettings, offsiteSchema, offsiteSettings } from "./offsite-settings.js";
 
 /** Where an environment's URL came from: shown to the user so a legacy fallback is never a surprise. */
 export type UrlSource = `DATABASE_URL_${string}` | "DATABASE_URL" | "--url";
@@ -34,6 +35,8 @@ export interface Config {
   leaseMs: number;
   /** A table that lost more than this percentage of its rows since the last backup is flagged. */
   rowDropPercent: number;
+  /** Encrypted copies in an S3-compatible bucket, when DBBACKUP_OFFSITE_URL is set. */
+  offsite?: OffsiteSettings;
 }
 
 /** Env names go into folder names and ids, so `_` (the id separator) becomes `-`: DATABASE_URL_EU_PROD → eu-prod. */
@@ -46,52 +49,55 @@ export const envNameSchema = z
 
 const COMPRESS = /^(none|[0-9]|gzip(:[1-9])?|lz4(:[0-9]{1,2})?|zstd(:[0-9]{1,2})?)$/;
 
-const schema = z.object({
-  DBBACKUP_DIR: z.string().min(1).default("./backups"),
-  DBBACKUP_COMPRESS: z
-    .string()
-    .regex(COMPRESS, "must be none, 0-9, gzip[:1-9], lz4[:N] or zstd[:N]")
-    .optional(),
-  DBBACKUP_LOCK_WAIT_TIMEOUT: z
-    .string()
-    .regex(/^[0-9]+(s|ms|min)?$/, "must be a duration like 60s, 500ms or 2min")
-    .refine(
-      (v) => Number.parseInt(v, 10) > 0,
-      "must be more than 0 (0 would let pg_dump wait on a lock forever)",
-    )
-    .default("60s"),
-  DBBACKUP_EXACT_COUNT_MAX_ROWS: z.coerce
-    .number()
-    .int("must be a whole number")
-    .nonnegative("must be 0 or more")
-    .default(1_000_000),
-  PG_BIN_DIR: z.string().min(1).optional(),
-  // A string first: z.coerce would read an empty value as 0, i.e. "keep none".
-  DBBACKUP_KEEP_ON_DEMAND: z
-    .string()
-    .regex(/^[0-9]{1,6}$/, "must be a whole number, 0 or more")
-    .default("5")
-    .transform(Number),
-  DBBACKUP_KEEP_PRE_UPGRADE: z
-    .string()
-    .regex(/^[0-9]{1,6}$/, "must be a whole number, 0 or more")
-    .default("2")
-    .transform(Number),
-  DBBACKUP_ROW_DROP_ALERT: z
-    .string()
-    .regex(/^[0-9]{1,3}%?$/, "must be a percentage like 10%")
-    .transform((v) => Number.parseInt(v, 10))
-    .refine((p) => p >= 1 && p <= 100, "must be between 1% and 100%")
-    .default("10%"),
-  DBBACKUP_LEASE: z
-    .string()
-    .regex(/^[0-9]+(ms|s|m|min)?$/, "must be a duration like 60s or 2min")
-    .transform(milliseconds)
-    .refine((ms) => ms >= 2_000 && ms <= 600_000, "must be between 2s and 10min")
-    .default("60s"),
-});
+const schema = z
+  .object({
+    DBBACKUP_DIR: z.string().min(1).default("./backups"),
+    DBBACKUP_COMPRESS: z
+      .string()
+      .regex(COMPRESS, "must be none, 0-9, gzip[:1-9], lz4[:N] or zstd[:N]")
+      .optional(),
+    DBBACKUP_LOCK_WAIT_TIMEOUT: z
+      .string()
+      .regex(/^[0-9]+(s|ms|min)?$/, "must be a duration like 60s, 500ms or 2min")
+      .refine(
+        (v) => Number.parseInt(v, 10) > 0,
+        "must be more than 0 (0 would let pg_dump wait on a lock forever)",
+      )
+      .default("60s"),
+    DBBACKUP_EXACT_COUNT_MAX_ROWS: z.coerce
+      .number()
+      .int("must be a whole number")
+      .nonnegative("must be 0 or more")
+      .default(1_000_000),
+    PG_BIN_DIR: z.string().min(1).optional(),
+    // A string first: z.coerce would read an empty value as 0, i.e. "keep none".
+    DBBACKUP_KEEP_ON_DEMAND: z
+      .string()
+      .regex(/^[0-9]{1,6}$/, "must be a whole number, 0 or more")
+      .default("5")
+      .transform(Number),
+    DBBACKUP_KEEP_PRE_UPGRADE: z
+      .string()
+      .regex(/^[0-9]{1,6}$/, "must be a whole number, 0 or more")
+      .default("2")
+      .transform(Number),
+    DBBACKUP_ROW_DROP_ALERT: z
+      .string()
+      .regex(/^[0-9]{1,3}%?$/, "must be a percentage like 10%")
+      .transform((v) => Number.parseInt(v, 10))
+      .refine((p) => p >= 1 && p <= 100, "must be between 1% and 100%")
+      .default("10%"),
+    DBBACKUP_LEASE: z
+      .string()
+      .regex(/^[0-9]+(ms|s|m|min)?$/, "must be a duration like 60s or 2min")
+      .transform(milliseconds)
+      .refine((ms) => ms >= 2_000 && ms <= 600_000, "must be between 2s and 10min")
+      .default("60s"),
+  })
+  .merge(offsiteSchema);
 
 const FIXES: Record<string, string> = {
+  ...OFFSITE_FIXES,
   DBBACKUP_COMPRESS:
     "e.g. DBBACKUP_COMPRESS=gzip:4 (pg_dump ≤ 15) or zstd:3 (pg_dump ≥ 16), or leave it unset",
   DBBACKUP_LOCK_WAIT_TIMEOUT: "e.g. DBBACKUP_LOCK_WAIT_TIMEOUT=60s",
@@ -166,7 +172,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const parsed = schema.safeParse(merged);
   if (!parsed.success) {
     for (const { key, message } of settingProblems(parsed.error))
-      problems.push(`${key}=${JSON.stringify(merged[key])}: ${message} (${FIXES[key] ?? "fix or unset it"})`);
+      problems.push(
+        `${NOT_ECHOED.has(key) ? key : `${key}=${JSON.stringify(merged[key])}`}: ${message} (${FIXES[key] ?? "fix or unset it"})`,
+      );
   }
 
   const environments = new Map<string, EnvironmentConfig>();
@@ -211,8 +219,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     retention: { keepOnDemand: data.DBBACKUP_KEEP_ON_DEMAND, keepPreUpgrade: data.DBBACKUP_KEEP_PRE_UPGRADE },
     leaseMs: data.DBBACKUP_LEASE,
     rowDropPercent: data.DBBACKUP_ROW_DROP_ALERT,
+    ...withOffsite(offsiteSettings(data, merged)),
   };
 }
+
+/** Settings whose value is never repeated in an error: a private key pasted by mistake must not reach a log. */
+const NOT_ECHOED = new Set(["DBBACKUP_AGE_RECIPIENTS"]);
+
+const withOffsite = (offsite: OffsiteSettings | undefined) => (offsite ? { offsite } : {});
 
 /** Every setting at its default: what the verbs that need no settings (demo, help) run with. */
 export function defaultConfig(): Config {

@@ -32,11 +32,30 @@ export const restoreTestRecordSchema = z.object({
 });
 export type RestoreTestRecord = z.infer<typeof restoreTestRecordSchema>;
 
+/** Where a backup's encrypted off-site copy is and when it was proven; or why the last copy failed. */
+export const offsiteRecordSchema = z.object({
+  ok: z.boolean(),
+  at: z.string(),
+  by: z.string(),
+  /** s3://bucket/prefix/<id>/ */
+  location: z.string().optional(),
+  /** Total encrypted bytes, and the sha256 of each stored object by file name. */
+  bytes: z.number().optional(),
+  sha256: z.record(z.string()).optional(),
+  recipients: z.array(z.string()).optional(),
+  provenAt: z.string().optional(),
+  /** When it failed: the error's code and message. */
+  code: z.string().optional(),
+  why: z.string().optional(),
+});
+export type OffsiteRecord = z.infer<typeof offsiteRecordSchema>;
+
 const annotationSchema = z.object({
   /** null: unpinned (a pin an older dbbackup wrote into manifest.json no longer counts). */
   pin: pinSchema.nullable().optional(),
   lastVerify: verifyRecordSchema.optional(),
   restoreTest: restoreTestRecordSchema.optional(),
+  offsite: offsiteRecordSchema.optional(),
 });
 export type Annotation = z.infer<typeof annotationSchema>;
 

@@ -9,6 +9,7 @@ import {
 } from "../../../src/format.js";
 import type { BackupResult } from "../../backup.js";
 import {
+  amber,
   type Block,
   context,
   escapeMrkdwn,
@@ -78,6 +79,20 @@ export function backupDoneView(r: BackupResult): SlackMessage {
       ),
     );
   }
+  if (r.offsite?.ok === false) {
+    blocks.push(
+      context(
+        `:warning: *Off-site copy failed:* ${escapeMrkdwn(r.offsite.message)} The backup here is good and listed; \`/dbbackup offsite ${r.id}\` tries again.`,
+      ),
+    );
+    return amber(`${r.env} backup ${r.id} verified to stage ${stage}; its off-site copy failed`, blocks);
+  }
+  if (r.offsite)
+    blocks.push(
+      context(
+        `:lock: Off-site ✓ \`${escapeMrkdwn(r.offsite.location)}\` (${formatBytes(r.offsite.bytes)}, encrypted, proven)`,
+      ),
+    );
   return message(`${r.env} backup ${r.id} verified to stage ${stage}`, blocks);
 }
 

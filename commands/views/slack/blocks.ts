@@ -48,6 +48,11 @@ export function failure(code: ErrorCode, text: string, blocks: Block[]): SlackMe
   return { text: m.text, blocks: [], attachments: [{ color: slackColourOf(code), blocks: m.blocks }] };
 }
 
+/** Done, with a part that wasn't (a backup whose off-site copy failed): amber, the colour of "look at this". */
+export function amber(text: string, blocks: Block[]): SlackMessage {
+  return failure("usage", text, blocks);
+}
+
 /** An alarm (a guardrail notice, a failed restore test): red, like a failure. */
 export function red(text: string, blocks: Block[]): SlackMessage {
   return failure("internal_error", text, blocks);

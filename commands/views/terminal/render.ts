@@ -13,6 +13,7 @@ import {
 import type { BackupResult } from "../../backup.js";
 import type { ListResult } from "../../list.js";
 import type { VerifyResult } from "../../verify.js";
+import { offsiteLines } from "./render-offsite.js";
 
 /** Terminal views: pure functions of result objects. */
 
@@ -87,6 +88,7 @@ export function renderBackup(r: BackupResult, s: Style): string {
     ]),
     ...r.stages.map((st) => `  ${stageLine(st, s)}`),
   ];
+  if (r.offsite) lines.push(...offsiteLines(r.offsite, r.id, s));
   for (const w of r.warnings) lines.push(`  ${s.warn("!")} ${w}`);
   if (r.rowChanges) {
     for (const alarm of rowAlarms(r.rowChanges))
