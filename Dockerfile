@@ -66,6 +66,7 @@ COPY --from=pgdg-key /out/apt.postgresql.org.asc /etc/apt/keyrings/apt.postgresq
 #   tests initdb their own throwaway servers in a temp dir), so that would be dead weight.
 # - --no-install-recommends keeps out sysstat, logrotate and friends; the apt lists are removed
 #   in the same layer so they never take space in the image.
+# - age (Debian's): off-site copies are encrypted with it before they leave the host.
 # - The last loop fails the build if a major's binaries aren't where dbbackup looks for them.
 # - setpriv (util-linux, in every Debian image) ties pg_dump, pg_restore and the scratch servers to
 #   the bot's life (--pdeathsig): the build fails if it can't.
@@ -81,13 +82,14 @@ RUN set -eux; \
     grep -q '^create_main_cluster = false' /etc/postgresql-common/createcluster.conf; \
     packages=""; \
     for major in $PG_MAJORS; do packages="$packages postgresql-client-$major postgresql-$major"; done; \
-    apt-get install -y --no-install-recommends $packages; \
+    apt-get install -y --no-install-recommends $packages age; \
     rm -rf /var/lib/apt/lists/*; \
     for major in $PG_MAJORS; do \
         for tool in pg_dump pg_restore initdb postgres; do \
             "/usr/lib/postgresql/$major/bin/$tool" --version; \
         done; \
     done; \
+    age --version; \
     setpriv --pdeathsig=KILL -- true
 
 # A fixed non-root user. Postgres refuses to run as root, so running the whole bot as an

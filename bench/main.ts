@@ -10,6 +10,8 @@
  *   BENCH_SURVEY      gzip levels to also dump at (raw pg_dump + pg_restore), printing time and size of
  *                     each, e.g. "default,1,2,3"; unset: no survey
  *
+ * Off-site copy (bench/offsite.ts): needs `age` and `age-keygen` on PATH; s3rver on 127.0.0.1.
+ *
  * Nothing is cached across runs: the server, the database and every output live in temp dirs that
  * are removed at the end, also on Ctrl-C.
  */
@@ -25,6 +27,7 @@ import { stateFor } from "../src/state/open.js";
 import { type BaselineResult, rawDumpAndRead, runbookScript } from "./baselines.js";
 import { createBenchDatabase, DEFAULT_TARGET_BYTES } from "./dataset.js";
 import { type FakeBackup, fakeBackupId, MB, makeFakeBackups, measureCommand } from "./measure.js";
+import { type AgeKey, makeAgeKey, measureOffsite, offsiteRows } from "./offsite.js";
 import { measureAcks } from "./slack-ack.js";
 
 const SERVER_SETTINGS = {
@@ -288,8 +291,10 @@ async function main(): Promise<void> {
   const altCompress = process.env.BENCH_ALT_COMPRESS ?? "gzip:1";
   const work = await mkdtemp(path.join(os.tmpdir(), "dbbackup-bench-"));
   let server: ScratchServer | undefined;
+  let ageKey: AgeKey | undefined;
   const cleanup = async () => {
     await server?.stop();
+    await ageKey?.remove();
     await rm(work, { recursive: true, force: true });
   };
   const onSignal = (signal: NodeJS.Signals) => {
@@ -299,6 +304,8 @@ async function main(): Promise<void> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
+    // The off-site rows' throwaway age key, first: no age, no waiting for a database to find out.
+    ageKey = await makeAgeKey(work);
     log(
       `starting Postgres 15 (${Object.entries(SERVER_SETTINGS)
         .map(([k, v]) => `${k}=${v}`)
@@ -406,6 +413,7 @@ async function main(): Promise<void> {
     const idleRss = await dbbackupIdleRss();
     const template = dbbackup[0]?.manifest;
     const listMs = template ? await dbbackupList(fresh(), template) : undefined;
+    const offsite = keptBackup ? await measureOffsite(keptBackup, ageKey, rounds, fresh(), log) : undefined;
 
     const runbookMs = median(runbook.map((r) => r.ms));
     const runbookBytes = median(runbook.map((r) => r.dumpBytes));
@@ -501,6 +509,7 @@ async function main(): Promise<void> {
         listMs === undefined ? "n/a" : ratio(listMs.cliMs, 200),
         "≤ 200 ms",
       ],
+      ...offsiteRows(offsite),
     ];
     const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length))) ?? [];
     const line = (cells: string[]) =>

@@ -17,6 +17,9 @@ export const verb = defineVerb({
       "Per env keep the last DBBACKUP_KEEP_ON_DEMAND (5) on-demand and the last",
       "DBBACKUP_KEEP_PRE_UPGRADE (2) pre-upgrade ones; never a pinned one, one a restore test is",
       "reading, the env's newest verified one, or anything of an env while its backup runs.",
+      "With off-site copies set up, the bucket too, by its own counts: DBBACKUP_OFFSITE_KEEP_ON_DEMAND",
+      "(30) and DBBACKUP_OFFSITE_KEEP_PRE_UPGRADE (10); pins hold there too, and so does the env's",
+      "newest proven copy.",
       "--dry-run shows what would go and why, deleting nothing.",
     ],
   },
@@ -37,6 +40,13 @@ export const verb = defineVerb({
     pruneBackups({ ...ctx, via: ctx.via ?? "terminal" }, args),
   terminal: {
     render: (r, style) => renderPrune(r, style),
-    exitCode: (r) => (r.stopped ? 130 : r.backups.some((b) => b.outcome === "failed") ? 1 : 0),
+    exitCode: (r) =>
+      r.stopped || r.offsite?.stopped
+        ? 130
+        : r.backups.some((b) => b.outcome === "failed") ||
+            r.offsite?.error ||
+            r.offsite?.copies.some((c) => c.outcome === "failed")
+          ? 1
+          : 0,
   },
 });

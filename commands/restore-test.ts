@@ -17,6 +17,9 @@ export const restoreTestArgs = z.object({
   ref: z.string().min(1),
   env: envNameSchema.optional(),
   keepServer: z.boolean().default(false),
+  /** `offsite`: test the bucket's copy (fetched, decrypted, into a hidden folder removed after). */
+  from: z.enum(["local", "offsite"]).default("local"),
+  identity: z.string().min(1).max(4096).optional(),
 });
 export type RestoreTestArgs = z.input<typeof restoreTestArgs>;
 
@@ -35,14 +38,61 @@ export interface RestoreTestResult {
   serverUrl?: string;
   /** With --keep-server: stops the scratch server (not part of the JSON). */
   stopServer?: () => Promise<void>;
+  /** With --from offsite: the bucket the tested copy came from. */
+  offsite?: string;
 }
 
 async function run(ctx: CommandContext, input: RestoreTestArgs): Promise<RestoreTestResult> {
   const args = restoreTestArgs.parse(input);
+  if (args.from === "offsite") return fromOffsite(ctx, args);
+  return restoreTest(ctx, args, args.ref);
+}
+
+/** The off-site copy, fetched into a hidden folder of the backups folder (swept if we die), tested, removed. */
+async function fromOffsite(
+  ctx: CommandContext,
+  args: z.output<typeof restoreTestArgs>,
+): Promise<RestoreTestResult> {
+  if (!isBackupId(args.ref))
+    throw usage(
+      `restore-test --from offsite takes a backup id, not ${JSON.stringify(args.ref.slice(0, 60))}.`,
+      "`dbbackup list --offsite` shows the ids the bucket holds.",
+    );
+  const [{ pullOffsite }, { createInProgressDir }, { stateFor }, { rmSync }, { randomBytes }] =
+    await Promise.all([
+      import("../src/offsite/pull.js"),
+      import("../src/backup/work-dirs.js"),
+      import("../src/state/open.js"),
+      import("node:fs"),
+      import("node:crypto"),
+    ]);
+  const scratch = createInProgressDir(
+    ctx.config.backupsDir,
+    `offsite-test-${randomBytes(4).toString("hex")}`,
+    stateFor(ctx.config),
+  );
+  try {
+    const pulled = await pullOffsite(ctx.config, args.ref, {
+      identityFile: args.identity,
+      root: scratch,
+      signal: ctx.signal,
+    });
+    const result = await restoreTest(ctx, { ...args, keepServer: false }, pulled.dir);
+    return { ...result, offsite: ctx.config.offsite?.url ?? "" };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function restoreTest(
+  ctx: CommandContext,
+  args: z.output<typeof restoreTestArgs>,
+  ref: string,
+): Promise<RestoreTestResult> {
   const { runRestoreTest, summarize } = await import("../src/restore/restore-test.js");
   const outcome = await runRestoreTest({
     config: ctx.config,
-    ref: args.ref,
+    ref,
     env: args.env,
     requestedBy: ctx.requestedBy,
     cwd: ctx.cwd ?? process.cwd(),
@@ -76,6 +126,14 @@ function restoreTestWords(words: Words): RestoreTestArgs {
   const env = envOption ?? envWord;
   const args: RestoreTestArgs = { ref, keepServer: words.options["keep-server"] === true };
   if (env !== undefined) args.env = knownEnv(env, words.envs);
+  const from = optionValue(words, "from");
+  if (from !== undefined && from !== "offsite" && from !== "local")
+    throw usage(
+      `--from takes offsite (the bucket's copy) or local, not ${JSON.stringify(from.slice(0, 40))}.`,
+    );
+  if (from !== undefined) args.from = from;
+  const identity = optionValue(words, "identity");
+  if (identity !== undefined) args.identity = identity;
   return args;
 }
 
@@ -88,14 +146,20 @@ export const verb = defineVerb({
   summary: "Prove a backup restores (stage 3).",
   slackSummary: "prove a backup restores (stage 3), or give an id",
   usage: {
-    terminal: "dbbackup restore-test <ID|PATH|latest> [--env ENV] [--keep-server] [--json]",
+    terminal:
+      "dbbackup restore-test <ID|PATH|latest> [--env ENV] [--keep-server] [--from offsite [--identity KEYFILE]] [--json]",
     slack: "/dbbackup restore-test latest [env]",
     details: [
       "Stage 3: restore into a throwaway Postgres of the dump's major and compare tables, rows,",
       "views, extensions and policies with what was recorded; kept in the manifest and drill log.",
     ],
   },
-  options: { env: { value: "ENV" }, "keep-server": {} },
+  options: {
+    env: { value: "ENV" },
+    "keep-server": {},
+    from: { value: "offsite" },
+    identity: { value: "KEYFILE" },
+  },
   args: restoreTestArgs,
   fromWords: restoreTestWords,
   run,
@@ -112,6 +176,11 @@ export const verb = defineVerb({
   slack: {
     mode: "job",
     check(args) {
+      if (args.from === "offsite" || args.identity !== undefined)
+        throw usage(
+          "/dbbackup restore-test --from offsite isn't available from Slack: decrypting needs the private key, which stays off the bot's host.",
+          "Run it where the key is: npx dbbackup restore-test <ID> --from offsite --identity key.txt",
+        );
       if (args.keepServer)
         throw usage(
           "/dbbackup restore-test --keep-server isn't available from Slack.",

@@ -31,7 +31,7 @@ export interface VerifyResult {
  * recorded. The result is recorded in the state for a backup of the backups folder; nothing is ever
  * written into the folder itself.
  */
-async function run(ctx: CommandContext, input: VerifyArgs): Promise<VerifyResult> {
+export async function verifyBackup(ctx: CommandContext, input: VerifyArgs): Promise<VerifyResult> {
   const args = verifyArgs.parse(input);
   const root = ctx.config.backupsDir;
   const state = stateFor(ctx.config);
@@ -107,6 +107,6 @@ export const verb = defineVerb({
       );
     return { ref: positionals[0] };
   },
-  run,
+  run: verifyBackup,
   terminal: { render: (r, style) => renderVerify(r, style), exitCode: (r) => (r.ok ? 0 : 1) },
 });

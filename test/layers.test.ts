@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 
 /**
  * Imports run one way: front ends (src/cli, src/slack, src/schedule) → commands → the engine
- * (src/backup, src/restore, src/state, src/guardrails, src/demo) → the base (config, errors,
+ * (src/backup, src/restore, src/state, src/guardrails, src/offsite, src/demo) → the base (config, errors,
  * format, log, version). A folder never imports one above it, and front ends don't import each
  * other, except the bot (src/slack), which runs the schedule.
  */
@@ -17,6 +17,7 @@ const LEVEL: Record<string, number> = {
   "src/restore": 1,
   "src/state": 1,
   "src/guardrails": 1,
+  "src/offsite": 1,
   "src/demo": 1,
   commands: 2,
   "src/cli": 3,

@@ -52,6 +52,8 @@ export interface BackupSummary {
   pin?: { reason: string; by: string; at: string };
   /** The latest restore test (stage 3), passed or failed: when, by whom, how long. */
   restoreTest?: { at: string; ok: boolean; by: string; ms: number };
+  /** Its off-site copy: proven (when), or why the last try failed. */
+  offsite?: { ok: boolean; at: string; why?: string };
 }
 
 export interface Listing {
@@ -153,10 +155,20 @@ function withFacts(
     },
     annotation,
   );
+  const offsite = annotation?.offsite;
   return {
     ...rest,
     dir,
     stage: facts.stage,
+    ...(offsite
+      ? {
+          offsite: {
+            ok: offsite.ok,
+            at: offsite.provenAt ?? offsite.at,
+            ...(offsite.why ? { why: offsite.why } : {}),
+          },
+        }
+      : {}),
     ...(facts.lastVerify ? { lastVerify: { at: facts.lastVerify.at, ok: facts.lastVerify.ok } } : {}),
     ...(facts.pin ? { pin: facts.pin } : {}),
     ...(facts.restoreTest

@@ -1,9 +1,12 @@
 import { z } from "zod/v3";
 import { type Config, envNameSchema } from "../config.js";
+import type { OffsitePruneResult } from "../offsite/prune-offsite.js";
+import type { Pin } from "../state/annotations.js";
 import { audit } from "../state/audit.js";
 import { stateFor } from "../state/open.js";
+import type { StateStore } from "../state/store.js";
 import { findBackups, type IgnoredEntry } from "./backup-folders.js";
-import { executeRetention, gatherFacts } from "./prune-run.js";
+import { executeRetention, gatherFacts, type RetentionOutcome } from "./prune-run.js";
 import {
   planRetention,
   type RetentionDecision,
@@ -43,6 +46,8 @@ export interface PruneResult {
   running: (RunningBackup & { env: string })[];
   /** A real prune stopped by Ctrl-C before it finished. */
   stopped: boolean;
+  /** The bucket's side, with its own counts: present only when off-site copies are set up. */
+  offsite?: OffsitePruneResult;
 }
 
 /** Who asked for a prune, for the audit log of what it deleted. */
@@ -76,23 +81,7 @@ export async function pruneBackups(request: PruneRequest, input: PruneArgs): Pro
   if (!args.dryRun) {
     const outcome = await executeRetention(root, state, plan, ctx.signal);
     stopped = outcome.stopped;
-    const deleted = new Set(outcome.deleted);
-    const spared = new Map(outcome.spared.map((s) => [s.id, s.reason]));
-    const failed = new Map(outcome.failed.map((f) => [f.id, f.reason]));
-    for (const item of items) {
-      if (item.action === "keep") item.outcome = "kept";
-      else if (deleted.has(item.id)) item.outcome = "deleted";
-      else if (spared.has(item.id)) {
-        item.outcome = "spared";
-        item.note = spared.get(item.id);
-      } else if (failed.has(item.id)) {
-        item.outcome = "failed";
-        item.note = failed.get(item.id);
-      } else {
-        item.outcome = "kept";
-        item.note = "not reached: prune was stopped";
-      }
-    }
+    applyOutcome(items, outcome);
   }
   const gone = items.filter((i) => (args.dryRun ? i.action === "delete" : i.outcome === "deleted"));
   if (!args.dryRun) {
@@ -107,6 +96,7 @@ export async function pruneBackups(request: PruneRequest, input: PruneArgs): Pro
       });
     }
   }
+  const offsite = await pruneBucket(ctx, state, args, found.backups);
   return {
     ok: true,
     root,
@@ -119,5 +109,59 @@ export async function pruneBackups(request: PruneRequest, input: PruneArgs): Pro
     ignored: found.ignored,
     running: [...facts.running].map(([env, r]) => ({ env, ...r })),
     stopped,
+    ...(offsite ? { offsite } : {}),
   };
+}
+
+function applyOutcome(items: PruneItem[], outcome: RetentionOutcome): void {
+  const deleted = new Set(outcome.deleted);
+  const spared = new Map(outcome.spared.map((s) => [s.id, s.reason]));
+  const failed = new Map(outcome.failed.map((f) => [f.id, f.reason]));
+  for (const item of items) {
+    if (item.action === "keep") item.outcome = "kept";
+    else if (deleted.has(item.id)) item.outcome = "deleted";
+    else if (spared.has(item.id)) {
+      item.outcome = "spared";
+      item.note = spared.get(item.id);
+    } else if (failed.has(item.id)) {
+      item.outcome = "failed";
+      item.note = failed.get(item.id);
+    } else {
+      item.outcome = "kept";
+      item.note = "not reached: prune was stopped";
+    }
+  }
+}
+
+/**
+ * The off-site copies, by their own counts (loaded only when off-site is set up, so a prune without
+ * it never loads the S3 client). Pins hold on both sides. Audited like local deletes.
+ */
+async function pruneBucket(
+  ctx: PruneRequest,
+  state: StateStore,
+  args: z.output<typeof pruneArgs>,
+  local: readonly { id: string; pin?: Pin }[],
+): Promise<OffsitePruneResult | undefined> {
+  const settings = ctx.config.offsite;
+  if (!settings) return undefined;
+  const { pruneOffsite } = await import("../offsite/prune-offsite.js");
+  const pins = new Map(local.flatMap((b): [string, Pin][] => (b.pin ? [[b.id, b.pin]] : [])));
+  const result = await pruneOffsite(settings, state, {
+    env: args.env,
+    dryRun: args.dryRun,
+    signal: ctx.signal,
+    pins,
+  });
+  if (!args.dryRun)
+    for (const c of result.copies.filter((x) => x.outcome === "deleted"))
+      await audit(state, "offsite-pruned", {
+        id: c.id,
+        env: c.env,
+        rule: c.rule,
+        reason: c.reason,
+        by: ctx.requestedBy,
+        via: ctx.via,
+      });
+  return result;
 }

@@ -79,7 +79,8 @@ function groupOf(b: RetentionBackup): string {
   return b.env === ADHOC_ENV ? `${ADHOC_ENV} ${b.target}` : b.env;
 }
 
-function ordinal(n: number): string {
+/** 1 → "1st", 12 → "12th", 23 → "23rd". */
+export function ordinal(n: number): string {
   const tens = n % 100;
   const suffix =
     tens >= 11 && tens <= 13 ? "th" : n % 10 === 1 ? "st" : n % 10 === 2 ? "nd" : n % 10 === 3 ? "rd" : "th";

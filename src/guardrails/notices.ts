@@ -30,7 +30,16 @@ export type Notice =
       error: string | null;
     }
   | { kind: "version-changed"; env: string; from: string; to: string; lastBackup: BackupRef }
-  | { kind: "dead-man"; env: string; days: number; lastBackup: BackupRef | null }
+  | {
+      kind: "dead-man";
+      env: string;
+      days: number;
+      /** No backup reached stage 2 in those days (false: they did; only the off-site copies stopped). */
+      noStage2: boolean;
+      lastBackup: BackupRef | null;
+      /** Off-site copies are set up and no backup of env reached the bucket in those days: the last that did. */
+      offsite?: { lastCopy: { id: string; provenAt: string } | null };
+    }
   | {
       kind: "drill-due";
       env: string;
@@ -45,6 +54,12 @@ export type Notice =
       trigger: "schedule" | "after-backup";
       deleted: { id: string; env: string; bytes: number; reason: string }[];
       freedBytes: number;
+      /** Off-site copies deleted by their own counts, and those the bucket kept (its lock, a no-delete policy). */
+      offsite?: {
+        deleted: { id: string; env: string; bytes: number; reason: string }[];
+        freedBytes: number;
+        left: { id: string; note: string }[];
+      };
     }
   | {
       kind: "supabase-upgrade";

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { DeleteObjectCommand, type S3Client } from "@aws-sdk/client-s3";
@@ -15,7 +14,7 @@ import { tryLock } from "../state/locks.js";
 import { stateFor } from "../state/open.js";
 import type { StateStore } from "../state/store.js";
 import { TOOL_VERSION } from "../version.js";
-import { encrypt, recipientHint } from "./age.js";
+import { encryptFile, recipientHint } from "./age.js";
 import type { OffsiteIndex } from "./index-file.js";
 import { INDEX_NAME, keyFor, s3Client } from "./s3-client.js";
 import { abortAbandonedUploads, type StoredObject, type UploadTarget, uploadProven } from "./upload.js";
@@ -153,20 +152,26 @@ async function copyFiles(
   const names = [...manifest.files.map((f) => f.name).filter((n) => n !== MANIFEST_FILE), MANIFEST_FILE];
   const stored: (StoredObject & { name: string })[] = [];
   try {
-    for (const name of names) {
-      const sealed = encrypt(
-        target.state,
-        createReadStream(path.join(dir, name)),
-        settings.recipients,
-        request.signal,
-      );
+    const send = async (name: string) => {
+      const sealed = encryptFile(target.state, path.join(dir, name), settings.recipients, request.signal);
       const [object] = await Promise.all([
         uploadProven(target, keyFor(settings, manifest.id, `${name}.age`), sealed.output),
         sealed.done,
       ]);
       stored.push({ ...object, name });
       request.onFile?.(name, object.bytes);
-    }
+    };
+    // The dump and its small companions three at a time (each costs an age start and two round trips).
+    const before = names.slice(0, -1);
+    let next = 0;
+    const lane = async () => {
+      while (next < before.length) await send(before[next++] ?? "");
+    };
+    const lanes = await Promise.allSettled([lane(), lane(), lane()]);
+    const failed = lanes.find((l) => l.status === "rejected");
+    if (failed) throw failed.reason;
+    await send(MANIFEST_FILE);
+    stored.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
     const provenAt = new Date().toISOString();
     const index: OffsiteIndex = {
       format: 1,
@@ -194,7 +199,7 @@ async function copyFiles(
     );
     return {
       id: manifest.id,
-      location: `s3://${settings.bucket}/${keyFor(settings, manifest.id, "")}`,
+      location: `s3://${settings.bucket}/${keyFor(settings, manifest.id, "")}/`,
       bytes: stored.reduce((n, s) => n + s.bytes, 0),
       files: stored.length,
       recipients: index.recipients.map((r) => r.hint),

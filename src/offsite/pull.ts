@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { accessSync, constants, createWriteStream, existsSync, renameSync, rmSync } from "node:fs";
+import { accessSync, constants, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -77,6 +77,7 @@ export async function pullOffsite(config: Config, id: string, request: PullReque
       `Backup ${id} is already in ${root}.`,
       "`dbbackup verify <ID>` checks it; remove the folder first to fetch the off-site copy instead.",
     );
+  mkdirSync(root, { recursive: true, mode: 0o700 });
   const state = stateFor({ backupsDir: root, leaseMs: config.leaseMs });
   const work = createInProgressDir(root, id, state);
   try {

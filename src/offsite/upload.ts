@@ -36,8 +36,10 @@ export interface StoredObject {
 interface Hashes {
   bytes: number;
   sha256: ReturnType<typeof createHash>;
-  md5: ReturnType<typeof createHash>;
+  /** Each part's MD5 (the one part of a single PUT): what the store's ETags must say. */
   partMd5s: Buffer[];
+  /** Every part's ETag, as the store answered it, was our MD5 of that part. */
+  partsMatch: boolean;
 }
 
 export interface UploadTarget {
@@ -49,12 +51,24 @@ export interface UploadTarget {
 
 /** Streams `body` to `key`, then proves the store holds exactly those bytes; a failed upload leaves no parts. */
 export async function uploadProven(target: UploadTarget, key: string, body: Readable): Promise<StoredObject> {
-  const hashes: Hashes = { bytes: 0, sha256: createHash("sha256"), md5: createHash("md5"), partMd5s: [] };
+  const hashes: Hashes = { bytes: 0, sha256: createHash("sha256"), partMd5s: [], partsMatch: true };
   const etag = await upload(target, key, body, hashes);
   const sha256 = hashes.sha256.digest("hex");
-  const whole = hashes.md5.digest("hex");
-  const multipart = `${createHash("md5").update(Buffer.concat(hashes.partMd5s)).digest("hex")}-${hashes.partMd5s.length}`;
-  const proof = await prove(target, key, { bytes: hashes.bytes, sha256, etags: [whole, multipart], etag });
+  const [only] = hashes.partMd5s;
+  // One PUT: its ETag is the MD5 of the object. Multipart: each part's ETag was the MD5 of that part.
+  const etags =
+    hashes.partMd5s.length === 1 && only
+      ? [only.toString("hex")]
+      : [
+          `${createHash("md5").update(Buffer.concat(hashes.partMd5s)).digest("hex")}-${hashes.partMd5s.length}`,
+        ];
+  const proof = await prove(target, key, {
+    bytes: hashes.bytes,
+    sha256,
+    etags,
+    etag,
+    partsMatch: hashes.partMd5s.length > 1 && hashes.partsMatch,
+  });
   return { key, bytes: hashes.bytes, sha256, proof };
 }
 
@@ -68,17 +82,16 @@ async function upload(target: UploadTarget, key: string, body: Readable, hashes:
       target.signal?.throwIfAborted();
       hashes.bytes += chunk.length;
       hashes.sha256.update(chunk);
-      hashes.md5.update(chunk);
       pending.push(chunk);
       pendingBytes += chunk.length;
       if (pendingBytes < PART_SIZE) continue;
-      multipart ??= await Multipart.start(target, key);
+      multipart ??= await Multipart.start(target, key, hashes);
       await multipart.add(part(pending, hashes));
       pending = [];
       pendingBytes = 0;
     }
     if (!multipart) {
-      const data = Buffer.concat(pending);
+      const data = part(pending, hashes);
       const r = await client.send(
         new PutObjectCommand({ Bucket: settings.bucket, Key: key, Body: data, ContentLength: data.length }),
         { abortSignal: target.signal },
@@ -111,9 +124,10 @@ class Multipart {
     private readonly key: string,
     private readonly uploadId: string,
     private readonly open: OpenUploads,
+    private readonly hashes: Hashes,
   ) {}
 
-  static async start(target: UploadTarget, key: string): Promise<Multipart> {
+  static async start(target: UploadTarget, key: string, hashes: Hashes): Promise<Multipart> {
     const r = await target.client.send(
       new CreateMultipartUploadCommand({ Bucket: target.settings.bucket, Key: key }),
       { abortSignal: target.signal },
@@ -121,7 +135,7 @@ class Multipart {
     if (!r.UploadId) throw new Error("the store started a multipart upload without an id");
     const open = new OpenUploads(target.state);
     await open.add(key, r.UploadId);
-    return new Multipart(target, key, r.UploadId, open);
+    return new Multipart(target, key, r.UploadId, open, hashes);
   }
 
   async add(data: Buffer): Promise<void> {
@@ -148,6 +162,8 @@ class Multipart {
       }),
       { abortSignal: this.target.signal },
     );
+    const ours = this.hashes.partMd5s[number - 1]?.toString("hex");
+    if ((r.ETag ?? "").replace(/"/g, "") !== ours) this.hashes.partsMatch = false;
     this.parts.push({ ETag: r.ETag ?? "", PartNumber: number });
   }
 
@@ -211,7 +227,7 @@ export async function abortAbandonedUploads(
 async function prove(
   target: UploadTarget,
   key: string,
-  ours: { bytes: number; sha256: string; etags: string[]; etag: string },
+  ours: { bytes: number; sha256: string; etags: string[]; etag: string; partsMatch: boolean },
 ): Promise<StoredObject["proof"]> {
   const { client, settings } = target;
   const head = await client
@@ -222,7 +238,7 @@ async function prove(
   if (head.ContentLength !== ours.bytes)
     await mismatch(target, key, `${head.ContentLength} bytes stored, ${ours.bytes} sent`);
   const stored = (head.ETag ?? ours.etag).replace(/"/g, "");
-  if (ours.etags.includes(stored)) return "etag";
+  if (ours.etags.includes(stored) || ours.partsMatch) return "etag";
   const read = await readBackSha256(target, key);
   if (read !== ours.sha256) await mismatch(target, key, "the bytes read back differ from the bytes sent");
   return "read-back";

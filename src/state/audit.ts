@@ -16,16 +16,21 @@ export type AuditKind =
   | "restore-test-finished"
   | "restore-test-failed"
   | "restore-test-cancelled"
+  | "offsite-started"
+  | "offsite-finished"
+  | "offsite-failed"
+  | "offsite-cancelled"
   | "pinned"
   | "unpinned"
   | "pruned"
+  | "offsite-pruned"
   | "window-declared"
   | "window-cancelled"
   | "guardrail-posted"
   | "replay-refused";
 
 /** The lines of a job the bot runs, by its verb (backups and restore tests). */
-export type AuditedJob = "backup" | "restore-test";
+export type AuditedJob = "backup" | "restore-test" | "offsite";
 
 export function jobAuditKinds(
   job: AuditedJob,

@@ -13,6 +13,7 @@ import {
   section,
   who,
 } from "./blocks.js";
+import { offsitePrunedBlocks } from "./offsite-prune-views.js";
 
 /** Block Kit for the scheduled guardrails and the window verbs: pure functions of their data. */
 
@@ -214,12 +215,16 @@ function versionChangedView(n: NoticeOf<"version-changed">, rules: ButtonRules):
 }
 
 function deadManView(n: NoticeOf<"dead-man">, rules: ButtonRules): SlackMessage {
-  return red(`No verified ${n.env} backup in ${n.days} days`, [
-    section(
-      `:skull: *No ${n.env} backup has reached stage 2 in ${n.days} days.*\n${n.lastBackup ? `The last one is ${backupLine(n.lastBackup)}.` : `There has never been one.`} Check the schedule that should make them, and take one now.`,
-    ),
-    backupButton(n.env, null, rules),
-  ]);
+  const last = n.lastBackup ? `The last one is ${backupLine(n.lastBackup)}.` : `There has never been one.`;
+  const c = n.offsite?.lastCopy;
+  const copy = c
+    ? ` The last copy off-site is \`${c.id}\`, proven ${when(c.provenAt)}.`
+    : " None was ever copied.";
+  const head = n.noStage2
+    ? `:skull: *No ${n.env} backup has reached stage 2 in ${n.days} days${n.offsite ? ", and none reached off-site" : ""}.*\n${last}${n.offsite ? copy : ""} Check the schedule that should make them, and take one now.`
+    : `:skull: *No ${n.env} backup has reached off-site in ${n.days} days.*\nBackups still reach stage 2: ${last}${copy} Check the off-site settings and \`/dbbackup list\`; \`/dbbackup offsite ${n.lastBackup?.id ?? "<id>"}\` copies it now.`;
+  const title = n.noStage2 ? `No verified ${n.env} backup` : `No ${n.env} backup reached off-site`;
+  return red(`${title} in ${n.days} days`, [section(head), backupButton(n.env, null, rules)]);
 }
 
 function drillDueView(n: NoticeOf<"drill-due">): SlackMessage {
@@ -247,6 +252,7 @@ function prunedView(n: NoticeOf<"pruned">): SlackMessage {
         .map((d) => `• \`${d.id}\` ${formatBytes(d.bytes)}: ${escapeMrkdwn(d.reason)}`)
         .join("\n")}`,
     ),
+    ...offsitePrunedBlocks(n.offsite),
   ]);
 }
 

@@ -60,7 +60,12 @@ export function listView(r: ListResult, now: Date): SlackMessage {
           ? ` · restore test passed ${formatAge(now, b.restoreTest.at)}`
           : ` · :x: restore test FAILED ${formatAge(now, b.restoreTest.at)}`
         : "";
-      return `\`${b.id}\` ${formatBytes(b.totalBytes)} · ${formatAge(now, b.finishedAt)} · stage ${stage}${test}${pin}`;
+      const offsite = b.offsite
+        ? b.offsite.ok
+          ? " · off-site ✓"
+          : ` · :warning: off-site failed: ${escapeMrkdwn((b.offsite.why ?? "").slice(0, 80))}`
+        : "";
+      return `\`${b.id}\` ${formatBytes(b.totalBytes)} · ${formatAge(now, b.finishedAt)} · stage ${stage}${test}${offsite}${pin}`;
     });
     const more = r.backups.filter((b) => b.env === env).length - rows.length;
     blocks.push(section(`*${env}*\n${lines.join("\n")}${more > 0 ? `\n…and ${more} older` : ""}`));

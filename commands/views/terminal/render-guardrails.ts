@@ -26,6 +26,14 @@ export function renderUpgrade(r: UpgradeResult, s: Style): string {
     .join("\n")}\n`;
 }
 
+function deadManText(n: Extract<Notice, { kind: "dead-man" }>): string {
+  const copy = n.offsite?.lastCopy;
+  const copyText = copy ? `last copy: ${copy.id}, proven ${formatUtc(copy.provenAt)}` : "never";
+  if (!n.noStage2)
+    return `No ${n.env} backup reached off-site in ${n.days} days (${copyText}), though backups still reach stage 2 (newest: ${n.lastBackup?.id ?? "?"}). Check the off-site settings and \`dbbackup list --offsite\`, then copy it: dbbackup offsite ${n.lastBackup?.id ?? "<ID>"}`;
+  return `No ${n.env} backup reached stage 2 in ${n.days} days${n.lastBackup ? ` (last: ${n.lastBackup.id})` : " (never)"}${n.offsite ? `, and none reached off-site (${copyText})` : ""}. Take one now: dbbackup ${n.env}`;
+}
+
 /** One notice as the terminal shows it (the same facts as the Slack message). */
 export function renderNotice(n: Notice, s: Style): string {
   switch (n.kind) {
@@ -46,9 +54,7 @@ export function renderNotice(n: Notice, s: Style): string {
         `${n.env} went from ${n.from} to ${n.to} without a pre-upgrade backup (newest: ${n.lastBackup.id}). Take one now: dbbackup ${n.env}`,
       );
     case "dead-man":
-      return s.bad(
-        `No ${n.env} backup reached stage 2 in ${n.days} days${n.lastBackup ? ` (last: ${n.lastBackup.id})` : " (never)"}. Take one now: dbbackup ${n.env}`,
-      );
+      return s.bad(deadManText(n));
     case "drill-due": {
       const d = n.lastDrill;
       const last = d
@@ -60,8 +66,17 @@ export function renderNotice(n: Notice, s: Style): string {
     }
     case "pruned":
       return [
-        `Retention deleted ${n.deleted.length} backup(s), ${formatBytes(n.freedBytes)}:`,
+        ...(n.deleted.length > 0 || !n.offsite
+          ? [`Retention deleted ${n.deleted.length} backup(s), ${formatBytes(n.freedBytes)}:`]
+          : []),
         ...n.deleted.map((d) => `  ${d.id}  ${formatBytes(d.bytes)}  ${d.reason}`),
+        ...(n.offsite
+          ? [
+              `Off-site retention deleted ${n.offsite.deleted.length} copies, ${formatBytes(n.offsite.freedBytes)}:`,
+              ...n.offsite.deleted.map((d) => `  ${d.id}  ${formatBytes(d.bytes)}  ${d.reason}`),
+              ...n.offsite.left.map((l) => `  ${l.id}  left in place: ${l.note}`),
+            ]
+          : []),
       ].join("\n");
     case "supabase-upgrade":
       return s.warn(

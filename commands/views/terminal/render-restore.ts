@@ -34,7 +34,12 @@ export function renderRestoreTest(r: RestoreTestResult, s: Style): string {
       "  The files changed since the backup was taken (their sha256 no longer matches the manifest); nothing was restored.",
     );
   if (!r.ok) lines.push(`  → ${restoreAdvice(r.parity)}`);
-  if (!r.recorded) lines.push(`  (${r.dir} is not in the backups folder: tested, not recorded for ${r.id})`);
+  if (r.offsite)
+    lines.push(
+      `  (the off-site copy in ${r.offsite}: fetched, decrypted, tested, then removed from this host)`,
+    );
+  else if (!r.recorded)
+    lines.push(`  (${r.dir} is not in the backups folder: tested, not recorded for ${r.id})`);
   if (r.serverUrl) lines.push("", `The restored copy is at ${r.serverUrl} until you press Ctrl-C.`);
   return `${lines.join("\n")}\n`;
 }

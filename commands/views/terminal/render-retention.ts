@@ -1,4 +1,5 @@
 import { formatBytes, table } from "../../../src/format.js";
+import type { OffsitePruneItem, OffsitePruneResult } from "../../../src/offsite/prune-offsite.js";
 import type { Pin } from "../../../src/state/annotations.js";
 import type { KeepResult } from "../../keep.js";
 import type { PruneItem, PruneResult } from "../../prune.js";
@@ -32,7 +33,7 @@ function verb(item: PruneItem, dryRun: boolean): string {
 
 function paint(word: string, s: Style): string {
   if (word === "FAILED") return s.bad(word);
-  if (word === "delete" || word === "deleted" || word === "spared") return s.warn(word);
+  if (["delete", "deleted", "spared", "retained", "refused"].includes(word)) return s.warn(word);
   return word;
 }
 
@@ -92,9 +93,54 @@ export function renderPrune(r: PruneResult, s: Style): string {
   }
   if (r.stopped)
     lines.push("", s.warn("Stopped before the end (Ctrl-C): the backups marked kept were not reached."));
-  if (r.dryRun && gone > 0)
+  if (r.offsite) lines.push("", ...renderOffsitePrune(r.offsite, r.dryRun, s));
+  if (r.dryRun && (gone > 0 || (r.offsite?.deleted.length ?? 0) > 0))
     lines.push("", `Run \`dbbackup prune${r.env ? ` ${r.env}` : ""}\` to delete them.`);
   return `${lines.join("\n")}\n`;
+}
+
+/** The bucket's side: its own counts; a copy the bucket's lock or a no-delete policy kept is no failure. */
+function renderOffsitePrune(o: OffsitePruneResult, dryRun: boolean, s: Style): string[] {
+  if (o.error) return [s.bad(`Off-site (${o.url}): not pruned. ${o.error.message}`), `  ${o.error.hint}`];
+  const all = plural(o.copies.length, "copy", "copies");
+  const freed = formatBytes(o.freedBytes);
+  const head =
+    o.copies.length === 0
+      ? "no copies: nothing to prune."
+      : `${dryRun ? "would delete" : "deleted"} ${o.deleted.length} of ${all}, freeing ${freed}.`;
+  const lines = [s.bold(`Off-site (${o.url}): ${head}`)];
+  if (o.copies.length === 0) return lines;
+  const left = o.copies.filter((c) => c.outcome === "retained" || c.outcome === "refused").length;
+  if (left > 0)
+    lines.push(`${plural(left, "copy", "copies")} the bucket would not let go: left in place, not an error.`);
+  const failed = o.copies.filter((c) => c.outcome === "failed").length;
+  if (failed > 0)
+    lines.push(s.bad(`${plural(failed, "copy", "copies")} could not be deleted (FAILED below).`));
+  lines.push(
+    s.dim(
+      `Rules: per env keep the last ${o.rules.keepOnDemand} on-demand and the last ${o.rules.keepPreUpgrade} pre-upgrade copies, plus any pinned and each env's newest proven one.`,
+    ),
+  );
+  const word = (c: OffsitePruneItem) =>
+    dryRun ? c.action : c.outcome === "failed" ? "FAILED" : (c.outcome ?? "kept");
+  for (const env of [...new Set(o.copies.map((c) => c.env))]) {
+    const rows = o.copies.filter((c) => c.env === env);
+    const del = rows.filter((c) => (dryRun ? c.action === "delete" : c.outcome === "deleted")).length;
+    lines.push(
+      s.bold(
+        `  ${env}: ${dryRun ? "would delete" : "deleted"} ${del}, ${dryRun ? "keep" : "kept"} ${rows.length - del}`,
+      ),
+    );
+    const words = rows.map(word);
+    const cells = rows.map((c, i) => [`    ${words[i]}`, c.id, c.note ? `${c.reason}; ${c.note}` : c.reason]);
+    table(cells).forEach((line, i) => {
+      const w = words[i] ?? "";
+      lines.push(line.replace(w, paint(w, s)));
+    });
+  }
+  if (o.stopped)
+    lines.push(s.warn("Stopped before the end (Ctrl-C): the copies marked kept were not reached."));
+  return lines;
 }
 
 export function renderKeep(r: KeepResult, s: Style): string {

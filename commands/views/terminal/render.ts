@@ -13,7 +13,7 @@ import {
 import type { BackupResult } from "../../backup.js";
 import type { ListResult } from "../../list.js";
 import type { VerifyResult } from "../../verify.js";
-import { offsiteLines } from "./render-offsite.js";
+import { offsiteCell, offsiteLines } from "./render-offsite.js";
 
 /** Terminal views: pure functions of result objects. */
 
@@ -130,6 +130,8 @@ export function renderList(r: ListResult, s: Style, now: Date): string {
     const pins = rows.some((b) => b.pin);
     // RESTORE TEST only when one ran in this env: a failed one must not hide behind "2 readable".
     const tests = rows.some((b) => b.restoreTest);
+    // OFF-SITE only when some backup here was copied or tried.
+    const offsite = rows.some((b) => b.offsite);
     const cells = [
       [
         "  ID",
@@ -139,6 +141,7 @@ export function renderList(r: ListResult, s: Style, now: Date): string {
         "STAGE",
         "BY",
         ...(tests ? ["RESTORE TEST"] : []),
+        ...(offsite ? ["OFF-SITE"] : []),
         ...(pins ? ["PIN"] : []),
       ],
     ];
@@ -153,6 +156,7 @@ export function renderList(r: ListResult, s: Style, now: Date): string {
         stage + verify,
         b.requestedBy,
         ...(tests ? [b.restoreTest ? restoreTestCell(b.restoreTest, now) : "-"] : []),
+        ...(offsite ? [offsiteCell(b.offsite)] : []),
         ...(pins ? [b.pin ? `pinned${b.pin.reason ? `: ${b.pin.reason}` : ` by ${b.pin.by}`}` : "-"] : []),
       ]);
     }

@@ -2,6 +2,7 @@ import type { BackupSummary } from "../../backup/catalog.js";
 import { readLiveServerVersion } from "../../backup/catalog-snapshot.js";
 import { resolveTarget } from "../../backup/target.js";
 import { isDbBackupError } from "../../errors.js";
+import { readAnnotations } from "../../state/annotations.js";
 import { GuardrailMemory } from "../../state/guardrail-memory.js";
 import { stateFor } from "../../state/open.js";
 import {
@@ -13,6 +14,7 @@ import {
   verifiedBackups,
 } from "../context.js";
 import { pgVersionNumber } from "../notices.js";
+import { checkDeadMan, lastOffsiteCopies } from "./dead-man.js";
 
 /**
  * Was the server at `from` backed up with the pre-upgrade label before it moved on? Yes when a
@@ -26,33 +28,24 @@ export function preUpgradeBefore(backups: readonly BackupSummary[], from: string
   );
 }
 
-function day(now: Date): string {
-  return now.toISOString().slice(0, 10);
-}
-
 /**
  * After the fact, per configured env: the live version differs from the newest backup's with no
  * pre-upgrade backup before the change (said once per change); and the dead-man alert, when no
- * backup reached stage 2 in `deadManDays` (said once a day until one does).
+ * backup reached stage 2 (or, off-site set up, the bucket) in `deadManDays` (said once a day until one does).
  */
 export async function runVersions(ctx: GuardrailContext): Promise<JobReport> {
   const { report, post, problem } = reporter(ctx, "versions");
-  const memory = new GuardrailMemory(stateFor(ctx.config));
+  const state = stateFor(ctx.config);
+  const memory = new GuardrailMemory(state);
   const now = ctx.now();
   const all = await verifiedBackups(ctx.config);
+  // Off-site set up: the dead-man also watches that backups reach the bucket.
+  const copies = ctx.config.offsite ? lastOffsiteCopies(await readAnnotations(state)) : undefined;
   for (const env of [...ctx.config.environments.keys()].sort()) {
     if (ctx.signal?.aborted) break;
     const backups = all.filter((b) => b.env === env);
     const newest = backups[0];
-    const days = ctx.settings.deadManDays;
-    if (days > 0) {
-      const stale = !newest || now.getTime() - new Date(newest.finishedAt).getTime() > days * 86_400_000;
-      const key = `dead-man:${env}:${day(now)}`;
-      if (stale && !(await memory.sentAt(key))) {
-        await post({ kind: "dead-man", env, days, lastBackup: newest ? backupRef(newest) : null });
-        await memory.remember(key, now);
-      }
-    }
+    await checkDeadMan(ctx, memory, post, env, { newest, copies });
     if (!newest) continue;
     let live: string;
     try {
