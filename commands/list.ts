@@ -4,7 +4,7 @@ import { type Config, envNameSchema } from "../src/config.js";
 import { stateFor } from "../src/state/open.js";
 import { defineVerb } from "./kit/verb.js";
 import { knownEnv, shown, usage } from "./kit/words.js";
-import { message, section } from "./views/slack/blocks.js";
+import { offsiteListView } from "./views/slack/offsite-views.js";
 import { listView } from "./views/slack/views.js";
 import { renderList } from "./views/terminal/render.js";
 import { renderOffsiteList } from "./views/terminal/render-offsite.js";
@@ -98,10 +98,6 @@ export const verb = defineVerb({
   },
   slack: {
     mode: "answer",
-    // Slack's list is the local one, with each backup's off-site state.
-    render: (r, now) =>
-      "copies" in r
-        ? message("Off-site copies", [section(`${r.copies.length} off-site copies`)])
-        : listView(r, now),
+    render: (r, now) => ("copies" in r ? offsiteListView(r, now) : listView(r, now)),
   },
 });

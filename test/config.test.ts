@@ -211,3 +211,50 @@ describe("loadConfig: problems", () => {
     expect(`${error.message}\n${error.hint}`).not.toContain("pr0d");
   });
 });
+
+describe("off-site settings", () => {
+  const RECIPIENT = `age1${"q".repeat(58)}`;
+
+  it("reads the bucket, prefix and store, and keeps the AWS keys out of anything printable", () => {
+    const config = loadConfig({
+      cwd,
+      env: {
+        DBBACKUP_OFFSITE_URL: "s3://acme-db-backups/supabase/eu",
+        DBBACKUP_S3_ENDPOINT: "https://acct.r2.cloudflarestorage.com",
+        DBBACKUP_S3_REGION: "auto",
+        DBBACKUP_S3_FORCE_PATH_STYLE: "true",
+        DBBACKUP_AGE_RECIPIENTS: `${RECIPIENT}, ${RECIPIENT}`,
+        AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+        AWS_SECRET_ACCESS_KEY: "secret-that-must-not-print",
+      },
+    });
+    expect(config.offsite).toMatchObject({
+      bucket: "acme-db-backups",
+      prefix: "supabase/eu",
+      region: "auto",
+      forcePathStyle: true,
+      recipients: [RECIPIENT, RECIPIENT],
+      keepOnDemand: 30,
+      keepPreUpgrade: 10,
+    });
+    expect(config.offsite?.credentials?.().secretAccessKey).toBe("secret-that-must-not-print");
+    expect(JSON.stringify(config)).not.toContain("secret-that-must-not-print");
+  });
+
+  it("refuses a private key pasted as a recipient without repeating it", () => {
+    const privateKey = `AGE-SECRET-KEY-1${"Q".repeat(58)}`;
+    const error = configError({
+      DBBACKUP_OFFSITE_URL: "s3://acme-db-backups",
+      DBBACKUP_AGE_RECIPIENTS: privateKey,
+    });
+    expect(error.message).toContain("DBBACKUP_AGE_RECIPIENTS: holds a private key");
+    expect(error.message).not.toContain(privateKey);
+    expect(error.message).not.toContain("AGE-SECRET-KEY-1Q");
+  });
+
+  it("names a bucket URL that isn't one", () => {
+    expect(configError({ DBBACKUP_OFFSITE_URL: "https://acme.s3.amazonaws.com" }).message).toContain(
+      "must be s3://bucket or s3://bucket/prefix",
+    );
+  });
+});

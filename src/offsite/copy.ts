@@ -21,6 +21,8 @@ import { abortAbandonedUploads, type StoredObject, type UploadTarget, uploadProv
 
 export interface OffsiteCopy {
   id: string;
+  /** The sha256 of each stored (encrypted) object, by file name. */
+  sha256: Record<string, string>;
   /** It had been copied and proven before: nothing was sent this time. */
   already?: boolean;
   location: string;
@@ -81,6 +83,7 @@ export async function copyOffsite(config: Config, id: string, request: CopyReque
       already: true,
       location: before.location,
       bytes: before.bytes ?? 0,
+      sha256: before.sha256 ?? {},
       files: Object.keys(before.sha256 ?? {}).length,
       recipients: before.recipients ?? [],
       provenAt: before.provenAt,
@@ -98,6 +101,7 @@ export async function copyOffsite(config: Config, id: string, request: CopyReque
       by: request.requestedBy,
       location: copy.location,
       bytes: copy.bytes,
+      sha256: copy.sha256,
       recipients: copy.recipients,
       provenAt: copy.provenAt,
     });
@@ -201,6 +205,7 @@ async function copyFiles(
       id: manifest.id,
       location: `s3://${settings.bucket}/${keyFor(settings, manifest.id, "")}/`,
       bytes: stored.reduce((n, s) => n + s.bytes, 0),
+      sha256: Object.fromEntries(stored.map((s) => [s.name, s.sha256])),
       files: stored.length,
       recipients: index.recipients.map((r) => r.hint),
       provenAt,
