@@ -84,8 +84,8 @@ export const verb = defineVerb({
         `list takes at most one environment, got ${positionals.length}: ${positionals.map(shown).join(" ")}.`,
       );
     const env = positionals[0];
-    const offsite = options.offsite === true;
-    return env === undefined ? { offsite } : { env: knownEnv(env, envs), offsite };
+    const offsite = options.offsite === true ? { offsite: true } : {};
+    return env === undefined ? offsite : { env: knownEnv(env, envs), ...offsite };
   },
   async run(ctx, input): Promise<ListResult | OffsiteListResult> {
     const args = listArgs.parse(input);
