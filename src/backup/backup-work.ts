@@ -215,6 +215,7 @@ function buildManifest({ ctx, durations, warnings }: Run, v: Verified): Manifest
     label: ctx.label ?? null,
     source: target.source,
     target: target.display,
+    ...(catalog.identity ? { identity: catalog.identity } : {}),
     requestedBy: request.requestedBy,
     tool: { name: "dbbackup", version: TOOL_VERSION },
     startedAt: ctx.started.toISOString(),

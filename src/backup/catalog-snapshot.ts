@@ -3,6 +3,7 @@ import { DbBackupError } from "../errors.js";
 import { NOT_EXTENSION_MEMBER, readCatalog, type ServerVersion, USER_NAMESPACE } from "./catalog-read.js";
 import { explainConnectError } from "./connect-errors.js";
 import { clientConfig } from "./connection.js";
+import { type DatabaseIdentity, readIdentity } from "./database-identity.js";
 import type { ReadableRelation } from "./grants.js";
 import type { Target } from "./target.js";
 
@@ -41,6 +42,8 @@ export interface CatalogCounts {
 
 /** What the live database held, read in the same snapshot pg_dump uses. */
 export interface CatalogSnapshot {
+  /** Which database it is (recorded in the manifest for restores to compare with). */
+  identity?: DatabaseIdentity;
   version: string;
   serverVersionNum: number;
   serverMajor: number;
@@ -232,7 +235,11 @@ export async function openSnapshotSession(
       async readCatalog() {
         reading++;
         try {
-          return await readCatalog(client, options.exactCountMaxRows, target.database, server);
+          const [catalog, identity] = [
+            await readCatalog(client, options.exactCountMaxRows, target.database, server),
+            await readIdentity(client),
+          ];
+          return { ...catalog, identity };
         } catch (error) {
           throw explainQueryError(error, target, options);
         } finally {

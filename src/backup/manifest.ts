@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod/v3";
 import { pinSchema, restoreTestRecordSchema, verifyRecordSchema } from "../state/annotations.js";
 import { writeFileAtomic } from "../state/atomic-file.js";
+import { databaseIdentitySchema } from "./database-identity.js";
 
 export const MANIFEST_FILE = "manifest.json";
 export const MANIFEST_SCHEMA = "dbbackup.manifest/1";
@@ -44,6 +45,8 @@ export const manifestSchema = z.object({
   source: z.string(),
   /** The URL with its password masked. */
   target: z.string(),
+  /** Which database was backed up (absent in manifests before restores compared it). */
+  identity: databaseIdentitySchema.optional(),
   requestedBy: z.string(),
   tool: z.object({ name: z.literal("dbbackup"), version: z.string() }),
   startedAt: z.string(),

@@ -27,7 +27,7 @@ export type Step = <T>(name: RestoreStep, fn: () => Promise<T>, detail?: (value:
 
 const DATABASE = "restore_test";
 
-async function createRoles(url: string, roles: string[]): Promise<void> {
+export async function createRoles(url: string, roles: readonly string[]): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -80,7 +80,7 @@ async function restoreArchive(
 }
 
 /** The restored database against the manifest and the backup's views and extensions files. */
-async function compareWithBackup(
+export async function compareWithBackup(
   url: string,
   dir: string,
   manifest: Manifest,

@@ -47,7 +47,7 @@ export interface RestoreTestOutcome {
 }
 
 /** The backup's manifest, which must be readable and must have passed stage 2. */
-async function readVerifiedManifest(dir: string): Promise<Manifest> {
+export async function readVerifiedManifest(dir: string): Promise<Manifest> {
   let manifest: Manifest;
   try {
     manifest = await readManifest(dir);

@@ -1,5 +1,6 @@
 import { formatDuration } from "../../../src/format.js";
 import { restoreAdvice } from "../../../src/restore/advice.js";
+import type { ParityRow } from "../../../src/restore/parity.js";
 import type { RestoreEvent } from "../../../src/restore/restore-test.js";
 import type { RestoreTestResult } from "../../restore-test.js";
 import type { Style } from "./render.js";
@@ -15,17 +16,7 @@ export function renderRestoreTest(r: RestoreTestResult, s: Style): string {
     head,
     `  Postgres ${r.serverMajor} scratch server, ${formatDuration(r.durationMs)}: ${r.summary}`,
   ];
-  const tables = r.parity.filter((p) => p.kind === "table");
-  const okTables = tables.filter((p) => p.result === "ok").length;
-  lines.push(`  tables: ${okTables} of ${tables.length} with the rows recorded at dump time`);
-  const notable = r.parity.filter((p) => p.result !== "ok");
-  for (const p of notable.slice(0, SHOWN)) {
-    const mark = p.result === "failed" ? s.bad("✖ failed  ") : s.warn("~ expected");
-    lines.push(
-      `  ${mark} ${p.kind} ${p.name}: expected ${p.expected}, got ${p.actual}${p.note ? ` (${p.note})` : ""}`,
-    );
-  }
-  if (notable.length > SHOWN) lines.push(`  … and ${notable.length - SHOWN} more (--json has them all)`);
+  lines.push(...parityLines(r.parity, s));
   const changed = r.parity.some((p) => p.kind === "file" && p.result === "failed");
   if (changed)
     lines.splice(
@@ -50,4 +41,20 @@ export function renderRestoreEvent(e: RestoreEvent): string | undefined {
   if (e.status === "finished")
     return `${e.step} done in ${formatDuration(e.ms ?? 0)}${e.detail ? `: ${e.detail}` : ""}`;
   return undefined;
+}
+
+/** Parity as a person reads it: tables matched, then what was expected to differ and what failed. */
+export function parityLines(parity: readonly ParityRow[], s: Style): string[] {
+  const tables = parity.filter((p) => p.kind === "table");
+  const okTables = tables.filter((p) => p.result === "ok").length;
+  const lines = [`  tables: ${okTables} of ${tables.length} with the rows recorded at dump time`];
+  const notable = parity.filter((p) => p.result !== "ok");
+  for (const p of notable.slice(0, SHOWN)) {
+    const mark = p.result === "failed" ? s.bad("✖ failed  ") : s.warn("~ expected");
+    lines.push(
+      `  ${mark} ${p.kind} ${p.name}: expected ${p.expected}, got ${p.actual}${p.note ? ` (${p.note})` : ""}`,
+    );
+  }
+  if (notable.length > SHOWN) lines.push(`  … and ${notable.length - SHOWN} more (--json has them all)`);
+  return lines;
 }

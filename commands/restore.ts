@@ -1,0 +1,159 @@
+import { z } from "zod/v3";
+import { envNameSchema, readSettings } from "../src/config.js";
+import { DbBackupError } from "../src/errors.js";
+import type { ParityRow } from "../src/restore/parity.js";
+import type { RestorePlan } from "../src/restore/restore-plan.js";
+import type { CommandContext } from "./kit/context.js";
+import { defineVerb, type Words } from "./kit/verb.js";
+import { knownEnv, optionValue, usage } from "./kit/words.js";
+import { renderRestore } from "./views/terminal/render-restore-run.js";
+
+const restoreArgs = z.object({
+  ref: z.string().min(1).max(4096),
+  toEnv: envNameSchema.optional(),
+  toUrl: z.string().max(4096).optional(),
+  inPlace: z.boolean().default(false),
+  confirm: z.string().max(200).optional(),
+  createRoles: z.boolean().default(false),
+  dryRun: z.boolean().default(false),
+  jobs: z.number().int().min(1).max(64).optional(),
+});
+type RestoreArgs = z.input<typeof restoreArgs>;
+
+export interface RestoreResult {
+  ok: boolean;
+  id: string;
+  dryRun: boolean;
+  plan: RestorePlan;
+  parity: ParityRow[];
+  durationMs: number;
+  /** In place: the pinned backup of the target taken first, and the command that puts it back. */
+  safety?: { id: string; command: string };
+}
+
+/** The envs whose restores need a second person (as their backups do), and in-place ones always. */
+function approvalNeeded(args: z.output<typeof restoreArgs>): string | undefined {
+  const envs = (readSettings().DBBACKUP_APPROVAL_ENVS ?? "prod").split(/[\s,]+/).filter(Boolean);
+  if (args.toEnv && envs.includes(args.toEnv)) return `a restore into ${args.toEnv}`;
+  if (args.inPlace) return "an in-place restore";
+  return undefined;
+}
+
+async function run(ctx: CommandContext, input: RestoreArgs): Promise<RestoreResult> {
+  const args = restoreArgs.parse(input);
+  const [{ runRestore }, { runBackup }, { setPin }] = await Promise.all([
+    import("../src/restore/guarded-restore.js"),
+    import("../src/backup/pipeline.js"),
+    import("../src/backup/pins.js"),
+  ]);
+  const needs = args.dryRun ? undefined : approvalNeeded(args);
+  const outcome = await runRestore({
+    config: ctx.config,
+    ref: args.ref,
+    to: { env: args.toEnv, url: args.toUrl },
+    inPlace: args.inPlace,
+    confirm: args.confirm,
+    createRoles: args.createRoles,
+    // The plan's refusals come first (wrong target, not empty, unconfirmed); then the second person.
+    dryRun: args.dryRun || needs !== undefined,
+    needsConfirm: ctx.via !== "slack",
+    jobs: args.jobs,
+    requestedBy: ctx.requestedBy,
+    cwd: ctx.cwd ?? process.cwd(),
+    signal: ctx.signal,
+    async safetyBackup(target) {
+      const backup = await runBackup({
+        config: ctx.config,
+        ...(args.toEnv ? { env: args.toEnv } : { url: args.toUrl }),
+        label: "pre-restore",
+        requestedBy: ctx.requestedBy,
+        signal: ctx.signal,
+        onEvent: ctx.onEvent,
+      });
+      await setPin(ctx.config, backup.id, {
+        reason: `safety backup before restoring ${args.ref} over ${target.database}`,
+        by: ctx.requestedBy,
+        at: new Date().toISOString(),
+      });
+      const to = args.toEnv ? `--to ${args.toEnv}` : `--to-url "$TARGET_DATABASE_URL"`;
+      return {
+        id: backup.id,
+        command: `dbbackup restore ${backup.id} ${to} --in-place --confirm ${target.database}`,
+      };
+    },
+  });
+  if (needs && !args.dryRun)
+    throw new DbBackupError(
+      "restore_needs_approval",
+      `${needs[0]?.toUpperCase()}${needs.slice(1)} needs a second person's approval, and approvals are given in Slack.`,
+      "Ask for it in Slack with /dbbackup (the terminal can't wait for an approval yet); nothing was changed.",
+    );
+  return {
+    ok: outcome.ok,
+    id: outcome.plan.id,
+    dryRun: outcome.dryRun,
+    plan: outcome.plan,
+    parity: outcome.parity,
+    durationMs: outcome.ms,
+    ...(outcome.safety ? { safety: outcome.safety } : {}),
+  };
+}
+
+function restoreWords(words: Words): RestoreArgs {
+  const [ref, ...extra] = words.positionals;
+  const toEnv = optionValue(words, "to");
+  const toUrl = optionValue(words, "to-url");
+  if (!ref || extra.length > 0 || (toEnv === undefined) === (toUrl === undefined))
+    throw usage(
+      "restore takes a backup and one target: dbbackup restore <ID> --to staging, or --to-url URL.",
+      "Preferred: a fresh database (--to-url). In place (over what is there) needs --in-place --confirm <database>.",
+    );
+  const jobs = optionValue(words, "jobs");
+  const args: RestoreArgs = {
+    ref,
+    inPlace: words.options["in-place"] === true,
+    createRoles: words.options["create-roles"] === true,
+    dryRun: words.options["dry-run"] === true,
+  };
+  if (toEnv !== undefined) args.toEnv = knownEnv(toEnv, words.envs);
+  if (toUrl !== undefined) args.toUrl = toUrl;
+  const confirm = optionValue(words, "confirm");
+  if (confirm !== undefined) args.confirm = confirm;
+  if (jobs !== undefined) {
+    if (!/^[1-9][0-9]?$/.test(jobs))
+      throw usage(
+        `--jobs takes a number of parallel jobs, e.g. --jobs 4, not ${JSON.stringify(jobs.slice(0, 20))}.`,
+      );
+    args.jobs = Number(jobs);
+  }
+  return args;
+}
+
+export const verb = defineVerb({
+  name: "restore",
+  order: 55,
+  writes: true,
+  summary:
+    "Restore a backup into a database, guarded: identified, checked, safety backup first when in place.",
+  usage: {
+    terminal:
+      "dbbackup restore <ID|PATH> (--to ENV | --to-url URL) [--in-place --confirm DATABASE] [--create-roles] [--dry-run] [--jobs N] [--json]",
+    details: [
+      "Preferred: into a fresh database. --in-place replaces what is there (pg_restore --clean --if-exists),",
+      "after a pinned, verified backup of it (label pre-restore); --dry-run says what would happen.",
+    ],
+  },
+  options: {
+    to: { value: "ENV" },
+    "to-url": { value: "URL" },
+    "in-place": {},
+    confirm: { value: "DATABASE" },
+    "create-roles": {},
+    "dry-run": {},
+    jobs: { value: "N" },
+  },
+  args: restoreArgs,
+  fromWords: restoreWords,
+  run,
+  terminal: { render: (r, style) => renderRestore(r, style), exitCode: (r) => (r.ok ? 0 : 1) },
+});

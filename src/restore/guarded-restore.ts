@@ -1,0 +1,191 @@
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { EXTENSIONS_FILE } from "../backup/companions.js";
+import { childConnection } from "../backup/connection.js";
+import { locateBackup } from "../backup/locate.js";
+import { runPgProcess } from "../backup/pg-process.js";
+import { findPgTools } from "../backup/pgtools.js";
+import { markInUse } from "../backup/restore-lock.js";
+import { resolveTarget, type Target } from "../backup/target.js";
+import { DUMP_FILE, SCHEMA_FILE } from "../backup/verify.js";
+import type { Config } from "../config.js";
+import { DbBackupError } from "../errors.js";
+import { tryLock } from "../state/locks.js";
+import { stateFor } from "../state/open.js";
+import { rolesInSchema } from "./archive-roles.js";
+import type { ParityRow } from "./parity.js";
+import { parseTsv } from "./parity.js";
+import { compareWithBackup, createRoles } from "./restore-compare.js";
+import { parseRestoreErrors } from "./restore-errors.js";
+import { planRestore, type RestorePlan } from "./restore-plan.js";
+import { readVerifiedManifest } from "./restore-test.js";
+import { inspectTarget } from "./target-inventory.js";
+
+export interface RestoreRequest {
+  config: Config;
+  ref: string;
+  /** A configured env, or a URL (exactly one). */
+  to: { env?: string | undefined; url?: string | undefined };
+  inPlace: boolean;
+  confirm?: string | undefined;
+  createRoles: boolean;
+  dryRun: boolean;
+  /** From the terminal: in place needs --confirm. */
+  needsConfirm: boolean;
+  jobs?: number | undefined;
+  requestedBy: string;
+  cwd: string;
+  signal?: AbortSignal | undefined;
+  /** Before an in-place restore: a verified, pinned backup of the target, or a refusal. */
+  safetyBackup?: (target: Target) => Promise<{ id: string; command: string }>;
+  onProgress?: (p: { tablesDone: number; tablesTotal: number; elapsedMs: number }) => void;
+}
+
+export interface RestoreOutcome {
+  plan: RestorePlan;
+  dryRun: boolean;
+  ok: boolean;
+  parity: ParityRow[];
+  ms: number;
+  safety?: { id: string; command: string };
+}
+
+/**
+ * The runbook's restore as one guarded step: the target identified and compared with the backup's
+ * source, refused when it would land on the wrong database, a safety backup under an in-place
+ * restore, pg_restore with the runbook's flags, and the parity report after.
+ */
+export async function runRestore(request: RestoreRequest): Promise<RestoreOutcome> {
+  const { config } = request;
+  const state = stateFor(config);
+  const located = await locateBackup(config.backupsDir, state, request.ref, request.cwd);
+  const manifest = await readVerifiedManifest(located.dir);
+  const target = resolveTarget(config, request.to);
+  const inventory = await inspectTarget(target);
+  const schemaSql = readFileSync(path.join(located.dir, SCHEMA_FILE), "utf8");
+  // Only the roles the dump names: a target that lacks one would fail those statements.
+  const roles = rolesInSchema(schemaSql).sort();
+  const extensions = parseTsv(readFileSync(path.join(located.dir, EXTENSIONS_FILE), "utf8")).map(
+    ([n = ""]) => n,
+  );
+  const plan = planRestore(manifest, roles, extensions, { ...inventory, display: target.display }, request);
+  if (request.dryRun) return { plan, dryRun: true, ok: true, parity: [], ms: 0 };
+
+  const started = performance.now();
+  const reading = await markInUse(state, config.backupsDir, manifest.id, request.requestedBy);
+  const lock = await targetLock(state, target, request.requestedBy);
+  try {
+    const safety = plan.inPlace ? await takeSafetyBackup(request, target) : undefined;
+    if (plan.missingRoles.length > 0) await createRoles(target.url.href, plan.missingRoles);
+    const tools = await findPgTools(manifest.client.major, manifest.client.version, config.pgBinDir);
+    const errors = await pgRestore(
+      request,
+      tools.pgRestore,
+      located.dir,
+      target,
+      plan,
+      manifest.catalog.tables.length,
+      safety,
+    );
+    const parity = await compareWithBackup(target.url.href, located.dir, manifest, errors);
+    return {
+      plan,
+      dryRun: false,
+      ok: parity.every((row) => row.result !== "failed"),
+      parity,
+      ms: Math.round(performance.now() - started),
+      ...(safety ? { safety } : {}),
+    };
+  } finally {
+    await lock.release();
+    await reading.release();
+  }
+}
+
+async function takeSafetyBackup(request: RestoreRequest, target: Target) {
+  if (!request.safetyBackup)
+    throw new DbBackupError(
+      "internal_error",
+      "An in-place restore was asked for without a safety backup.",
+      "This is a bug.",
+    );
+  return request.safetyBackup(target);
+}
+
+/** One restore per target at a time (two would interleave their DROPs and COPYs). */
+async function targetLock(state: ReturnType<typeof stateFor>, target: Target, requestedBy: string) {
+  const key = `restore-target:${target.host}:${target.port}/${target.database}`;
+  const attempt = await tryLock(state, {
+    name: key,
+    jobId: key,
+    requestedBy,
+    what: `restore into ${target.display}`,
+  });
+  if ("held" in attempt) return attempt.held;
+  throw new DbBackupError(
+    "job_running",
+    `A restore into ${target.display} is already running (${attempt.holder.requestedBy} started it at ${attempt.holder.startedAt}).`,
+    "Wait for it to finish; two restores into one database would undo each other.",
+  );
+}
+
+async function pgRestore(
+  request: RestoreRequest,
+  pgRestoreBin: string,
+  dir: string,
+  target: Target,
+  plan: RestorePlan,
+  tablesTotal: number,
+  safety: { id: string; command: string } | undefined,
+) {
+  const conn = childConnection(target);
+  const started = performance.now();
+  let tablesDone = 0;
+  // --verbose for progress: its chatter stays out of what the errors are read from.
+  const kept: string[] = [];
+  const jobs = request.jobs ?? Math.max(1, os.availableParallelism());
+  const result = await runPgProcess(
+    pgRestoreBin,
+    [
+      ...(plan.inPlace ? ["--clean", "--if-exists"] : []),
+      "--no-owner",
+      "--no-privileges",
+      "--verbose",
+      `--jobs=${jobs}`,
+      `--dbname=${conn.conninfo}`,
+      path.join(dir, DUMP_FILE),
+    ],
+    {
+      env: conn.env,
+      signal: request.signal,
+      owner: stateFor(request.config),
+      onStderrLine: (line) => {
+        if (!VERBOSE.test(line)) kept.push(line);
+        if (!/processing data for table|finished item \d+ TABLE DATA/.test(line)) return;
+        if (/finished item/.test(line) || jobs === 1) tablesDone++;
+        request.onProgress?.({ tablesDone, tablesTotal, elapsedMs: performance.now() - started });
+      },
+    },
+  );
+  if (!result.ok && (result.cancelled || request.signal?.aborted))
+    throw new DbBackupError(
+      "cancelled",
+      `The restore into ${plan.target.display} was cancelled: the target is partly restored.`,
+      safety
+        ? `Put it back with the safety backup: ${safety.command}`
+        : "Drop and recreate that database before using it, or restore again.",
+    );
+  if (!result.ok && result.signal)
+    throw new DbBackupError(
+      "restore_killed",
+      `pg_restore was killed (${result.signal}); ${plan.target.display} is partly restored.`,
+      safety
+        ? `Put it back with the safety backup: ${safety.command}`
+        : "Restore again into a fresh database.",
+    );
+  return parseRestoreErrors(result.ok ? "" : kept.join("\n"));
+}
+
+const VERBOSE =
+  /^pg_restore: (creating|processing|launching|finished|connecting|dropping|executing|entering|setting|implied|disabling|enabling|reducing|skipping)\b/;
