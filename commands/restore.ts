@@ -1,6 +1,7 @@
 import { z } from "zod/v3";
+import type { Target } from "../src/backup/target.js";
 import { envNameSchema, readSettings } from "../src/config.js";
-import { DbBackupError } from "../src/errors.js";
+import type { RestoreRequest } from "../src/restore/guarded-restore.js";
 import type { ParityRow } from "../src/restore/parity.js";
 import type { RestorePlan } from "../src/restore/restore-plan.js";
 import type { CommandContext } from "./kit/context.js";
@@ -41,53 +42,23 @@ function approvalNeeded(args: z.output<typeof restoreArgs>): string | undefined 
 
 async function run(ctx: CommandContext, input: RestoreArgs): Promise<RestoreResult> {
   const args = restoreArgs.parse(input);
-  const [{ runRestore }, { runBackup }, { setPin }] = await Promise.all([
-    import("../src/restore/guarded-restore.js"),
-    import("../src/backup/pipeline.js"),
-    import("../src/backup/pins.js"),
-  ]);
+  const { runRestore } = await import("../src/restore/guarded-restore.js");
+  const request = restoreRequest(ctx, args);
   const needs = args.dryRun ? undefined : approvalNeeded(args);
-  const outcome = await runRestore({
-    config: ctx.config,
-    ref: args.ref,
-    to: { env: args.toEnv, url: args.toUrl },
-    inPlace: args.inPlace,
-    confirm: args.confirm,
-    createRoles: args.createRoles,
-    // The plan's refusals come first (wrong target, not empty, unconfirmed); then the second person.
-    dryRun: args.dryRun || needs !== undefined,
-    needsConfirm: ctx.via !== "slack",
-    jobs: args.jobs,
-    requestedBy: ctx.requestedBy,
-    cwd: ctx.cwd ?? process.cwd(),
-    signal: ctx.signal,
-    async safetyBackup(target) {
-      const backup = await runBackup({
-        config: ctx.config,
-        ...(args.toEnv ? { env: args.toEnv } : { url: args.toUrl }),
-        label: "pre-restore",
-        requestedBy: ctx.requestedBy,
-        signal: ctx.signal,
-        onEvent: ctx.onEvent,
-      });
-      await setPin(ctx.config, backup.id, {
-        reason: `safety backup before restoring ${args.ref} over ${target.database}`,
-        by: ctx.requestedBy,
-        at: new Date().toISOString(),
-      });
-      const to = args.toEnv ? `--to ${args.toEnv}` : `--to-url "$TARGET_DATABASE_URL"`;
-      return {
-        id: backup.id,
-        command: `dbbackup restore ${backup.id} ${to} --in-place --confirm ${target.database}`,
-      };
-    },
-  });
-  if (needs && !args.dryRun)
-    throw new DbBackupError(
-      "restore_needs_approval",
-      `${needs[0]?.toUpperCase()}${needs.slice(1)} needs a second person's approval, and approvals are given in Slack.`,
-      "Ask for it in Slack with /dbbackup (the terminal can't wait for an approval yet); nothing was changed.",
-    );
+  if (needs) {
+    // The plan's refusals first (wrong target, not empty, unconfirmed): nobody is asked for a restore that can't run.
+    const plan = await runRestore({ ...request, dryRun: true });
+    const { awaitApprovalInSlack } = await import("./kit/terminal-approval.js");
+    await awaitApprovalInSlack(ctx.config, {
+      env: args.toEnv ?? "adhoc",
+      needs,
+      what: `restore ${plan.plan.id} into ${plan.plan.target.database} at ${plan.plan.target.display}${args.inPlace ? ", in place" : ""}`,
+      requestedBy: ctx.requestedBy,
+      signal: ctx.signal,
+      onNote: ctx.onNote,
+    });
+  }
+  const outcome = await runRestore(request);
   return {
     ok: outcome.ok,
     id: outcome.plan.id,
@@ -96,6 +67,50 @@ async function run(ctx: CommandContext, input: RestoreArgs): Promise<RestoreResu
     parity: outcome.parity,
     durationMs: outcome.ms,
     ...(outcome.safety ? { safety: outcome.safety } : {}),
+  };
+}
+
+function restoreRequest(ctx: CommandContext, args: z.output<typeof restoreArgs>): RestoreRequest {
+  return {
+    config: ctx.config,
+    ref: args.ref,
+    to: { env: args.toEnv, url: args.toUrl },
+    inPlace: args.inPlace,
+    confirm: args.confirm,
+    createRoles: args.createRoles,
+    dryRun: args.dryRun,
+    needsConfirm: ctx.via !== "slack",
+    jobs: args.jobs,
+    requestedBy: ctx.requestedBy,
+    cwd: ctx.cwd ?? process.cwd(),
+    signal: ctx.signal,
+    safetyBackup: (target) => safetyBackup(ctx, args, target),
+  };
+}
+
+/** A backup of the target through the normal pipeline (stage 2), pinned, before it is replaced. */
+async function safetyBackup(ctx: CommandContext, args: z.output<typeof restoreArgs>, target: Target) {
+  const [{ runBackup }, { setPin }] = await Promise.all([
+    import("../src/backup/pipeline.js"),
+    import("../src/backup/pins.js"),
+  ]);
+  const backup = await runBackup({
+    config: ctx.config,
+    ...(args.toEnv ? { env: args.toEnv } : { url: args.toUrl }),
+    label: "pre-restore",
+    requestedBy: ctx.requestedBy,
+    signal: ctx.signal,
+    onEvent: ctx.onEvent,
+  });
+  await setPin(ctx.config, backup.id, {
+    reason: `safety backup before restoring ${args.ref} over ${target.database}`,
+    by: ctx.requestedBy,
+    at: new Date().toISOString(),
+  });
+  const to = args.toEnv ? `--to ${args.toEnv}` : `--to-url "$TARGET_DATABASE_URL"`;
+  return {
+    id: backup.id,
+    command: `dbbackup restore ${backup.id} ${to} --in-place --confirm ${target.database}`,
   };
 }
 

@@ -125,7 +125,7 @@ export function loadSlackSettings(given: Record<string, string | undefined>): Sl
  */
 export function loadSlackPostingSettings(
   given: Record<string, string | undefined>,
-): Pick<SlackSettings, "botToken" | "apiUrl" | "channel" | "approvalEnvs"> | undefined {
+): PostingSettings | undefined {
   const env = withoutEmpty(given);
   if (!env.SLACK_BOT_TOKEN || !env.DBBACKUP_CHANNEL) return undefined;
   const parsed = schema
@@ -134,6 +134,8 @@ export function loadSlackPostingSettings(
       SLACK_API_URL: true,
       DBBACKUP_CHANNEL: true,
       DBBACKUP_APPROVAL_ENVS: true,
+      DBBACKUP_APPROVAL_TTL: true,
+      DBBACKUP_MIN_APPROVERS: true,
     })
     .safeParse(env);
   if (!parsed.success) {
@@ -149,5 +151,13 @@ export function loadSlackPostingSettings(
     apiUrl: parsed.data.SLACK_API_URL,
     channel: parsed.data.DBBACKUP_CHANNEL,
     approvalEnvs: parsed.data.DBBACKUP_APPROVAL_ENVS,
+    approvalTtlMs: durationMs(parsed.data.DBBACKUP_APPROVAL_TTL),
+    minApprovers: parsed.data.DBBACKUP_MIN_APPROVERS,
   };
 }
+
+/** What a process other than the bot needs to post to the channel and ask for approvals there. */
+export type PostingSettings = Pick<
+  SlackSettings,
+  "botToken" | "apiUrl" | "channel" | "approvalEnvs" | "approvalTtlMs" | "minApprovers"
+>;

@@ -17,7 +17,7 @@ import { rolesInSchema } from "./archive-roles.js";
 import type { ParityRow } from "./parity.js";
 import { parseTsv } from "./parity.js";
 import { compareWithBackup, createRoles } from "./restore-compare.js";
-import { parseRestoreErrors } from "./restore-errors.js";
+import { parseRestoreErrors, type RestoreError } from "./restore-errors.js";
 import { planRestore, type RestorePlan } from "./restore-plan.js";
 import { readVerifiedManifest } from "./restore-test.js";
 import { inspectTarget } from "./target-inventory.js";
@@ -184,7 +184,21 @@ async function pgRestore(
         ? `Put it back with the safety backup: ${safety.command}`
         : "Restore again into a fresh database.",
     );
-  return parseRestoreErrors(result.ok ? "" : kept.join("\n"));
+  const errors = parseRestoreErrors(result.ok ? "" : kept.join("\n"));
+  return plan.inPlace ? errors.map(cleanPhase) : errors;
+}
+
+/**
+ * --clean drops a partition's primary key before its parent's, which Postgres refuses for an
+ * inherited constraint; dropping the parent table right after removes it anyway. Harmless, and said so.
+ */
+function cleanPhase(error: RestoreError): RestoreError {
+  if (error.expected || !/cannot drop inherited constraint/.test(error.message)) return error;
+  if (!/^ALTER TABLE IF EXISTS ONLY .* DROP CONSTRAINT IF EXISTS/.test(error.command ?? "")) return error;
+  return {
+    ...error,
+    expected: "--clean drops a partition's inherited key before its parent's; the parent's drop removes it",
+  };
 }
 
 const VERBOSE =

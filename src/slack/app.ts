@@ -136,7 +136,9 @@ function buildParts(options: BotOptions): BotParts {
     state,
     approvers,
     say: (text) => onTheBotsHost(text, config.backupsDir),
-    startApproved: (a, approvedBy) => startBackup(a.requestedBy, a.env, a.label, { approvedBy }),
+    // A restore is run by the terminal that asked, which is waiting for this decision.
+    startApproved: (a, approvedBy) =>
+      a.kind === "restore" ? undefined : startBackup(a.requestedBy, a.env, a.label, { approvedBy }),
   });
   guard = createGuardrails({
     app,

@@ -1,11 +1,11 @@
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { SlackSettings } from "../../commands/kit/slack-settings.js";
+import { approvalView } from "../../commands/views/slack/approval-views.js";
 import { isDbBackupError } from "../errors.js";
 import { type Approval, ApprovalStore } from "../state/approvals.js";
 import { audit } from "../state/audit.js";
 import type { StateStore } from "../state/store.js";
-import { approvalView } from "./approval-views.js";
 import type { SlackDirectory } from "./directory.js";
 
 export interface ApprovalFlowDeps {

@@ -4,6 +4,10 @@ import { type DocSpec, type StateStore, updateDoc } from "./store.js";
 
 const approvalSchema = z.object({
   id: z.string(),
+  /** A backup the bot starts once approved, or a restore the terminal that asked is waiting to run. */
+  kind: z.enum(["backup", "restore"]).default("backup"),
+  /** A restore: what it would do, in words ("restore <id> into busy at …, in place"). */
+  what: z.string().nullable().default(null),
   env: z.string(),
   label: z.string().nullable(),
   reason: z.string().nullable(),
@@ -60,12 +64,16 @@ export function decide(
     };
   }
   if (now.getTime() >= new Date(approval.expiresAt).getTime()) {
-    return { outcome: "refused", reason: "This request has expired; ask for the backup again.", approval };
+    return {
+      outcome: "refused",
+      reason: `This request has expired; ask for the ${approval.kind} again.`,
+      approval,
+    };
   }
   if (clicker === approval.requestedBy) {
     return {
       outcome: "refused",
-      reason: "You asked for this backup, so someone else has to approve it.",
+      reason: `You asked for this ${approval.kind}, so someone else has to approve it.`,
       approval,
     };
   }
@@ -116,11 +124,15 @@ export class ApprovalStore {
     reason: string | null;
     requestedBy: string;
     ttlMs: number;
+    kind?: Approval["kind"];
+    what?: string;
     now?: Date;
   }): Promise<Approval> {
     const now = input.now ?? new Date();
     const approval: Approval = {
       id: randomUUID(),
+      kind: input.kind ?? "backup",
+      what: input.what ?? null,
       env: input.env,
       label: input.label,
       reason: input.reason,

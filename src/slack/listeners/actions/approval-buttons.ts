@@ -1,7 +1,7 @@
 import type { App } from "@slack/bolt";
 import { z } from "zod/v3";
+import { APPROVE_ACTION, DENY_ACTION } from "../../../../commands/views/slack/approval-views.js";
 import type { ApprovalFlow } from "../../approval-flow.js";
-import { APPROVE_ACTION, DENY_ACTION } from "../../approval-views.js";
 
 export interface ApprovalButtonDeps {
   approvals: Pick<ApprovalFlow, "decide">;

@@ -7,13 +7,15 @@ import {
   type SlackMessage,
   section,
   who,
-} from "../../commands/views/slack/blocks.js";
+} from "./blocks.js";
 
 export const APPROVE_ACTION = "approval_approve";
 export const DENY_ACTION = "approval_deny";
 
 export interface ApprovalView {
   id: string;
+  kind?: "backup" | "restore";
+  what?: string | null;
   env: string;
   label: string | null;
   reason: string | null;
@@ -27,8 +29,11 @@ export interface ApprovalView {
 
 /** The request, with Approve (behind a confirm dialog) and Deny while it is pending; who decided after. */
 export function approvalView(a: ApprovalView, minApprovers: number): SlackMessage {
-  const what = `${a.env} backup${a.label ? ` (${escapeMrkdwn(a.label)})` : ""}`;
-  const head = `:lock: ${who(a.requestedBy)} asks for a *${what}*${a.reason ? `\n>${escapeMrkdwn(a.reason)}` : ""}`;
+  const what =
+    a.kind === "restore"
+      ? `*${escapeMrkdwn(a.what ?? `restore into ${a.env}`)}* (from a terminal, which runs it once approved)`
+      : `a *${a.env} backup${a.label ? ` (${escapeMrkdwn(a.label)})` : ""}*`;
+  const head = `:lock: ${who(a.requestedBy)} asks for ${what}${a.reason ? `\n>${escapeMrkdwn(a.reason)}` : ""}`;
   const blocks: Block[] = [section(head)];
   const approvedBy = a.approvals.map((x) => who(x.by)).join(", ");
   if (a.status === "pending") {
@@ -48,8 +53,17 @@ export function approvalView(a: ApprovalView, minApprovers: number): SlackMessag
             style: "primary",
             value: a.id,
             confirm: {
-              title: { type: "plain_text", text: `Approve the ${a.env} backup?` },
-              text: { type: "mrkdwn", text: `It starts right away and reads the whole ${a.env} database.` },
+              title: {
+                type: "plain_text",
+                text: a.kind === "restore" ? "Approve the restore?" : `Approve the ${a.env} backup?`,
+              },
+              text: {
+                type: "mrkdwn",
+                text:
+                  a.kind === "restore"
+                    ? "It starts right away and replaces what the target database holds (a safety backup of it is taken first)."
+                    : `It starts right away and reads the whole ${a.env} database.`,
+              },
               confirm: { type: "plain_text", text: "Approve" },
               deny: { type: "plain_text", text: "Cancel" },
             },

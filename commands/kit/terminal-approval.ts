@@ -1,0 +1,94 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { webApi } from "@slack/bolt";
+import type { Config } from "../../src/config.js";
+import { readSettings } from "../../src/config.js";
+import { DbBackupError } from "../../src/errors.js";
+import { ApprovalStore } from "../../src/state/approvals.js";
+import { audit } from "../../src/state/audit.js";
+import { stateFor } from "../../src/state/open.js";
+import { approvalView } from "../views/slack/approval-views.js";
+import { loadSlackPostingSettings, webClientOptions } from "./slack-settings.js";
+
+export interface ApprovalAsk {
+  env: string;
+  /** "restore <id> into busy at …, in place" */
+  what: string;
+  /** "a restore into prod", for the refusal when nobody can be asked. */
+  needs: string;
+  requestedBy: string;
+  signal?: AbortSignal | undefined;
+  /** A line for the person waiting. */
+  onNote?: (line: string) => void;
+}
+
+/**
+ * From the terminal, a second person's approval is asked for in the bot's channel (the same request,
+ * buttons and rules as the bot's own) and waited for; the running bot takes the click. With no bot
+ * settings here, the request is refused with the reason. Returns who approved.
+ */
+export async function awaitApprovalInSlack(config: Config, ask: ApprovalAsk): Promise<string> {
+  const settings = loadSlackPostingSettings(readSettings());
+  if (!settings)
+    throw new DbBackupError(
+      "restore_needs_approval",
+      `${ask.needs[0]?.toUpperCase()}${ask.needs.slice(1)} needs a second person's approval, given in Slack, and this host has no bot settings (SLACK_BOT_TOKEN, DBBACKUP_CHANNEL) to ask with.`,
+      "Run it on the bot's host (or with its settings), where the request is posted to the channel and waited for; nothing was changed.",
+    );
+  const state = stateFor(config);
+  const approvals = new ApprovalStore(state);
+  const approval = await approvals.create({
+    env: ask.env,
+    label: null,
+    reason: null,
+    requestedBy: ask.requestedBy,
+    ttlMs: settings.approvalTtlMs,
+    kind: "restore",
+    what: ask.what,
+  });
+  void audit(state, "approval-requested", {
+    request: approval.id,
+    env: ask.env,
+    by: ask.requestedBy,
+    via: "terminal",
+    what: ask.what,
+  });
+  const client = new webApi.WebClient(settings.botToken, webClientOptions(settings.apiUrl));
+  const posted = await client.chat.postMessage({
+    channel: settings.channel,
+    ...approvalView(approval, settings.minApprovers),
+  });
+  if (posted.ts) await approvals.setMessage(approval.id, settings.channel, posted.ts);
+  ask.onNote?.(
+    `Waiting for a second person to approve in Slack (expires ${approval.expiresAt.slice(11, 16)} UTC)…`,
+  );
+  return waitForDecision(approvals, approval.id, new Date(approval.expiresAt).getTime(), ask.signal);
+}
+
+async function waitForDecision(
+  approvals: ApprovalStore,
+  id: string,
+  expiresAt: number,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  // Bounded by the request's expiry (plus the sweeper's lag).
+  while (Date.now() < expiresAt + 60_000) {
+    if (signal?.aborted)
+      throw new DbBackupError("cancelled", "Cancelled while waiting for approval.", "Nothing was changed.");
+    const current = await approvals.get(id);
+    if (current?.status === "approved") return current.decidedBy ?? "";
+    if (current?.status === "denied")
+      throw new DbBackupError(
+        "restore_denied",
+        `The restore was denied in Slack by ${current.decidedBy ?? "an approver"}.`,
+        "Nothing was changed.",
+      );
+    if (current?.status === "expired" || Date.now() >= expiresAt)
+      throw new DbBackupError(
+        "restore_denied",
+        "Nobody approved the restore in time; the request expired.",
+        "Ask again when an approver is around; nothing was changed.",
+      );
+    await sleep(500, undefined, signal ? { signal } : {}).catch(() => {});
+  }
+  throw new DbBackupError("restore_denied", "The request expired.", "Nothing was changed.");
+}
