@@ -23,6 +23,7 @@ import { dbbackupList } from "./list-times.js";
 import { MB } from "./measure.js";
 import { makeAgeKey, measureOffsite } from "./offsite.js";
 import { restoreComparison } from "./restore-compare.js";
+import { freshRestoreComparison } from "./restore-fresh.js";
 import { renderTable, resultRows } from "./results-table.js";
 import { prepareBenchDatabase, startBenchServer, type Workspace, withWorkspace } from "./setup.js";
 import { measureAcks } from "./slack-ack.js";
@@ -69,6 +70,9 @@ async function runBench(
 
   const { keptBackup } = timed;
   const restore = keptBackup ? await restoreComparison(keptBackup, fresh()) : undefined;
+  const freshRestore = keptBackup
+    ? await freshRestoreComparison(server, keptBackup, rounds, fresh())
+    : undefined;
   const acks = await measureAcks(url);
   log(`slack acks: ${JSON.stringify(acks)}`);
   const idleRss = await dbbackupIdleRss();
@@ -76,7 +80,7 @@ async function runBench(
   const listMs = template ? await dbbackupList(fresh(), template) : undefined;
   const offsite = keptBackup ? await measureOffsite(keptBackup, ageKey, rounds, fresh(), log) : undefined;
 
-  const rows = resultRows({ timed, altCompress, restore, acks, idleRss, listMs, offsite });
+  const rows = resultRows({ timed, altCompress, restore, freshRestore, acks, idleRss, listMs, offsite });
   const table = renderTable(rows, db.databaseBytes, rounds);
   if (table !== undefined) process.stdout.write(table);
 }

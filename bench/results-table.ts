@@ -6,6 +6,7 @@ import type { ListTimes } from "./list-times.js";
 import { MB } from "./measure.js";
 import { type OffsiteRound, offsiteRows } from "./offsite.js";
 import type { RestoreComparison } from "./restore-compare.js";
+import { type FreshRestore, freshRestoreRow } from "./restore-fresh.js";
 import type { AckFigures } from "./slack-ack.js";
 import type { TimedRuns } from "./timed-runs.js";
 
@@ -14,6 +15,8 @@ export interface Figures {
   /** BENCH_ALT_COMPRESS; "" when skipped. */
   altCompress: string;
   restore: RestoreComparison | undefined;
+  /** `dbbackup restore --to-url` into a fresh database vs raw pg_restore (issue 13). */
+  freshRestore: FreshRestore | undefined;
   acks: AckFigures;
   /** Peak RSS of the idle CLI. */
   idleRss: number | undefined;
@@ -141,6 +144,7 @@ export function resultRows(figures: Figures): string[][] {
     ["metric", "dbbackup", "baseline", "ratio", "target"],
     ...backupRows(figures),
     restoreRow(figures),
+    freshRestoreRow(figures.freshRestore),
     ...botRows(figures),
     cliRssRow(figures),
     ...listRows(figures),

@@ -85,6 +85,17 @@ function restoreRequest(ctx: CommandContext, args: z.output<typeof restoreArgs>)
     cwd: ctx.cwd ?? process.cwd(),
     signal: ctx.signal,
     safetyBackup: (target) => safetyBackup(ctx, args, target),
+    onProgress: progressNotes(ctx),
+  };
+}
+
+/** Tables restored of total and the time so far, a line at most every 2 seconds (stderr at the terminal). */
+function progressNotes(ctx: CommandContext): RestoreRequest["onProgress"] {
+  let last = Number.NEGATIVE_INFINITY;
+  return ({ tablesDone, tablesTotal, elapsedMs }) => {
+    if (elapsedMs - last < 2_000 && tablesDone < tablesTotal) return;
+    last = elapsedMs;
+    ctx.onNote?.(`restoring: ${tablesDone} of ${tablesTotal} tables, ${Math.round(elapsedMs / 1000)} s`);
   };
 }
 

@@ -5,7 +5,7 @@ import { resolveTarget } from "../../src/backup/target.js";
 import { loadConfig } from "../../src/config.js";
 import { type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
 import { inspectTarget } from "../../src/restore/target-inventory.js";
-import { runCli, workdir } from "../helpers/cli.js";
+import { commandLinesOf, runCli, startCli, workdir } from "../helpers/cli.js";
 import { loadFixture, sql } from "../helpers/postgres.js";
 
 describe("dbbackup restore: the runbook's restore, guarded", () => {
@@ -32,7 +32,14 @@ describe("dbbackup restore: the runbook's restore, guarded", () => {
     await sql(pg15.url(), "create database busy");
     await sql(pg15.url("busy"), "create table public.leftover (id int)");
     await sql(pg14.url(), "create database fresh");
-    work = workdir({ DATABASE_URL_STAGING: pg15.url() });
+    await sql(pg15.url(), "create database big");
+    await sql(pg15.url(), "create database fresh2");
+    // Big enough that pg_restore takes a few seconds: time to press Ctrl-C.
+    await sql(
+      pg15.url("big"),
+      "create table public.rows as select g as id, md5(g::text) as a, md5((g * 7)::text) as b from generate_series(1, 1500000) g",
+    );
+    work = workdir({ DATABASE_URL_STAGING: pg15.url(), DATABASE_URL_BIG: pg15.url("big") });
     const backup = await runCli(["staging", "incident"], { cwd: work.dir });
     expect(backup.exitCode, backup.stderr).toBe(0);
     id = readdirSync(path.join(work.dir, "backups")).find((n) => n.endsWith("_incident")) ?? "";
@@ -110,5 +117,27 @@ describe("dbbackup restore: the runbook's restore, guarded", () => {
       "select rolcanlogin from pg_roles where rolname = 'anon'",
     );
     expect(anon?.rolcanlogin).toBe(false);
+  });
+
+  it("Ctrl-C stops pg_restore and says the target is partly restored", async () => {
+    const big = await runCli(["big", "slow"], { cwd: work.dir });
+    expect(big.exitCode, big.stderr).toBe(0);
+    const bigId = readdirSync(path.join(work.dir, "backups")).find((n) => n.endsWith("_big_slow")) ?? "";
+    const running = startCli(["restore", bigId, "--to-url", pg15.url("fresh2"), "--jobs", "1"], {
+      cwd: work.dir,
+    });
+    let stderr = "";
+    running.stderr?.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const deadline = Date.now() + 30_000;
+    while (!/restoring: \d+ of \d+ tables/.test(stderr) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    running.kill("SIGINT");
+    const r = await running;
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toContain("was cancelled: the target is partly restored");
+    expect(String(r.stderr)).toContain("Drop and recreate that database");
+    expect(commandLinesOf("pg_restore").filter((l) => l.includes("fresh2"))).toEqual([]);
   });
 });
