@@ -1,7 +1,8 @@
 import { z } from "zod/v3";
 import type { Target } from "../src/backup/target.js";
 import { envNameSchema, readSettings } from "../src/config.js";
-import type { RestoreRequest } from "../src/restore/guarded-restore.js";
+import { isDbBackupError } from "../src/errors.js";
+import type { RestoreOutcome, RestoreRequest } from "../src/restore/guarded-restore.js";
 import type { ParityRow } from "../src/restore/parity.js";
 import type { RestorePlan } from "../src/restore/restore-plan.js";
 import type { CommandContext } from "./kit/context.js";
@@ -45,11 +46,12 @@ async function run(ctx: CommandContext, input: RestoreArgs): Promise<RestoreResu
   const { runRestore } = await import("../src/restore/guarded-restore.js");
   const request = restoreRequest(ctx, args);
   const needs = args.dryRun ? undefined : approvalNeeded(args);
+  let approvedBy: string | null = null;
   if (needs) {
     // The plan's refusals first (wrong target, not empty, unconfirmed): nobody is asked for a restore that can't run.
     const plan = await runRestore({ ...request, dryRun: true });
     const { awaitApprovalInSlack } = await import("./kit/terminal-approval.js");
-    await awaitApprovalInSlack(ctx.config, {
+    approvedBy = await awaitApprovalInSlack(ctx.config, {
       env: args.toEnv ?? "adhoc",
       needs,
       what: `restore ${plan.plan.id} into ${plan.plan.target.database} at ${plan.plan.target.display}${args.inPlace ? ", in place" : ""}`,
@@ -58,7 +60,9 @@ async function run(ctx: CommandContext, input: RestoreArgs): Promise<RestoreResu
       onNote: ctx.onNote,
     });
   }
-  const outcome = await runRestore(request);
+  const outcome = args.dryRun
+    ? await runRestore(request)
+    : await audited(ctx, args, approvedBy, () => runRestore(request));
   return {
     ok: outcome.ok,
     id: outcome.plan.id,
@@ -68,6 +72,46 @@ async function run(ctx: CommandContext, input: RestoreArgs): Promise<RestoreResu
     durationMs: outcome.ms,
     ...(outcome.safety ? { safety: outcome.safety } : {}),
   };
+}
+
+/** A restore's lines in the audit log: who, into what (no password), approved by whom, how it ended. */
+async function audited(
+  ctx: CommandContext,
+  args: z.output<typeof restoreArgs>,
+  approvedBy: string | null,
+  work: () => Promise<RestoreOutcome>,
+): Promise<RestoreOutcome> {
+  const [{ audit }, { stateFor }] = await Promise.all([
+    import("../src/state/audit.js"),
+    import("../src/state/open.js"),
+  ]);
+  const state = stateFor(ctx.config);
+  const into = args.toEnv ?? "a URL";
+  void audit(state, "restore-started", {
+    backup: args.ref,
+    into,
+    inPlace: args.inPlace,
+    by: ctx.requestedBy,
+    approvedBy,
+    via: ctx.via ?? "terminal",
+  });
+  try {
+    const outcome = await work();
+    void audit(state, "restore-finished", {
+      backup: outcome.plan.id,
+      into: outcome.plan.target.display,
+      ok: outcome.ok,
+      safety: outcome.safety?.id ?? null,
+    });
+    return outcome;
+  } catch (error) {
+    void audit(state, "restore-failed", {
+      backup: args.ref,
+      into,
+      code: isDbBackupError(error) ? error.code : "internal_error",
+    });
+    throw error;
+  }
 }
 
 function restoreRequest(ctx: CommandContext, args: z.output<typeof restoreArgs>): RestoreRequest {

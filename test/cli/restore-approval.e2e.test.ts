@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
@@ -120,5 +120,15 @@ describe("an in-place restore from the terminal waits for a second person in Sla
     );
     expect(undo.exitCode, undo.stdout + undo.stderr).toBe(0);
     expect(await eventCount()).toBe(0);
+    const audit = readFileSync(path.join(work.dir, "backups", ".state", "audit.jsonl"), "utf8");
+    expect(audit).toMatch(
+      new RegExp(
+        `"kind":"restore-started","backup":"${id}","into":"staging","inPlace":true,"by":"tester","approvedBy":"${BOB}"`,
+      ),
+    );
+    expect(audit).toMatch(
+      new RegExp(`"kind":"restore-finished","backup":"${id}".*"ok":true,"safety":"${safety}"`),
+    );
+    expect(audit).not.toContain("postgres:");
   });
 });
