@@ -1,4 +1,5 @@
 import { z } from "zod/v3";
+import { isBackupId } from "../src/backup/ids.js";
 import type { Target } from "../src/backup/target.js";
 import { envNameSchema, readSettings } from "../src/config.js";
 import { isDbBackupError } from "../src/errors.js";
@@ -8,6 +9,7 @@ import type { RestorePlan } from "../src/restore/restore-plan.js";
 import type { CommandContext } from "./kit/context.js";
 import { defineVerb, type Words } from "./kit/verb.js";
 import { knownEnv, optionValue, usage } from "./kit/words.js";
+import { restoreDoneView, restoreFailedView, restoreStartedView } from "./views/slack/restore-run-views.js";
 import { renderRestore } from "./views/terminal/render-restore-run.js";
 
 const restoreArgs = z.object({
@@ -45,8 +47,9 @@ async function run(ctx: CommandContext, input: RestoreArgs): Promise<RestoreResu
   const args = restoreArgs.parse(input);
   const { runRestore } = await import("../src/restore/guarded-restore.js");
   const request = restoreRequest(ctx, args);
-  const needs = args.dryRun ? undefined : approvalNeeded(args);
-  let approvedBy: string | null = null;
+  // From Slack the bot's approval flow asked before the job started.
+  const needs = args.dryRun || ctx.via === "slack" ? undefined : approvalNeeded(args);
+  let approvedBy: string | null = ctx.approvedBy ?? null;
   if (needs) {
     // The plan's refusals first (wrong target, not empty, unconfirmed): nobody is asked for a restore that can't run.
     const plan = await runRestore({ ...request, dryRun: true });
@@ -140,6 +143,8 @@ function progressNotes(ctx: CommandContext): RestoreRequest["onProgress"] {
     if (elapsedMs - last < 2_000 && tablesDone < tablesTotal) return;
     last = elapsedMs;
     ctx.onNote?.(`restoring: ${tablesDone} of ${tablesTotal} tables, ${Math.round(elapsedMs / 1000)} s`);
+    // Slack's job message shows the same, as a backup's progress does.
+    ctx.onEvent?.({ type: "tables", done: tablesDone, total: tablesTotal, table: "" });
   };
 }
 
@@ -208,6 +213,7 @@ export const verb = defineVerb({
   usage: {
     terminal:
       "dbbackup restore <ID|PATH> (--to ENV | --to-url URL) [--in-place --confirm DATABASE] [--create-roles] [--dry-run] [--jobs N] [--json]",
+    slack: "/dbbackup restore <id> to <env> [in-place] [dry-run]",
     details: [
       "Preferred: into a fresh database. --in-place replaces what is there (pg_restore --clean --if-exists),",
       "after a pinned, verified backup of it (label pre-restore); --dry-run says what would happen.",
@@ -226,4 +232,58 @@ export const verb = defineVerb({
   fromWords: restoreWords,
   run,
   terminal: { render: (r, style) => renderRestore(r, style), exitCode: (r) => (r.ok ? 0 : 1) },
+  slack: {
+    mode: "job",
+    fromWords: slackWords,
+    check(args) {
+      if (args.toUrl !== undefined)
+        throw usage(
+          "A URL isn't accepted from Slack: typed in a channel it would carry its password.",
+          "Restore into a configured env (/dbbackup restore <id> to staging), or use the terminal for --to-url.",
+        );
+      if (!isBackupId(args.ref))
+        throw usage(`"${args.ref.slice(0, 60)}" is not a backup id.`, "/dbbackup list shows them.");
+    },
+    approval(args, envs) {
+      const env = args.toEnv ?? "staging";
+      if (args.dryRun || (!args.inPlace && !envs.includes(env))) return null;
+      return { env, label: null, reason: null, restore: { what: whatOf(args), args } };
+    },
+    render: (r) => restoreDoneView(r),
+    job: {
+      auditAs: "restore",
+      auditsItself: true,
+      title: (args) => whatOf(args),
+      env: (args) => args.toEnv ?? "staging",
+      label: () => null,
+      started: (args, by) => restoreStartedView(whatOf(args), by),
+      progress: (args, by, p) => restoreStartedView(whatOf(args), by, p),
+      failed: (args, by, problem, hint, code) => restoreFailedView(whatOf(args), by, problem, hint, code),
+      doneText: (r) => `${r.id} restored into ${r.plan.target.database}${r.ok ? "" : " with differences"}.`,
+    },
+  },
 });
+
+const whatOf = (args: RestoreArgs) =>
+  `restore of ${args.ref} into ${args.toEnv ?? "staging"}${args.inPlace ? ", in place" : ""}`;
+
+/** `/dbbackup restore <id> to <env> [in-place] [dry-run]`: words, since Slack has no flags to type. */
+function slackWords(words: Words): RestoreArgs {
+  const [ref, to, env, ...rest] = words.positionals;
+  const extra = rest.filter((w) => w !== "in-place" && w !== "dry-run");
+  if (!ref || to !== "to" || !env || extra.length > 0)
+    throw usage(
+      "/dbbackup restore <id> to <env> [in-place] [dry-run]",
+      "Example: /dbbackup restore 20261129_084212_staging to staging",
+    );
+  const toUrl = optionValue(words, "to-url");
+  return {
+    ref,
+    toEnv: knownEnv(env, words.envs),
+    // Kept only so check() refuses it by name: a URL typed in a channel carries its password.
+    ...(toUrl !== undefined ? { toUrl } : {}),
+    inPlace: rest.includes("in-place"),
+    dryRun: rest.includes("dry-run"),
+    createRoles: false,
+  };
+}

@@ -17,7 +17,7 @@ export async function runAudited(
   approvedBy: string | null = null,
 ): Promise<unknown> {
   const views = verb.slack?.job as SlackJobViews<unknown, unknown> | undefined;
-  if (!views) return verb.run(ctx, args);
+  if (!views || views.auditsItself) return verb.run(ctx, args);
   const state = stateFor(ctx.config);
   const kinds = jobAuditKinds(views.auditAs);
   const job = ctx.jobId ?? randomUUID().slice(0, 8);

@@ -44,6 +44,8 @@ export interface CommandContext {
   cwd?: string;
   /** The run's short id when the front end has one (the bot's job id): its sessions are dbbackup:<jobId>. */
   jobId?: string;
+  /** Who approved this request, when a second person had to (the bot's approved jobs). */
+  approvedBy?: string | null;
   /** The clock (tests move it). */
   now?: () => Date;
   /** The bot's running jobs (status, cancel). */

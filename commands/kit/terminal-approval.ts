@@ -44,6 +44,7 @@ export async function awaitApprovalInSlack(config: Config, ask: ApprovalAsk): Pr
     ttlMs: settings.approvalTtlMs,
     kind: "restore",
     what: ask.what,
+    runBy: "terminal",
   });
   void audit(state, "approval-requested", {
     request: approval.id,

@@ -55,6 +55,8 @@ export interface SlackJobViews<Args, Result> {
   label(args: Args): string | null;
   /** Its lines in the audit log: `<auditAs>-started`, `-finished`, `-failed`, `-cancelled`. */
   auditAs: AuditedJob;
+  /** The verb writes its own started/finished/failed lines (with its own fields); the runner only cancels. */
+  auditsItself?: boolean;
   /** Kept in the state's job records, so a bot that dies mid-run is reported by another (backups). */
   recorded?: boolean;
   /** The channel message as the job starts, and as its progress events come in (backups). */
@@ -74,6 +76,8 @@ export interface ApprovalAsk {
   env: string;
   label: string | null;
   reason: string | null;
+  /** Not a backup: what the approver is asked to allow, and the verb's arguments to run once allowed. */
+  restore?: { what: string; args: unknown };
 }
 
 /** A backup's progress as the engine's events tell it. */

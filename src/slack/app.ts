@@ -136,9 +136,13 @@ function buildParts(options: BotOptions): BotParts {
     state,
     approvers,
     say: (text) => onTheBotsHost(text, config.backupsDir),
-    // A restore is run by the terminal that asked, which is waiting for this decision.
-    startApproved: (a, approvedBy) =>
-      a.kind === "restore" ? undefined : startBackup(a.requestedBy, a.env, a.label, { approvedBy }),
+    startApproved: (a, approvedBy) => {
+      // A terminal that asked is waiting for this decision and runs the work itself.
+      if (a.runBy === "terminal") return;
+      if (a.kind === "restore")
+        runner.start(runVerb("restore", a.args, { requestedBy: a.requestedBy, approvedBy }));
+      else startBackup(a.requestedBy, a.env, a.label, { approvedBy });
+    },
   });
   guard = createGuardrails({
     app,

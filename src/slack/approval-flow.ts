@@ -1,6 +1,7 @@
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { SlackSettings } from "../../commands/kit/slack-settings.js";
+import type { ApprovalAsk } from "../../commands/kit/verb.js";
 import { approvalView } from "../../commands/views/slack/approval-views.js";
 import { isDbBackupError } from "../errors.js";
 import { type Approval, ApprovalStore } from "../state/approvals.js";
@@ -23,7 +24,13 @@ export interface ApprovalFlowDeps {
 export interface ApprovalFlow {
   pending(): Promise<Approval[]>;
   /** Posts a request for approval in the channel, with its buttons. */
-  request(userId: string, env: string, label: string | null, reason: string | null): Promise<void>;
+  request(
+    userId: string,
+    env: string,
+    label: string | null,
+    reason: string | null,
+    restore?: ApprovalAsk["restore"],
+  ): Promise<void>;
   /** One Approve or Deny click: a compare-and-set on the stored request; the clicker hears a refusal. */
   decide(requestId: string, clicker: string, kind: "approve" | "deny", channel: string): Promise<void>;
   /** Pending requests past their time lose their buttons (a sweeper runs this; tests call it). */
@@ -82,13 +89,14 @@ export function createApprovalFlow(deps: ApprovalFlowDeps): ApprovalFlow {
   return {
     pending: () => approvals.pending(),
     decide,
-    async request(userId, env, label, reason) {
+    async request(userId, env, label, reason, restore) {
       const approval = await approvals.create({
         env,
         label,
         reason,
         requestedBy: userId,
         ttlMs: settings.approvalTtlMs,
+        ...(restore ? { kind: "restore" as const, what: restore.what, args: restore.args } : {}),
       });
       void audit(state, "approval-requested", { request: approval.id, env, label, by: userId, reason });
       const r = await app.client.chat.postMessage({

@@ -87,6 +87,7 @@ export class JobRunner {
       ...this.deps.contextFor(userId),
       signal: entry.abort.signal,
       jobId: entry.job.id,
+      approvedBy: request.approvedBy ?? null,
       cwd: this.deps.config.backupsDir,
       ...(progress ? { onEvent: progress.handle } : {}),
     };
@@ -181,7 +182,7 @@ export class JobRunner {
   /** Records and announces a job; its channel message's ts, when the channel could be posted to. */
   private async begin(views: Views, args: unknown, request: JobRequest, entry: Live) {
     const { job } = entry;
-    const { channel, logger, state } = this.deps;
+    const { channel, logger } = this.deps;
     if (views.recorded)
       await this.jobStore.add({ ...job, approvedBy: request.approvedBy ?? null, channel: null, ts: null });
     this.live.set(job.id, entry);

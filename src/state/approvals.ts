@@ -8,6 +8,9 @@ const approvalSchema = z.object({
   kind: z.enum(["backup", "restore"]).default("backup"),
   /** A restore: what it would do, in words ("restore <id> into busy at …, in place"). */
   what: z.string().nullable().default(null),
+  /** Who runs it once approved: the bot (with `args`, the verb's checked arguments), or the terminal that asked and waits. */
+  runBy: z.enum(["bot", "terminal"]).default("bot"),
+  args: z.unknown().optional(),
   env: z.string(),
   label: z.string().nullable(),
   reason: z.string().nullable(),
@@ -126,6 +129,8 @@ export class ApprovalStore {
     ttlMs: number;
     kind?: Approval["kind"];
     what?: string;
+    runBy?: Approval["runBy"];
+    args?: unknown;
     now?: Date;
   }): Promise<Approval> {
     const now = input.now ?? new Date();
@@ -133,6 +138,8 @@ export class ApprovalStore {
       id: randomUUID(),
       kind: input.kind ?? "backup",
       what: input.what ?? null,
+      runBy: input.runBy ?? "bot",
+      ...(input.args !== undefined ? { args: input.args } : {}),
       env: input.env,
       label: input.label,
       reason: input.reason,

@@ -19,6 +19,7 @@ export type AuditKind =
   | "restore-started"
   | "restore-finished"
   | "restore-failed"
+  | "restore-cancelled"
   | "offsite-started"
   | "offsite-finished"
   | "offsite-failed"
@@ -33,7 +34,7 @@ export type AuditKind =
   | "replay-refused";
 
 /** The lines of a job the bot runs, by its verb (backups and restore tests). */
-export type AuditedJob = "backup" | "restore-test" | "offsite";
+export type AuditedJob = "backup" | "restore-test" | "offsite" | "restore";
 
 export function jobAuditKinds(
   job: AuditedJob,

@@ -2,7 +2,7 @@ import type { App, RespondArguments } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { CommandContext } from "../../../../commands/kit/context.js";
 import type { Registry } from "../../../../commands/kit/registry.js";
-import type { AnyVerb, BotHooks, SlackSurface } from "../../../../commands/kit/verb.js";
+import type { AnyVerb, ApprovalAsk, BotHooks, SlackSurface } from "../../../../commands/kit/verb.js";
 import type { SlackMessage } from "../../../../commands/views/slack/blocks.js";
 import { usageErrorView } from "../../../../commands/views/slack/views.js";
 import type { Config } from "../../../config.js";
@@ -21,7 +21,13 @@ export interface SlashCommandDeps {
   start(work: Promise<void>): void;
   /** A verb whose Slack side is a job, run by the bot's job runner. */
   runJob(verb: AnyVerb, args: unknown, request: JobRequest): Promise<void>;
-  requestApproval(userId: string, env: string, label: string | null, reason: string | null): Promise<void>;
+  requestApproval(
+    userId: string,
+    env: string,
+    label: string | null,
+    reason: string | null,
+    restore?: ApprovalAsk["restore"],
+  ): Promise<void>;
   hooks: BotHooks;
   contextFor(userId: string): CommandContext;
   /** Text for Slack: no path on the bot's host. */
@@ -155,7 +161,7 @@ async function startJob(
   await asked.ack(); // first, always: a dump can take minutes, Slack waits 3 seconds
   const approval = slack.approval?.(args, deps.approvalEnvs) ?? null;
   if (approval !== null) {
-    await deps.requestApproval(asked.user, approval.env, approval.label, approval.reason);
+    await deps.requestApproval(asked.user, approval.env, approval.label, approval.reason, approval.restore);
     return;
   }
   deps.start(deps.runJob(verb, args, { requestedBy: asked.user, askedIn: asked.channel }));
