@@ -161,7 +161,9 @@ export class FileStateStore implements StateStore {
       }
       let until = Number.POSITIVE_INFINITY;
       try {
-        until = Number(readFileSync(file, "utf8"));
+        const text = readFileSync(file, "utf8").trim();
+        // Empty: created by another claimer that hasn't written its expiry yet. Seen, not expired.
+        if (text !== "" && Number.isFinite(Number(text))) until = Number(text);
       } catch {
         // being written or swept this instant: count it as seen
       }

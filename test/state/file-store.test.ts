@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -181,6 +182,15 @@ describe("request claims (replays)", () => {
     ]);
     expect(Number(a) + Number(b) + ours.filter(Boolean).length).toBe(1);
     expect(await state.claimOnce("slack:124:v0=abc", 600_000)).toBe(true);
+  });
+
+  it("a claim another process has created but not yet dated counts as seen, not as expired", async () => {
+    const state = stateOf(root);
+    // The moment between another claimer's exclusive create and its write of the expiry.
+    const seen = path.join(state.location, "seen");
+    mkdirSync(seen, { recursive: true });
+    writeFileSync(path.join(seen, createHash("sha256").update("slack:125:v0=abc").digest("hex")), "");
+    expect(await state.claimOnce("slack:125:v0=abc", 600_000)).toBe(false);
   });
 
   it("an expired claim is swept, and its key may be used again", async () => {
