@@ -40,7 +40,7 @@ export async function awaitApprovalInSlack(config: Config, ask: ApprovalAsk): Pr
     env: ask.env,
     label: null,
     reason: null,
-    requestedBy: ask.requestedBy,
+    requestedBy: slackUserOf(ask.requestedBy),
     ttlMs: settings.approvalTtlMs,
     kind: "restore",
     what: ask.what,
@@ -92,4 +92,20 @@ async function waitForDecision(
     await sleep(500, undefined, signal ? { signal } : {}).catch(() => {});
   }
   throw new DbBackupError("restore_denied", "The request expired.", "Nothing was changed.");
+}
+
+/**
+ * The person at the terminal as Slack knows them (DBBACKUP_SLACK_USER=U…): then the channel shows
+ * who asked, and they can't approve their own request. Without it, the terminal's user name.
+ */
+function slackUserOf(requestedBy: string): string {
+  const id = readSettings().DBBACKUP_SLACK_USER?.trim();
+  if (id === undefined) return requestedBy;
+  if (!/^[UW][A-Z0-9]{2,}$/.test(id))
+    throw new DbBackupError(
+      "config_invalid",
+      "DBBACKUP_SLACK_USER must be your Slack member ID (U…, from your profile → ⋮ → Copy member ID).",
+      "Fix or unset it; nothing was changed.",
+    );
+  return id;
 }

@@ -12,6 +12,7 @@ import { closeTestBot, testBot } from "../helpers/test-bot.js";
 const SECRET = "restore-approval-secret-0123456789";
 const CHANNEL = "C0OPS0001";
 const BOB = "U0BOB0001";
+const CAROL = "U0CAROL01";
 
 describe("an in-place restore from the terminal waits for a second person in Slack, then keeps a way back", () => {
   let slack: FakeSlack;
@@ -39,7 +40,7 @@ describe("an in-place restore from the terminal waits for a second person in Sla
       channel: CHANNEL,
       cwd: work.dir,
       env: { DATABASE_URL_STAGING: db.url() },
-      slackEnv: { DBBACKUP_PROD_APPROVERS: BOB },
+      slackEnv: { DBBACKUP_PROD_APPROVERS: `${BOB},${CAROL}` },
     });
     await bot.start();
     events = `http://127.0.0.1:${port}/slack/events`;
@@ -63,9 +64,20 @@ describe("an in-place restore from the terminal waits for a second person in Sla
     ).map((r) => r.t);
 
   /** Starts the restore and answers the request it posts with `action` as BOB; resolves with the CLI's result. */
-  async function restoreWith(args: string[], action: "approval_approve" | "approval_deny") {
+  async function restoreWith(
+    args: string[],
+    action: "approval_approve" | "approval_deny",
+    options: {
+      env?: Record<string, string>;
+      before?: (click: (user: string) => Promise<unknown>) => Promise<void>;
+    } = {},
+  ) {
     const before = slack.callsTo("chat.postMessage").length;
-    const running = startCli(["restore", ...args], { cwd: work.dir, env: slackEnv(), timeoutMs: 180_000 });
+    const running = startCli(["restore", ...args], {
+      cwd: work.dir,
+      env: { ...slackEnv(), ...options.env },
+      timeoutMs: 180_000,
+    });
     const request = await slack.waitForCall(
       "chat.postMessage",
       (c) =>
@@ -74,17 +86,41 @@ describe("an in-place restore from the terminal waits for a second person in Sla
       60_000,
     );
     const value = /"value":"([0-9a-f-]{36})"/.exec(JSON.stringify(request.body.blocks))?.[1] ?? "";
-    const click = await blockAction(events, SECRET, {
-      action_id: action,
-      value,
-      user_id: BOB,
-      channel_id: CHANNEL,
-      message_ts: String(request.response.ts),
-    });
+    const clickAs = (user: string, id = action) =>
+      blockAction(events, SECRET, {
+        action_id: id,
+        value,
+        user_id: user,
+        channel_id: CHANNEL,
+        message_ts: String(request.response.ts),
+      });
+    await options.before?.((user) => clickAs(user, "approval_approve"));
+    const click = await clickAs(options.env?.DBBACKUP_SLACK_USER === BOB ? CAROL : BOB);
     expect(click.status).toBe(200);
     const r = await running;
     return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), request };
   }
+
+  it("with DBBACKUP_SLACK_USER the channel shows who asked, and they can't approve their own", async () => {
+    const r = await restoreWith(
+      [id, "--to", "staging", "--in-place", "--confirm", "postgres"],
+      "approval_deny",
+      {
+        env: { DBBACKUP_SLACK_USER: BOB },
+        async before(click) {
+          await click(BOB);
+          await slack.waitForCall(
+            "chat.postEphemeral",
+            (c) => c.body.user === BOB && /You asked for this restore/.test(String(c.body.text)),
+            10_000,
+          );
+        },
+      },
+    );
+    expect(visibleText(r.request.body)).toContain(`<@${BOB}> asks for`);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`denied in Slack by ${CAROL}`);
+  });
 
   it("denied: nothing changes", async () => {
     const before = await tables();
