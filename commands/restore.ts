@@ -7,6 +7,7 @@ import type { RestoreOutcome, RestoreRequest } from "../src/restore/guarded-rest
 import type { ParityRow } from "../src/restore/parity.js";
 import type { RestorePlan } from "../src/restore/restore-plan.js";
 import type { CommandContext } from "./kit/context.js";
+import { approvalEnvsOf } from "./kit/slack-settings.js";
 import { defineVerb, type Words } from "./kit/verb.js";
 import { knownEnv, optionValue, usage } from "./kit/words.js";
 import { restoreDoneView, restoreFailedView, restoreStartedView } from "./views/slack/restore-run-views.js";
@@ -36,9 +37,9 @@ export interface RestoreResult {
 }
 
 /** The envs whose restores need a second person (as their backups do), and in-place ones always. */
-function approvalNeeded(args: z.output<typeof restoreArgs>): string | undefined {
-  const envs = (readSettings().DBBACKUP_APPROVAL_ENVS ?? "prod").split(/[\s,]+/).filter(Boolean);
-  if (args.toEnv && envs.includes(args.toEnv)) return `a restore into ${args.toEnv}`;
+function approvalNeeded(args: RestoreArgs, approvalEnvs: readonly string[]): string | undefined {
+  if (args.dryRun) return undefined;
+  if (args.toEnv && approvalEnvs.includes(args.toEnv)) return `a restore into ${args.toEnv}`;
   if (args.inPlace) return "an in-place restore";
   return undefined;
 }
@@ -48,7 +49,7 @@ async function run(ctx: CommandContext, input: RestoreArgs): Promise<RestoreResu
   const { runRestore } = await import("../src/restore/guarded-restore.js");
   const request = restoreRequest(ctx, args);
   // From Slack the bot's approval flow asked before the job started.
-  const needs = args.dryRun || ctx.via === "slack" ? undefined : approvalNeeded(args);
+  const needs = ctx.via === "slack" ? undefined : approvalNeeded(args, approvalEnvsOf(readSettings()));
   let approvedBy: string | null = ctx.approvedBy ?? null;
   if (needs) {
     // The plan's refusals first (wrong target, not empty, unconfirmed): nobody is asked for a restore that can't run.
@@ -245,9 +246,13 @@ export const verb = defineVerb({
         throw usage(`"${args.ref.slice(0, 60)}" is not a backup id.`, "/dbbackup list shows them.");
     },
     approval(args, envs) {
-      const env = args.toEnv ?? "staging";
-      if (args.dryRun || (!args.inPlace && !envs.includes(env))) return null;
-      return { env, label: null, reason: null, restore: { what: whatOf(args), args } };
+      if (!approvalNeeded(args, envs)) return null;
+      return {
+        env: args.toEnv ?? "staging",
+        label: null,
+        reason: null,
+        restore: { what: whatOf(args), args },
+      };
     },
     render: (r) => restoreDoneView(r),
     job: {

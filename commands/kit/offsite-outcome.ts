@@ -1,6 +1,7 @@
 import type { Config } from "../../src/config.js";
-import { DbBackupError, type ErrorCode, isDbBackupError } from "../../src/errors.js";
+import type { ErrorCode } from "../../src/errors.js";
 import type { OffsiteCopy } from "../../src/offsite/copy.js";
+import { asOffsiteError } from "../../src/offsite/s3-errors.js";
 
 /** How a backup's off-site copy went: proven, or why not (the local backup stands either way). */
 export type OffsiteOutcome =
@@ -22,13 +23,7 @@ export async function copyIfConfigured(
     const { copyOffsite } = await import("../../src/offsite/copy.js");
     return { ok: true, ...(await copyOffsite(config, id, { requestedBy, signal })) };
   } catch (error) {
-    const e = isDbBackupError(error)
-      ? error
-      : new DbBackupError(
-          "offsite_failed",
-          `The off-site copy failed: ${String(error)}`,
-          "Run `dbbackup offsite <ID>` again.",
-        );
+    const e = asOffsiteError(error);
     if (e.code === "cancelled") throw e;
     return { ok: false, code: e.code, message: e.message, hint: e.hint };
   }

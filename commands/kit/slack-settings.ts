@@ -161,3 +161,8 @@ export type PostingSettings = Pick<
   SlackSettings,
   "botToken" | "apiUrl" | "channel" | "approvalEnvs" | "approvalTtlMs" | "minApprovers"
 >;
+
+/** The envs whose backups and restores need a second person, as the bot reads them (default prod). */
+export function approvalEnvsOf(given: Record<string, string | undefined>): string[] {
+  return schema.shape.DBBACKUP_APPROVAL_ENVS.parse(withoutEmpty(given).DBBACKUP_APPROVAL_ENVS);
+}

@@ -4,9 +4,9 @@ import type { Config } from "../../src/config.js";
 import { readSettings } from "../../src/config.js";
 import { DbBackupError } from "../../src/errors.js";
 import { ApprovalStore } from "../../src/state/approvals.js";
-import { audit } from "../../src/state/audit.js";
 import { stateFor } from "../../src/state/open.js";
-import { approvalView } from "../views/slack/approval-views.js";
+import { hhmm } from "../views/slack/blocks.js";
+import { postApprovalRequest } from "./approval-request.js";
 import { loadSlackPostingSettings, webClientOptions } from "./slack-settings.js";
 
 export interface ApprovalAsk {
@@ -35,34 +35,29 @@ export async function awaitApprovalInSlack(config: Config, ask: ApprovalAsk): Pr
       "Run it on the bot's host (or with its settings), where the request is posted to the channel and waited for; nothing was changed.",
     );
   const state = stateFor(config);
-  const approvals = new ApprovalStore(state);
-  const approval = await approvals.create({
-    env: ask.env,
-    label: null,
-    reason: null,
-    requestedBy: slackUserOf(ask.requestedBy),
-    ttlMs: settings.approvalTtlMs,
-    kind: "restore",
-    what: ask.what,
-    runBy: "terminal",
-  });
-  void audit(state, "approval-requested", {
-    request: approval.id,
-    env: ask.env,
-    by: ask.requestedBy,
-    via: "terminal",
-    what: ask.what,
-  });
   const client = new webApi.WebClient(settings.botToken, webClientOptions(settings.apiUrl));
-  const posted = await client.chat.postMessage({
-    channel: settings.channel,
-    ...approvalView(approval, settings.minApprovers),
-  });
-  if (posted.ts) await approvals.setMessage(approval.id, settings.channel, posted.ts);
-  ask.onNote?.(
-    `Waiting for a second person to approve in Slack (expires ${approval.expiresAt.slice(11, 16)} UTC)…`,
+  const approval = await postApprovalRequest(
+    client,
+    settings,
+    state,
+    {
+      env: ask.env,
+      label: null,
+      reason: null,
+      requestedBy: slackUserOf(ask.requestedBy),
+      kind: "restore",
+      what: ask.what,
+      runBy: "terminal",
+    },
+    { via: "terminal", what: ask.what },
   );
-  return waitForDecision(approvals, approval.id, new Date(approval.expiresAt).getTime(), ask.signal);
+  ask.onNote?.(`Waiting for a second person to approve in Slack (expires ${hhmm(approval.expiresAt)})…`);
+  return waitForDecision(
+    new ApprovalStore(state),
+    approval.id,
+    new Date(approval.expiresAt).getTime(),
+    ask.signal,
+  );
 }
 
 async function waitForDecision(
@@ -71,8 +66,8 @@ async function waitForDecision(
   expiresAt: number,
   signal: AbortSignal | undefined,
 ): Promise<string> {
-  // Bounded by the request's expiry (plus the sweeper's lag).
-  while (Date.now() < expiresAt + 60_000) {
+  // Bounded by the request's expiry: the bot's sweeper marks it expired, and we stop at that time anyway.
+  while (Date.now() < expiresAt) {
     if (signal?.aborted)
       throw new DbBackupError("cancelled", "Cancelled while waiting for approval.", "Nothing was changed.");
     const current = await approvals.get(id);
@@ -83,15 +78,14 @@ async function waitForDecision(
         `The restore was denied in Slack by ${current.decidedBy ?? "an approver"}.`,
         "Nothing was changed.",
       );
-    if (current?.status === "expired" || Date.now() >= expiresAt)
-      throw new DbBackupError(
-        "restore_denied",
-        "Nobody approved the restore in time; the request expired.",
-        "Ask again when an approver is around; nothing was changed.",
-      );
+    if (current?.status === "expired") break;
     await sleep(500, undefined, signal ? { signal } : {}).catch(() => {});
   }
-  throw new DbBackupError("restore_denied", "The request expired.", "Nothing was changed.");
+  throw new DbBackupError(
+    "restore_denied",
+    "Nobody approved the restore in time; the request expired.",
+    "Ask again when an approver is around; nothing was changed.",
+  );
 }
 
 /**

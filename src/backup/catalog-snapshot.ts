@@ -235,11 +235,9 @@ export async function openSnapshotSession(
       async readCatalog() {
         reading++;
         try {
-          const [catalog, identity] = [
-            await readCatalog(client, options.exactCountMaxRows, target.database, server),
-            await readIdentity(client),
-          ];
-          return { ...catalog, identity };
+          // One connection: its queries run one after the other anyway.
+          const catalog = await readCatalog(client, options.exactCountMaxRows, target.database, server);
+          return { ...catalog, identity: await readIdentity(client) };
         } catch (error) {
           throw explainQueryError(error, target, options);
         } finally {

@@ -7,7 +7,7 @@ import { readBackupFolder } from "../backup/backup-folders.js";
 import { MANIFEST_FILE, type Manifest } from "../backup/manifest.js";
 import { markInUse } from "../backup/restore-lock.js";
 import type { Config } from "../config.js";
-import { DbBackupError, isDbBackupError } from "../errors.js";
+import { DbBackupError } from "../errors.js";
 import type { OffsiteSettings } from "../offsite-settings.js";
 import { type OffsiteRecord, readAnnotations } from "../state/annotations.js";
 import { tryLock } from "../state/locks.js";
@@ -17,6 +17,7 @@ import { TOOL_VERSION } from "../version.js";
 import { encryptFile, recipientHint } from "./age.js";
 import type { OffsiteIndex } from "./index-file.js";
 import { INDEX_NAME, keyFor, s3Client } from "./s3-client.js";
+import { asOffsiteError } from "./s3-errors.js";
 import { abortAbandonedUploads, type StoredObject, type UploadTarget, uploadProven } from "./upload.js";
 
 export interface OffsiteCopy {
@@ -107,13 +108,7 @@ export async function copyOffsite(config: Config, id: string, request: CopyReque
     });
     return copy;
   } catch (error) {
-    const e = isDbBackupError(error)
-      ? error
-      : new DbBackupError(
-          "offsite_failed",
-          `The off-site copy failed: ${String(error)}`,
-          "Run `dbbackup offsite <ID>` again.",
-        );
+    const e = asOffsiteError(error);
     if (e.code !== "cancelled")
       await record(state, config.backupsDir, id, {
         ok: false,

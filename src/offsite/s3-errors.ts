@@ -62,3 +62,14 @@ export function explainS3Error(error: unknown, settings: OffsiteSettings, doing:
     "Check DBBACKUP_OFFSITE_URL and the store's settings; `dbbackup offsite <ID>` retries it.",
   );
 }
+
+/** Any failure of a copy as one of ours: the store's and age's are already; anything else is said plainly. */
+export function asOffsiteError(error: unknown): DbBackupError {
+  return isDbBackupError(error)
+    ? error
+    : new DbBackupError(
+        "offsite_failed",
+        `The off-site copy failed: ${String(error)}`,
+        "Run `dbbackup offsite <ID>` again.",
+      );
+}

@@ -1,10 +1,8 @@
 import { readFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { EXTENSIONS_FILE } from "../backup/companions.js";
 import { childConnection } from "../backup/connection.js";
 import { locateBackup } from "../backup/locate.js";
-import { runPgProcess } from "../backup/pg-process.js";
 import { findPgTools } from "../backup/pgtools.js";
 import { markInUse } from "../backup/restore-lock.js";
 import { resolveTarget, type Target } from "../backup/target.js";
@@ -16,8 +14,9 @@ import { stateFor } from "../state/open.js";
 import { rolesInSchema } from "./archive-roles.js";
 import type { ParityRow } from "./parity.js";
 import { parseTsv } from "./parity.js";
+import { runPgRestore } from "./pg-restore.js";
 import { compareWithBackup, createRoles } from "./restore-compare.js";
-import { parseRestoreErrors, type RestoreError } from "./restore-errors.js";
+import type { RestoreError } from "./restore-errors.js";
 import { planRestore, type RestorePlan } from "./restore-plan.js";
 import { readVerifiedManifest } from "./restore-test.js";
 import { inspectTarget } from "./target-inventory.js";
@@ -141,53 +140,33 @@ async function pgRestore(
 ) {
   const conn = childConnection(target);
   const started = performance.now();
-  let tablesDone = 0;
-  // --verbose for progress: its chatter stays out of what the errors are read from.
-  const kept: string[] = [];
-  const jobs = request.jobs ?? Math.max(1, os.availableParallelism());
-  const result = await runPgProcess(
-    pgRestoreBin,
-    [
-      ...(plan.inPlace ? ["--clean", "--if-exists"] : []),
-      "--no-owner",
-      "--no-privileges",
-      "--verbose",
-      `--jobs=${jobs}`,
-      `--dbname=${conn.conninfo}`,
-      path.join(dir, DUMP_FILE),
-    ],
-    {
-      env: conn.env,
-      signal: request.signal,
-      owner: stateFor(request.config),
-      onStderrLine: (line) => {
-        if (!VERBOSE.test(line)) kept.push(line);
-        if (!/processing data for table|finished item \d+ TABLE DATA/.test(line)) return;
-        if (/finished item/.test(line) || jobs === 1) tablesDone++;
-        request.onProgress?.({ tablesDone, tablesTotal, elapsedMs: performance.now() - started });
-      },
-    },
-  );
-  if (!result.ok && (result.cancelled || request.signal?.aborted))
+  const end = await runPgRestore({
+    pgRestore: pgRestoreBin,
+    dump: path.join(dir, DUMP_FILE),
+    conninfo: conn.conninfo,
+    env: conn.env,
+    clean: plan.inPlace,
+    jobs: request.jobs,
+    signal: request.signal,
+    owner: stateFor(request.config),
+    onTables: (tablesDone) =>
+      request.onProgress?.({ tablesDone, tablesTotal, elapsedMs: performance.now() - started }),
+  });
+  const putBack = safety ? `Put it back with the safety backup: ${safety.command}` : undefined;
+  if (end.stopped === "cancelled")
     throw new DbBackupError(
       "cancelled",
       `The restore into ${plan.target.display} was cancelled: the target is partly restored.`,
-      safety
-        ? `Put it back with the safety backup: ${safety.command}`
-        : "Drop and recreate that database before using it, or restore again.",
+      putBack ?? "Drop and recreate that database before using it, or restore again.",
     );
-  if (!result.ok && result.signal)
+  if (end.stopped === "killed")
     throw new DbBackupError(
       "restore_killed",
-      `pg_restore was killed (${result.signal}); ${plan.target.display} is partly restored.`,
-      safety
-        ? `Put it back with the safety backup: ${safety.command}`
-        : "Restore again into a fresh database.",
+      `pg_restore was killed (${end.signal}); ${plan.target.display} is partly restored.`,
+      putBack ?? "Restore again into a fresh database.",
     );
-  const errors = parseRestoreErrors(result.ok ? "" : kept.join("\n"));
-  return plan.inPlace ? errors.map(cleanPhase) : errors;
+  return plan.inPlace ? end.errors.map(cleanPhase) : end.errors;
 }
-
 /**
  * --clean drops a partition's primary key before its parent's, which Postgres refuses for an
  * inherited constraint; dropping the parent table right after removes it anyway. Harmless, and said so.
@@ -200,6 +179,3 @@ function cleanPhase(error: RestoreError): RestoreError {
     expected: "--clean drops a partition's inherited key before its parent's; the parent's drop removes it",
   };
 }
-
-const VERBOSE =
-  /^pg_restore: (creating|processing|launching|finished|connecting|dropping|executing|entering|setting|implied|disabling|enabling|reducing|skipping)\b/;

@@ -1,18 +1,17 @@
 import { readFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { readCatalogOf } from "../backup/catalog-read.js";
 import { EXTENSIONS_FILE, VIEWS_FILE } from "../backup/companions.js";
 import type { Manifest } from "../backup/manifest.js";
-import { runPgProcess } from "../backup/pg-process.js";
 import type { PgTools } from "../backup/pgtools.js";
 import { DUMP_FILE, SCHEMA_FILE } from "../backup/verify.js";
 import { DbBackupError } from "../errors.js";
 import type { StateStore } from "../state/store.js";
 import { rolesInSchema, SUPABASE_ROLES } from "./archive-roles.js";
 import { compareRestore, type ParityRow, parsePgArray, parseTsv } from "./parity.js";
-import { missingExtensions, parseRestoreErrors, type RestoreError } from "./restore-errors.js";
+import { runPgRestore } from "./pg-restore.js";
+import { missingExtensions, type RestoreError } from "./restore-errors.js";
 import type { ScratchServer } from "./scratch-server.js";
 
 /**
@@ -49,34 +48,32 @@ async function restoreArchive(
   step: Step,
   state: StateStore,
 ): Promise<RestoreError[]> {
-  const restore = await step("restore", () =>
-    runPgProcess(
-      tools.pgRestore,
-      [
-        "--no-owner",
-        "--no-privileges",
-        `--jobs=${Math.max(1, os.availableParallelism())}`,
-        `--dbname=${url}`,
-        path.join(dir, DUMP_FILE),
-      ],
-      { env: { PGSERVICEFILE: "/dev/null" }, signal, owner: state },
-    ),
+  const end = await step("restore", () =>
+    runPgRestore({
+      pgRestore: tools.pgRestore,
+      dump: path.join(dir, DUMP_FILE),
+      // The scratch server trusts local connections: its URL carries no password.
+      conninfo: url,
+      env: { PGSERVICEFILE: "/dev/null" },
+      signal,
+      owner: state,
+    }),
   );
-  if (!restore.ok && (restore.cancelled || signal?.aborted)) {
+  if (end.stopped === "cancelled") {
     throw new DbBackupError(
       "cancelled",
       "The restore test was cancelled.",
       "Nothing was recorded; run it again.",
     );
   }
-  if (!restore.ok && restore.signal) {
+  if (end.stopped === "killed") {
     throw new DbBackupError(
       "restore_killed",
-      `pg_restore was killed (${restore.signal}).`,
+      `pg_restore was killed (${end.signal}).`,
       "Run the restore test again; check memory limits if it repeats.",
     );
   }
-  return parseRestoreErrors(restore.ok ? "" : restore.stderr);
+  return end.errors;
 }
 
 /** The restored database against the manifest and the backup's views and extensions files. */

@@ -70,6 +70,8 @@ interface BotParts {
   approvals: ApprovalFlow;
   guard: Guardrails;
   hooks: BotHooks;
+  /** Text for Slack: no path on the bot's host. */
+  say(text: string): string;
   contextFor(userId: string): CommandContext;
   runVerb(name: string, args: unknown, request: JobRequest): Promise<void>;
   startBackup(
@@ -102,6 +104,7 @@ function buildParts(options: BotOptions): BotParts {
   const registry = loadVerbs();
   const app = createBoltApp(settings, logger, state);
   const approvers = new SlackDirectory(app.client, settings.approvers, logger);
+  const say = (text: string) => onTheBotsHost(text, config.backupsDir);
   // Set just below: jobs end by starting guardrail jobs, and guardrail buttons start jobs.
   let guard: Guardrails | undefined;
   const hooks: BotHooks = { runGuardrailJob: (name, trigger) => guard?.hooks.runGuardrailJob(name, trigger) };
@@ -135,7 +138,7 @@ function buildParts(options: BotOptions): BotParts {
     logger,
     state,
     approvers,
-    say: (text) => onTheBotsHost(text, config.backupsDir),
+    say,
     startApproved: (a, approvedBy) => {
       // A terminal that asked is waiting for this decision and runs the work itself.
       if (a.runBy === "terminal") return;
@@ -165,6 +168,7 @@ function buildParts(options: BotOptions): BotParts {
     approvals,
     guard,
     hooks,
+    say,
     contextFor,
     runVerb,
     startBackup,
@@ -181,7 +185,7 @@ function listenerDeps(parts: BotParts, accepting: () => boolean): ListenerDeps {
     registry: parts.registry,
     hooks: parts.hooks,
     contextFor: parts.contextFor,
-    say: (text) => onTheBotsHost(text, config.backupsDir),
+    say: parts.say,
     approvals,
     channel: settings.channel,
     approvalEnvs: settings.approvalEnvs,

@@ -1,5 +1,6 @@
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
+import { postApprovalRequest } from "../../commands/kit/approval-request.js";
 import type { SlackSettings } from "../../commands/kit/slack-settings.js";
 import type { ApprovalAsk } from "../../commands/kit/verb.js";
 import { approvalView } from "../../commands/views/slack/approval-views.js";
@@ -90,20 +91,13 @@ export function createApprovalFlow(deps: ApprovalFlowDeps): ApprovalFlow {
     pending: () => approvals.pending(),
     decide,
     async request(userId, env, label, reason, restore) {
-      const approval = await approvals.create({
+      await postApprovalRequest(app.client, settings, state, {
         env,
         label,
         reason,
         requestedBy: userId,
-        ttlMs: settings.approvalTtlMs,
         ...(restore ? { kind: "restore" as const, what: restore.what, args: restore.args } : {}),
       });
-      void audit(state, "approval-requested", { request: approval.id, env, label, by: userId, reason });
-      const r = await app.client.chat.postMessage({
-        channel: settings.channel,
-        ...approvalView(approval, settings.minApprovers),
-      });
-      if (r.ts) await approvals.setMessage(approval.id, settings.channel, r.ts);
     },
     async sweep(now = new Date()) {
       const expired = await approvals.expire(now);

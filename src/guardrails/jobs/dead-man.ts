@@ -1,6 +1,4 @@
 import type { BackupSummary } from "../../backup/catalog.js";
-import { parseBackupId } from "../../backup/ids.js";
-import type { Annotation } from "../../state/annotations.js";
 import type { GuardrailMemory } from "../../state/guardrail-memory.js";
 import { backupRef, type GuardrailContext } from "../context.js";
 import type { Notice } from "../notices.js";
@@ -12,15 +10,13 @@ export interface OffsiteCopyRef {
   provenAt: string;
 }
 
-/** Each env's newest backup whose off-site copy was proven, from the backups' records (by id). Pure. */
-export function lastOffsiteCopies(annotations: Record<string, Annotation>): Map<string, OffsiteCopyRef> {
+/** Each env's newest backup whose off-site copy was proven, from the listing (its off-site facts). Pure. */
+export function lastOffsiteCopies(backups: readonly BackupSummary[]): Map<string, OffsiteCopyRef> {
   const last = new Map<string, OffsiteCopyRef>();
-  for (const [id, a] of Object.entries(annotations)) {
-    const provenAt = a.offsite?.ok ? a.offsite.provenAt : undefined;
-    const env = parseBackupId(id)?.env;
-    if (!provenAt || !env) continue;
-    const seen = last.get(env);
-    if (!seen || provenAt > seen.provenAt) last.set(env, { id, provenAt });
+  for (const b of backups) {
+    if (!b.offsite?.ok) continue;
+    const seen = last.get(b.env);
+    if (!seen || b.offsite.at > seen.provenAt) last.set(b.env, { id: b.id, provenAt: b.offsite.at });
   }
   return last;
 }

@@ -2,7 +2,6 @@ import type { BackupSummary } from "../../backup/catalog.js";
 import { readLiveServerVersion } from "../../backup/catalog-snapshot.js";
 import { resolveTarget } from "../../backup/target.js";
 import { isDbBackupError } from "../../errors.js";
-import { readAnnotations } from "../../state/annotations.js";
 import { GuardrailMemory } from "../../state/guardrail-memory.js";
 import { stateFor } from "../../state/open.js";
 import {
@@ -40,7 +39,7 @@ export async function runVersions(ctx: GuardrailContext): Promise<JobReport> {
   const now = ctx.now();
   const all = await verifiedBackups(ctx.config);
   // Off-site set up: the dead-man also watches that backups reach the bucket.
-  const copies = ctx.config.offsite ? lastOffsiteCopies(await readAnnotations(state)) : undefined;
+  const copies = ctx.config.offsite ? lastOffsiteCopies(all) : undefined;
   for (const env of [...ctx.config.environments.keys()].sort()) {
     if (ctx.signal?.aborted) break;
     const backups = all.filter((b) => b.env === env);
