@@ -147,8 +147,10 @@ async function copyFiles(
 ): Promise<OffsiteCopy> {
   const { settings } = target;
   const dir = path.join(config.backupsDir, manifest.id);
-  // The manifest last: a copy whose manifest is there had every file go up before it.
-  const names = [...manifest.files.map((f) => f.name).filter((n) => n !== MANIFEST_FILE), MANIFEST_FILE];
+  // The dump first, so it streams while the small companions go up beside it; the manifest, not in
+  // its own list, goes last. The index, written after all of them, is what makes the copy exist.
+  const files = manifest.files.filter((f) => f.name !== MANIFEST_FILE).sort((a, b) => b.bytes - a.bytes);
+  const names = [...files.map((f) => f.name), MANIFEST_FILE];
   const stored: (StoredObject & { name: string })[] = [];
   try {
     const send = async (name: string) => {
@@ -160,16 +162,14 @@ async function copyFiles(
       stored.push({ ...object, name });
       request.onFile?.(name, object.bytes);
     };
-    // The dump and its small companions three at a time (each costs an age start and two round trips).
-    const before = names.slice(0, -1);
+    // Three at a time: a small file costs an age start and two round trips, the dump a while.
     let next = 0;
     const lane = async () => {
-      while (next < before.length) await send(before[next++] ?? "");
+      while (next < names.length) await send(names[next++] ?? "");
     };
     const lanes = await Promise.allSettled([lane(), lane(), lane()]);
     const failed = lanes.find((l) => l.status === "rejected");
     if (failed) throw failed.reason;
-    await send(MANIFEST_FILE);
     stored.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
     const provenAt = new Date().toISOString();
     const index: OffsiteIndex = {

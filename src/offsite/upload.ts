@@ -74,31 +74,35 @@ export async function uploadProven(target: UploadTarget, key: string, body: Read
 
 async function upload(target: UploadTarget, key: string, body: Readable, hashes: Hashes): Promise<string> {
   const { client, settings } = target;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const buffers = new PartBuffers();
+  let buffer = buffers.take();
+  let filled = 0;
   let multipart: Multipart | undefined;
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       target.signal?.throwIfAborted();
       hashes.bytes += chunk.length;
       hashes.sha256.update(chunk);
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes < PART_SIZE) continue;
-      multipart ??= await Multipart.start(target, key, hashes);
-      await multipart.add(part(pending, hashes));
-      pending = [];
-      pendingBytes = 0;
+      for (let offset = 0; offset < chunk.length; ) {
+        const copied = chunk.copy(buffer, filled, offset);
+        filled += copied;
+        offset += copied;
+        if (filled < PART_SIZE) continue;
+        multipart ??= await Multipart.start(target, key, hashes, buffers);
+        await multipart.add(part(buffer, hashes));
+        buffer = buffers.take();
+        filled = 0;
+      }
     }
     if (!multipart) {
-      const data = part(pending, hashes);
+      const data = part(buffer.subarray(0, filled), hashes);
       const r = await client.send(
         new PutObjectCommand({ Bucket: settings.bucket, Key: key, Body: data, ContentLength: data.length }),
         { abortSignal: target.signal },
       );
       return r.ETag ?? "";
     }
-    if (pendingBytes > 0) await multipart.add(part(pending, hashes));
+    if (filled > 0) await multipart.add(part(buffer.subarray(0, filled), hashes));
     return await multipart.complete();
   } catch (error) {
     await multipart?.abort();
@@ -106,10 +110,27 @@ async function upload(target: UploadTarget, key: string, body: Readable, hashes:
   }
 }
 
-function part(chunks: Buffer[], hashes: Hashes): Buffer {
-  const data = Buffer.concat(chunks);
+function part(data: Buffer, hashes: Hashes): Buffer {
   hashes.partMd5s.push(createHash("md5").update(data).digest());
   return data;
+}
+
+/**
+ * The part buffers, reused: one filling and IN_FLIGHT being sent. Copying the stream's chunks into
+ * a buffer that is already there (rather than concatenating them into a new one per part) keeps the
+ * copy's memory flat and the garbage collector out of the way.
+ */
+class PartBuffers {
+  private readonly free: Buffer[] = [];
+
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafe(PART_SIZE);
+  }
+
+  /** A part's bytes, once the store has answered for them (a retry resends from the same buffer). */
+  give(data: Buffer): void {
+    if (this.free.length < IN_FLIGHT + 1) this.free.push(Buffer.from(data.buffer, data.byteOffset, PART_SIZE));
+  }
 }
 
 /** One multipart upload: parts sent two at a time, recorded in the state until completed or aborted. */
@@ -125,9 +146,15 @@ class Multipart {
     private readonly uploadId: string,
     private readonly open: OpenUploads,
     private readonly hashes: Hashes,
+    private readonly buffers: PartBuffers,
   ) {}
 
-  static async start(target: UploadTarget, key: string, hashes: Hashes): Promise<Multipart> {
+  static async start(
+    target: UploadTarget,
+    key: string,
+    hashes: Hashes,
+    buffers: PartBuffers,
+  ): Promise<Multipart> {
     const r = await target.client.send(
       new CreateMultipartUploadCommand({ Bucket: target.settings.bucket, Key: key }),
       { abortSignal: target.signal },
@@ -135,15 +162,18 @@ class Multipart {
     if (!r.UploadId) throw new Error("the store started a multipart upload without an id");
     const open = new OpenUploads(target.state);
     await open.add(key, r.UploadId);
-    return new Multipart(target, key, r.UploadId, open, hashes);
+    return new Multipart(target, key, r.UploadId, open, hashes, buffers);
   }
 
   async add(data: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
     const number = this.nextNumber++;
-    const sending = this.send(number, data).catch((error: unknown) => {
-      this.failure ??= error;
-    });
+    const sending = this.send(number, data).then(
+      () => this.buffers.give(data),
+      (error: unknown) => {
+        this.failure ??= error;
+      },
+    );
     this.inFlight.add(sending);
     void sending.finally(() => this.inFlight.delete(sending));
     if (this.inFlight.size >= IN_FLIGHT) await Promise.race(this.inFlight);
