@@ -129,7 +129,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && npm cache clean --force
 COPY bin ./bin
 # The demo's sample database (`npx dbbackup demo` inside the container).
-COPY src/demo/supabase-sample.sql ./src/demo/supabase-sample.sql
+COPY src/demo/supabase-platform.sql src/demo/supabase-sample.sql ./src/demo/
 COPY --from=build /app/dist ./dist
 # The app files stay owned by root: the bot can read its code but not change it.
 

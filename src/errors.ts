@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   restore_target_not_empty: "refused",
   restore_unconfirmed: "refused",
   restore_roles_missing: "refused",
+  restore_cannot_pause_triggers: "refused",
   restore_needs_approval: "refused",
   restore_denied: "refused",
   cancelled: "cancelled",

@@ -12,17 +12,23 @@ import { startScratchServer } from "../restore/scratch-server.js";
 
 /** The Supabase-shaped sample (roles, auth schema, RLS, security_invoker views, partitions, enums). */
 export const SAMPLE_SQL = path.join(path.dirname(fileURLToPath(import.meta.url)), "supabase-sample.sql");
+/** What a fresh project has before the sample: loaded first. */
+const PLATFORM_SQL = path.join(path.dirname(SAMPLE_SQL), "supabase-platform.sql");
 
-function sampleSql(): string {
+function readShipped(file: string): string {
   // From dist/src/demo the .sql stays in src/demo: tsc copies no data files.
-  for (const candidate of [SAMPLE_SQL, SAMPLE_SQL.replace(`${path.sep}dist${path.sep}`, path.sep)]) {
+  for (const candidate of [file, file.replace(`${path.sep}dist${path.sep}`, path.sep)]) {
     try {
       return readFileSync(candidate, "utf8");
     } catch {
       // try the next
     }
   }
-  throw new Error(`the demo's sample SQL is missing (${SAMPLE_SQL})`);
+  throw new Error(`the demo's sample SQL is missing (${file})`);
+}
+
+function sampleSql(): string {
+  return `${readShipped(PLATFORM_SQL)}\n${readShipped(SAMPLE_SQL)}`;
 }
 
 export interface DemoOptions {

@@ -129,7 +129,8 @@ class PartBuffers {
 
   /** A part's bytes, once the store has answered for them (a retry resends from the same buffer). */
   give(data: Buffer): void {
-    if (this.free.length < IN_FLIGHT + 1) this.free.push(Buffer.from(data.buffer, data.byteOffset, PART_SIZE));
+    if (this.free.length < IN_FLIGHT + 1)
+      this.free.push(Buffer.from(data.buffer, data.byteOffset, PART_SIZE));
   }
 }
 

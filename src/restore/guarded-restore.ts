@@ -20,6 +20,7 @@ import type { RestoreError } from "./restore-errors.js";
 import { planRestore, type RestorePlan } from "./restore-plan.js";
 import { readVerifiedManifest } from "./restore-test.js";
 import { inspectTarget } from "./target-inventory.js";
+import { type ArchiveOverlap, archiveOverlap, withUseList } from "./use-list.js";
 
 export interface RestoreRequest {
   config: Config;
@@ -68,7 +69,13 @@ export async function runRestore(request: RestoreRequest): Promise<RestoreOutcom
   const extensions = parseTsv(readFileSync(path.join(located.dir, EXTENSIONS_FILE), "utf8")).map(
     ([n = ""]) => n,
   );
-  const plan = planRestore(manifest, roles, extensions, { ...inventory, display: target.display }, request);
+  const tools = await findPgTools(manifest.client.major, manifest.client.version, config.pgBinDir);
+  // In place, --clean replaces what is there; into another database, a platform's own objects stay.
+  const overlap = request.inPlace
+    ? undefined
+    : await archiveOverlap(tools.pgRestore, path.join(located.dir, DUMP_FILE), inventory, state);
+  const inv = { ...inventory, display: target.display };
+  const plan = planRestore(manifest, roles, extensions, inv, request, overlap);
   if (request.dryRun) return { plan, dryRun: true, ok: true, parity: [], ms: 0 };
 
   const started = performance.now();
@@ -77,17 +84,15 @@ export async function runRestore(request: RestoreRequest): Promise<RestoreOutcom
   try {
     const safety = plan.inPlace ? await takeSafetyBackup(request, target) : undefined;
     if (plan.missingRoles.length > 0) await createRoles(target.url.href, plan.missingRoles);
-    const tools = await findPgTools(manifest.client.major, manifest.client.version, config.pgBinDir);
-    const errors = await pgRestore(
-      request,
-      tools.pgRestore,
+    const run = { request, pgRestoreBin: tools.pgRestore, dir: located.dir, target, plan, safety, overlap };
+    const errors = await pgRestore(run, manifest.catalog.tables.length);
+    const parity = await compareWithBackup(
+      target.url.href,
       located.dir,
-      target,
-      plan,
-      manifest.catalog.tables.length,
-      safety,
+      manifest,
+      errors,
+      plan.platform.keptRows,
     );
-    const parity = await compareWithBackup(target.url.href, located.dir, manifest, errors);
     return {
       plan,
       dryRun: false,
@@ -129,29 +134,36 @@ async function targetLock(state: ReturnType<typeof stateFor>, target: Target, re
   );
 }
 
-async function pgRestore(
-  request: RestoreRequest,
-  pgRestoreBin: string,
-  dir: string,
-  target: Target,
-  plan: RestorePlan,
-  tablesTotal: number,
-  safety: { id: string; command: string } | undefined,
-) {
-  const conn = childConnection(target);
+interface PgRestoreStep {
+  request: RestoreRequest;
+  pgRestoreBin: string;
+  dir: string;
+  target: Target;
+  plan: RestorePlan;
+  safety: { id: string; command: string } | undefined;
+  overlap: ArchiveOverlap | undefined;
+}
+
+async function pgRestore(step: PgRestoreStep, tablesTotal: number) {
+  const { request, plan, safety } = step;
+  const conn = childConnection(step.target);
   const started = performance.now();
-  const end = await runPgRestore({
-    pgRestore: pgRestoreBin,
-    dump: path.join(dir, DUMP_FILE),
-    conninfo: conn.conninfo,
-    env: conn.env,
-    clean: plan.inPlace,
-    jobs: request.jobs,
-    signal: request.signal,
-    owner: stateFor(request.config),
-    onTables: (tablesDone) =>
-      request.onProgress?.({ tablesDone, tablesTotal, elapsedMs: performance.now() - started }),
-  });
+  const end = await withUseList(step.overlap, (useList) =>
+    runPgRestore({
+      pgRestore: step.pgRestoreBin,
+      dump: path.join(step.dir, DUMP_FILE),
+      conninfo: conn.conninfo,
+      env: conn.env,
+      clean: plan.inPlace,
+      useList,
+      pauseTriggers: plan.platform.rowsIntoExisting.length > 0,
+      jobs: request.jobs,
+      signal: request.signal,
+      owner: stateFor(request.config),
+      onTables: (tablesDone) =>
+        request.onProgress?.({ tablesDone, tablesTotal, elapsedMs: performance.now() - started }),
+    }),
+  );
   const putBack = safety ? `Put it back with the safety backup: ${safety.command}` : undefined;
   if (end.stopped === "cancelled")
     throw new DbBackupError(

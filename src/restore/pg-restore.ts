@@ -15,6 +15,10 @@ export interface PgRestoreRun {
   jobs?: number | undefined;
   signal?: AbortSignal | undefined;
   owner: StateStore;
+  /** A pg_restore --list file naming what to restore (the rest commented out). */
+  useList?: string | undefined;
+  /** Rows go into tables that have triggers and keys already: pause them while they load. */
+  pauseTriggers?: boolean | undefined;
   /** Tables restored so far (pg_restore runs --verbose for this, its chatter kept out of the errors). */
   onTables?: (tablesDone: number) => void;
 }
@@ -37,6 +41,7 @@ export async function runPgRestore(run: PgRestoreRun): Promise<PgRestoreEnd> {
     run.pgRestore,
     [
       ...(run.clean ? ["--clean", "--if-exists"] : []),
+      ...(run.useList ? [`--use-list=${run.useList}`] : []),
       "--no-owner",
       "--no-privileges",
       ...(onTables ? ["--verbose"] : []),
@@ -45,7 +50,8 @@ export async function runPgRestore(run: PgRestoreRun): Promise<PgRestoreEnd> {
       run.dump,
     ],
     {
-      env: run.env,
+      // Every connection pg_restore opens (one per job) starts with it.
+      env: run.pauseTriggers ? { ...run.env, PGOPTIONS: "-c session_replication_role=replica" } : run.env,
       signal: run.signal,
       owner: run.owner,
       ...(onTables

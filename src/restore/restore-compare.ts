@@ -82,6 +82,8 @@ export async function compareWithBackup(
   dir: string,
   manifest: Manifest,
   errors: RestoreError[],
+  /** Tables whose rows were left as the target's own (a Supabase project's). */
+  keptRows: readonly string[] = [],
 ): Promise<ParityRow[]> {
   const restored = await readCatalogOf(url);
   const views = parseTsv(readFileSync(path.join(dir, VIEWS_FILE), "utf8")).map(
@@ -102,6 +104,7 @@ export async function compareWithBackup(
     errors,
     restored,
     missingExtensions: missingExtensions(errors),
+    keptRows: new Set(keptRows),
   });
 }
 

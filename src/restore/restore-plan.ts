@@ -1,6 +1,7 @@
 import { sameDatabase } from "../backup/database-identity.js";
 import type { Manifest } from "../backup/manifest.js";
 import { DbBackupError } from "../errors.js";
+import type { ShippedOverlap } from "./shipped-overlap.js";
 import type { TargetInventory } from "./target-inventory.js";
 
 export interface RestoreChoices {
@@ -25,7 +26,13 @@ export interface RestorePlan {
   missingRoles: string[];
   /** Extensions the backup had that the target can't create: their objects won't restore. */
   missingExtensions: string[];
+  /** A Supabase project's own objects and rows the archive also holds: left as the project's. */
+  platform: PlatformOverlap;
 }
+
+export type PlatformOverlap = Pick<ShippedOverlap, "kept" | "keptRows" | "rowsIntoExisting">;
+
+const NO_OVERLAP: PlatformOverlap = { kept: [], keptRows: [], rowsIntoExisting: [] };
 
 const listed = (items: readonly string[], max = 10) =>
   `${items.slice(0, max).join(", ")}${items.length > max ? ` and ${items.length - max} more` : ""}`;
@@ -37,6 +44,7 @@ export function planRestore(
   backupExtensions: readonly string[],
   target: TargetInventory & { display: string },
   choices: RestoreChoices,
+  platform: PlatformOverlap = NO_OVERLAP,
 ): RestorePlan {
   const db = target.identity.database;
   if (target.serverMajor < manifest.server.major)
@@ -74,6 +82,12 @@ export function planRestore(
       `The backup refers to roles the target lacks: ${listed(missingRoles, 20)}.`,
       "Add --create-roles to create them (NOLOGIN, no passwords), or create them yourself first.",
     );
+  if (platform.rowsIntoExisting.length > 0 && !target.canPauseTriggers)
+    throw new DbBackupError(
+      "restore_cannot_pause_triggers",
+      `Rows of ${listed(platform.rowsIntoExisting)} go into tables ${target.display} already has (the project's own); their triggers and foreign keys must be paused while the rows load (session_replication_role = replica), and this login may not do that.`,
+      "Connect as the project's postgres user (Supabase lets it), or a superuser; on Postgres 15+ a superuser can allow it: GRANT SET ON PARAMETER session_replication_role TO <user>.",
+    );
   const available = new Set(target.availableExtensions);
   return {
     id: manifest.id,
@@ -83,5 +97,6 @@ export function planRestore(
     existing: target.userObjects,
     missingRoles,
     missingExtensions: backupExtensions.filter((e) => !available.has(e)),
+    platform,
   };
 }

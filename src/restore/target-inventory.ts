@@ -1,6 +1,8 @@
 import { connectTarget } from "../backup/catalog-snapshot.js";
 import { type DatabaseIdentity, readIdentity } from "../backup/database-identity.js";
 import type { Target } from "../backup/target.js";
+import { canPauseTriggers, readShippedObjects } from "./shipped-objects.js";
+import type { ShippedObjects } from "./shipped-overlap.js";
 
 /**
  * Schemas a fresh Supabase project ships with (and Postgres' own): objects in them don't make a
@@ -28,6 +30,11 @@ export const SHIPPED_SCHEMAS = [
   "_analytics",
 ] as const;
 
+/** The shipped schemas a platform fills (Postgres' own are never in a dump). */
+export const PLATFORM_SCHEMAS = SHIPPED_SCHEMAS.filter(
+  (s) => s !== "pg_catalog" && s !== "information_schema" && s !== "pg_toast",
+);
+
 /** What a restore needs to know about its target before it touches it. */
 export interface TargetInventory {
   identity: DatabaseIdentity;
@@ -39,6 +46,10 @@ export interface TargetInventory {
   /** Extensions that can be created there, and those that are. */
   availableExtensions: string[];
   installedExtensions: string[];
+  /** What the platform (a Supabase project) already has in the shipped schemas. */
+  shipped: ShippedObjects;
+  /** This login may pause triggers and foreign keys (session_replication_role) while rows load. */
+  canPauseTriggers: boolean;
 }
 
 const USER_OBJECTS = `
@@ -74,14 +85,17 @@ export async function inspectTarget(target: Target): Promise<TargetInventory> {
     const available = await client.query<{ name: string; installed: boolean }>(
       "select name, installed_version is not null as installed from pg_available_extensions order by 1",
     );
+    const serverMajor = Math.floor(Number(version.rows[0]?.num ?? 0) / 10_000);
     return {
       identity,
       serverVersion: version.rows[0]?.version ?? "",
-      serverMajor: Math.floor(Number(version.rows[0]?.num ?? 0) / 10_000),
+      serverMajor,
       userObjects: objects.rows.map((r) => r.object),
       roles: roles.rows.map((r) => r.rolname),
       availableExtensions: available.rows.map((r) => r.name),
       installedExtensions: available.rows.filter((r) => r.installed).map((r) => r.name),
+      shipped: await readShippedObjects(client, PLATFORM_SCHEMAS),
+      canPauseTriggers: await canPauseTriggers(client, serverMajor),
     };
   } finally {
     await client.end().catch(() => {});

@@ -70,20 +70,31 @@ export async function createDatabase(server: ScratchServer, name: string): Promi
   return server.url(name);
 }
 
-/** The Supabase-shaped sample is also `npm run demo`'s, so it lives with the demo's code. */
-const SHIPPED_FIXTURES: Record<string, string> = {
-  supabase: path.join(fixturesDir, "..", "..", "src", "demo", "supabase-sample.sql"),
+const demoDir = path.join(fixturesDir, "..", "..", "src", "demo");
+/**
+ * The Supabase-shaped sample is also `npm run demo`'s, so it lives with the demo's code: the
+ * platform's part (what a fresh project has) and the user's part loaded after it.
+ */
+const SHIPPED_FIXTURES: Record<string, string[]> = {
+  supabase: [path.join(demoDir, "supabase-platform.sql"), path.join(demoDir, "supabase-sample.sql")],
+  "supabase-platform": [path.join(demoDir, "supabase-platform.sql")],
+  "supabase-sample": [path.join(demoDir, "supabase-sample.sql")],
 };
 
-export function fixturePath(fixtureName: string): string {
+export function fixturePaths(fixtureName: string): string[] {
   const shipped = SHIPPED_FIXTURES[fixtureName.replace(/\.sql$/, "")];
   if (shipped) return shipped;
-  return path.join(fixturesDir, fixtureName.endsWith(".sql") ? fixtureName : `${fixtureName}.sql`);
+  return [path.join(fixturesDir, fixtureName.endsWith(".sql") ? fixtureName : `${fixtureName}.sql`)];
 }
 
-/** Runs a test/fixtures/*.sql file in one round trip (simple query protocol, one implicit transaction). */
+/** Runs a fixture's .sql files in one round trip (simple query protocol, one implicit transaction). */
 export async function loadFixture(url: string, fixtureName: string): Promise<void> {
-  await sql(url, readFileSync(fixturePath(fixtureName), "utf8"));
+  await sql(
+    url,
+    fixturePaths(fixtureName)
+      .map((file) => readFileSync(file, "utf8"))
+      .join("\n"),
+  );
 }
 
 export interface Claims {

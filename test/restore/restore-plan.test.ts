@@ -16,6 +16,8 @@ function target(overrides: Partial<TargetInventory> = {}): TargetInventory & { d
     roles: ["postgres", "anon", "authenticated"],
     availableExtensions: ["pgcrypto", "citext"],
     installedExtensions: [],
+    shipped: { keys: new Set(), tablesWithRows: new Set(), sequenceTables: new Map() },
+    canPauseTriggers: true,
     display: "postgresql://postgres@db.example:5432/fresh",
     ...overrides,
   };
@@ -97,5 +99,18 @@ describe("what a restore will do, decided before anything is touched", () => {
       code: "restore_roles_missing",
       hint: expect.stringContaining("--create-roles"),
     });
+  });
+
+  it("rows into a Supabase project's own tables need a login that may pause their triggers", () => {
+    const platform = { kept: ["TABLE auth.users"], keptRows: [], rowsIntoExisting: ["auth.users"] };
+    const denied = refusal(() =>
+      planRestore(manifest, [], [], target({ canPauseTriggers: false }), fresh, platform),
+    );
+    expect(denied).toMatchObject({
+      code: "restore_cannot_pause_triggers",
+      message: expect.stringContaining("auth.users"),
+      hint: expect.stringContaining("session_replication_role"),
+    });
+    expect(planRestore(manifest, [], [], target(), fresh, platform).platform).toEqual(platform);
   });
 });

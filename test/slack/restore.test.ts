@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
 import type { Bot } from "../../src/slack/app.js";
@@ -16,6 +17,20 @@ const BOB = "U0BOB0001";
 const shown = (body: CallBody) =>
   `${visibleText(body)} ${visibleText({ blocks: body.attachments?.[0]?.blocks })}`;
 
+/** Whether a session of `database` comes to wait on a lock within 10 s. */
+async function waitedOnLock(url: string, database: string): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    const [waiting] = await sql<{ n: number }>(
+      url,
+      "select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'",
+      [database],
+    );
+    if ((waiting?.n ?? 0) > 0) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 describe("/dbbackup restore: a job in the channel, approved by a second person when in place", () => {
   let slack: FakeSlack;
   let db: ScratchServer;
@@ -28,6 +43,8 @@ describe("/dbbackup restore: a job in the channel, approved by a second person w
     [slack, db] = await Promise.all([startFakeSlack(), startScratchServer({ major: 15 })]);
     await loadFixture(db.url(), "supabase");
     await sql(db.url(), "create database scratch");
+    await sql(db.url(), "create database scratch2");
+    await sql(db.url(), "create database untouched");
     work = workdir();
     const port = await freePort();
     bot = testBot({
@@ -36,7 +53,12 @@ describe("/dbbackup restore: a job in the channel, approved by a second person w
       signingSecret: SECRET,
       channel: CHANNEL,
       cwd: work.dir,
-      env: { DATABASE_URL_STAGING: db.url(), DATABASE_URL_SCRATCH: db.url("scratch") },
+      env: {
+        DATABASE_URL_STAGING: db.url(),
+        DATABASE_URL_SCRATCH: db.url("scratch"),
+        DATABASE_URL_SCRATCH2: db.url("scratch2"),
+        DATABASE_URL_UNTOUCHED: db.url("untouched"),
+      },
       slackEnv: { DBBACKUP_PROD_APPROVERS: BOB },
     });
     await bot.start();
@@ -63,6 +85,58 @@ describe("/dbbackup restore: a job in the channel, approved by a second person w
       60_000,
     );
     expect(shown(done.body)).toMatch(/Tables: (\d+) of \1 with the rows recorded at dump time/);
+    // Before the verdict, the same message showed the tables restored so far.
+    const updates = slack.callsTo("chat.update").filter((c) => c.body.ts === done.body.ts);
+    const progress = updates.filter((c) =>
+      /started a \*restore .*\* · \d+ of \d+ tables, /.test(shown(c.body)),
+    );
+    expect(progress.length, updates.map((c) => shown(c.body)).join("\n")).toBeGreaterThan(0);
+    expect(updates.indexOf(progress[0]!)).toBeLessThan(updates.indexOf(done));
+  });
+
+  it("a dry run says what would happen and that nothing was changed", async () => {
+    await slash(`restore ${id} to untouched dry-run`);
+    const done = await slack.waitForCall(
+      "chat.update",
+      (c) => /Dry run\* of restoring/.test(shown(c.body)),
+      30_000,
+    );
+    expect(shown(done.body)).toContain("nothing was changed");
+    expect(shown(done.body)).toContain("into a fresh database");
+    expect(shown(done.body)).not.toMatch(/restored\* into/);
+    const [tables] = await sql<{ n: number }>(
+      db.url("untouched"),
+      "select count(*)::int as n from pg_tables where schemaname = 'public'",
+    );
+    expect(tables?.n).toBe(0);
+  });
+
+  it("/dbbackup cancel stops pg_restore, and the message says the target is partly restored", async () => {
+    // An uncommitted CREATE SCHEMA auth in the target: pg_restore's own waits on it until cancelled.
+    const locker = new pg.Client({ connectionString: db.url("scratch2") });
+    await locker.connect();
+    await locker.query("begin; create schema auth");
+    try {
+      await slash(`restore ${id} to scratch2`);
+      await slack.waitForCall(
+        "chat.postMessage",
+        (c) => /started a \*restore of .* into scratch2/.test(shown(c.body)),
+        10_000,
+      );
+      expect(await waitedOnLock(db.url(), "scratch2")).toBe(true);
+      const cancel = JSON.parse((await slash("cancel")).body) as { text: string };
+      expect(cancel.text).toMatch(/Cancelling the restore/);
+      const failed = await slack.waitForCall(
+        "chat.update",
+        (c) => /restore of .* into scratch2.* failed/.test(shown(c.body)),
+        20_000,
+      );
+      expect(shown(failed.body)).toContain("was cancelled: the target is partly restored");
+      expect(shown(failed.body)).toContain("Drop and recreate that database");
+    } finally {
+      await locker.query("rollback").catch(() => {});
+      await locker.end();
+    }
   });
 
   it("in place: a second person approves, a pinned safety backup is taken first, and its way back is shown", async () => {

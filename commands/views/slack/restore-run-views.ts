@@ -1,5 +1,6 @@
 import type { ErrorCode } from "../../../src/errors.js";
 import { formatDuration } from "../../../src/format.js";
+import { overlapLines } from "../../../src/restore/shipped-overlap.js";
 import type { JobProgress } from "../../kit/verb.js";
 import type { RestoreResult } from "../../restore.js";
 import { amber, context, escapeMrkdwn, failure, message, type SlackMessage, section, who } from "./blocks.js";
@@ -13,7 +14,30 @@ export function restoreStartedView(what: string, requestedBy: string, progress?:
   ]);
 }
 
+/** A dry run: what the restore would do, and that nothing was changed. */
+function restoreDryRunView(r: RestoreResult): SlackMessage {
+  const { plan } = r;
+  const where = `${escapeMrkdwn(plan.target.database)} (${escapeMrkdwn(plan.target.serverVersion)})`;
+  const would = [
+    plan.inPlace
+      ? "in place: `pg_restore --clean --if-exists`, after a pinned safety backup of the target"
+      : "into a fresh database",
+    ...(plan.overSource ? ["the target is the database this backup was taken from"] : []),
+    ...(plan.existing.length > 0 ? [`replaces ${plan.existing.length} objects`] : []),
+    ...(plan.missingRoles.length > 0 ? [`creates roles (NOLOGIN): ${plan.missingRoles.join(", ")}`] : []),
+    ...(plan.missingExtensions.length > 0
+      ? [`extensions the target can't create: ${plan.missingExtensions.join(", ")}`]
+      : []),
+    ...overlapLines(plan.platform),
+  ];
+  return message(`Dry run: restoring ${r.id} into ${plan.target.database} changed nothing`, [
+    section(`:mag: *Dry run* of restoring \`${escapeMrkdwn(r.id)}\` into ${where}: nothing was changed.`),
+    context(would.map((line) => `• ${escapeMrkdwn(line)}`).join("\n")),
+  ]);
+}
+
 export function restoreDoneView(r: RestoreResult): SlackMessage {
+  if (r.dryRun) return restoreDryRunView(r);
   const where = `${escapeMrkdwn(r.plan.target.database)} (${escapeMrkdwn(r.plan.target.serverVersion)})`;
   const tables = r.parity.filter((p) => p.kind === "table");
   const failed = r.parity.filter((p) => p.result === "failed");
@@ -33,6 +57,7 @@ export function restoreDoneView(r: RestoreResult): SlackMessage {
           : ""
       }`,
     ),
+    ...overlapLines(r.plan.platform).map((line) => context(`Supabase project: ${escapeMrkdwn(line)}`)),
     ...(r.safety
       ? [
           context(

@@ -1,5 +1,6 @@
 import { formatDuration } from "../../../src/format.js";
 import { restoreAdvice } from "../../../src/restore/advice.js";
+import { overlapLines } from "../../../src/restore/shipped-overlap.js";
 import type { RestoreResult } from "../../restore.js";
 import type { Style } from "./render.js";
 import { parityLines } from "./render-restore.js";
@@ -28,6 +29,7 @@ export function renderRestore(r: RestoreResult, s: Style): string {
     lines.push(
       `  roles    ${r.dryRun ? "would create" : "created"} (NOLOGIN): ${plan.missingRoles.join(", ")}`,
     );
+  for (const line of overlapLines(plan.platform)) lines.push(`  platform ${line}`);
   if (plan.missingExtensions.length > 0)
     lines.push(
       `  ${s.warn("!")} extensions the target can't create (their objects won't restore): ${plan.missingExtensions.join(", ")}`,
