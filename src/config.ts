@@ -33,6 +33,8 @@ export interface Config {
    * last renewal (renewed every quarter of it).
    */
   leaseMs: number;
+  /** DBBACKUP_STATE_URL: the state in a Postgres database shared by replicas and workers. */
+  stateUrl?: string;
   /** A table that lost more than this percentage of its rows since the last backup is flagged. */
   rowDropPercent: number;
   /** Encrypted copies in an S3-compatible bucket, when DBBACKUP_OFFSITE_URL is set. */
@@ -93,6 +95,10 @@ const schema = z
       .transform(milliseconds)
       .refine((ms) => ms >= 2_000 && ms <= 600_000, "must be between 2s and 10min")
       .default("60s"),
+    DBBACKUP_STATE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/[^\s]+$/, "must be a postgresql:// URL of a database for dbbackup's state")
+      .optional(),
   })
   .merge(offsiteSchema);
 
@@ -109,6 +115,8 @@ const FIXES: Record<string, string> = {
   DBBACKUP_ROW_DROP_ALERT:
     "e.g. DBBACKUP_ROW_DROP_ALERT=10%: flag a table that lost more than that share of its rows",
   DBBACKUP_LEASE: "e.g. DBBACKUP_LEASE=60s; a killed run's locks are taken over this long after it stopped",
+  DBBACKUP_STATE_URL:
+    "e.g. DBBACKUP_STATE_URL=postgresql://dbbackup@state-db:5432/dbbackup, or unset for files in the backups folder",
 };
 
 function milliseconds(value: string): number {
@@ -218,13 +226,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     requestedBy: merged.DBBACKUP_REQUESTED_BY ?? merged.USER ?? merged.LOGNAME ?? os.userInfo().username,
     retention: { keepOnDemand: data.DBBACKUP_KEEP_ON_DEMAND, keepPreUpgrade: data.DBBACKUP_KEEP_PRE_UPGRADE },
     leaseMs: data.DBBACKUP_LEASE,
+    ...(data.DBBACKUP_STATE_URL ? { stateUrl: data.DBBACKUP_STATE_URL } : {}),
     rowDropPercent: data.DBBACKUP_ROW_DROP_ALERT,
     ...withOffsite(offsiteSettings(data, merged)),
   };
 }
 
 /** Settings whose value is never repeated in an error: a private key pasted by mistake must not reach a log. */
-const NOT_ECHOED = new Set(["DBBACKUP_AGE_RECIPIENTS"]);
+const NOT_ECHOED = new Set(["DBBACKUP_AGE_RECIPIENTS", "DBBACKUP_STATE_URL"]);
 
 const withOffsite = (offsite: OffsiteSettings | undefined) => (offsite ? { offsite } : {});
 

@@ -69,6 +69,7 @@ export const ERROR_CODES = {
   state_busy: "failed",
   state_damaged: "failed",
   state_lock_lost: "failed",
+  state_unreachable: "failed",
   state_unwritable: "failed",
   state_write_failed: "failed",
   supabase_api: "failed",

@@ -78,7 +78,7 @@ export async function pullOffsite(config: Config, id: string, request: PullReque
       "`dbbackup verify <ID>` checks it; remove the folder first to fetch the off-site copy instead.",
     );
   mkdirSync(root, { recursive: true, mode: 0o700 });
-  const state = stateFor({ backupsDir: root, leaseMs: config.leaseMs });
+  const state = stateFor({ backupsDir: root, leaseMs: config.leaseMs, stateUrl: config.stateUrl });
   const work = createInProgressDir(root, id, state);
   try {
     const hint = index.recipients.map((r) => r.hint).join(", ");

@@ -85,7 +85,8 @@ export function currentInstance(): InstanceIdentity {
   return current;
 }
 
-function retire(id: string): void {
+/** After a lost lease: the next use of currentInstance() is a new instance. */
+export function retireInstance(id: string): void {
   if (current?.id === id) current = undefined;
 }
 
@@ -224,7 +225,7 @@ export class LeaseFile {
     if (this.lost) return;
     this.lost = true;
     this.stop(false);
-    retire(this.identity.id);
+    retireInstance(this.identity.id);
     this.options.onLost?.(why);
   }
 
