@@ -6,7 +6,9 @@ import { runJobExclusively } from "../../src/guardrails/run-job.js";
 import { loadGuardrailSettings } from "../../src/guardrails/settings.js";
 import { createScheduler } from "../../src/schedule/scheduler.js";
 import { releaseLock } from "../../src/state/locks.js";
+import { PgStateStore } from "../../src/state/pg-store.js";
 import { workdir } from "../helpers/cli.js";
+import { createDatabase, useTestServer } from "../helpers/postgres.js";
 import { foreignLock, stateOf } from "../helpers/state.js";
 
 function context(dir: string, env: Record<string, string> = {}): GuardrailContext {
@@ -109,6 +111,48 @@ describe("the scheduler", () => {
     await new Promise((r) => setTimeout(r, 1_200));
     expect(reports.length).toBe(count);
   });
+});
+
+describe("replicas sharing a state database", () => {
+  const db = useTestServer(15);
+  let work: { dir: string; remove(): void } | undefined;
+  afterEach(() => work?.remove());
+
+  it("three schedulers, 10 ticks of a job every second: each tick ran once, by one of them", async () => {
+    work = workdir();
+    const stateUrl = await createDatabase(db.server, "ticks");
+    const ctx = context(work.dir, { DBBACKUP_SCHEDULE_WINDOWS: "* * * * * *" });
+    const attempts: { occurrence: string; won: boolean }[] = [];
+    let reports = 0;
+    // Three replicas: each its own connection pool and sessions on the state database.
+    const schedulers = [1, 2, 3].map(() => {
+      const store = new PgStateStore(stateUrl, { leaseMs: 60_000 });
+      return createScheduler({
+        context: ctx,
+        onReport: () => {
+          reports++;
+        },
+        claimTick: async (occurrence) => {
+          const won = await store.claimOnce(`tick:${occurrence}`, 60_000);
+          attempts.push({ occurrence, won });
+          return won;
+        },
+      });
+    });
+    for (const s of schedulers) s.start();
+    const ticks = () => new Set(attempts.map((a) => a.occurrence)).size;
+    for (let i = 0; i < 150 && ticks() < 11; i++) await new Promise((r) => setTimeout(r, 100));
+    await Promise.all(schedulers.map((s) => s.stop()));
+    const byTick = new Map<string, { won: number; tried: number }>();
+    for (const a of attempts) {
+      const t = byTick.get(a.occurrence) ?? { won: 0, tried: 0 };
+      byTick.set(a.occurrence, { won: t.won + (a.won ? 1 : 0), tried: t.tried + 1 });
+    }
+    const complete = [...byTick.values()].filter((t) => t.tried === 3);
+    expect(complete.length).toBeGreaterThanOrEqual(10);
+    for (const t of complete) expect(t.won).toBe(1);
+    expect(reports).toBe(attempts.filter((a) => a.won).length);
+  }, 30_000);
 });
 
 describe("guardrail settings", () => {
