@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { BufferedIncomingMessage } from "@slack/bolt";
 import type { Logger } from "pino";
+import { isDbBackupError } from "../errors.js";
 
 /** Slack's window: a request is refused once its timestamp is more than this far from now, either way. */
 export const SIGNED_REQUEST_WINDOW_S = 300;
@@ -80,6 +81,21 @@ function answer(res: ServerResponse, status: number, body?: Record<string, unkno
   }
 }
 
+/** A slash command that only asks for help: answering it twice changes nothing. Pure. */
+export function asksOnlyForHelp(body: Buffer): boolean {
+  const form = new URLSearchParams(body.toString("utf8"));
+  if (!form.has("command")) return false;
+  return /^(|help|--help|-h)$/.test((form.get("text") ?? "").trim().toLowerCase());
+}
+
+/** What the asker is told when the state (where replays are remembered) can't be reached. */
+function stateDownAnswer(error: unknown): Record<string, unknown> {
+  const what = isDbBackupError(error)
+    ? `${error.message} ${error.hint}`
+    : "dbbackup can't reach its state right now.";
+  return { response_type: "ephemeral", text: `Nothing was done: ${what} \`/dbbackup help\` still answers.` };
+}
+
 /**
  * Wraps Bolt's HTTP request listener: a request dated more than 5 minutes ahead gets 401, and a
  * signed request seen before (same timestamp and signature, within the window, across restarts) is
@@ -105,7 +121,14 @@ export function replayGate(options: GateOptions, bolt: RequestListener): Request
       }
       if (verdict.claimKey) {
         const ttlMs = 2 * SIGNED_REQUEST_WINDOW_S * 1000 + 60_000;
-        if (!(await options.claimOnce(verdict.claimKey, ttlMs))) {
+        const claimed = await options.claimOnce(verdict.claimKey, ttlMs).catch((error: unknown) => error);
+        if (typeof claimed !== "boolean") {
+          if (!asksOnlyForHelp(body)) {
+            options.logger.error({ err: claimed }, "the state can't be reached: a Slack request was not run");
+            answer(res, 200, stateDownAnswer(claimed));
+            return;
+          }
+        } else if (!claimed) {
           options.logger.warn("answered a replayed Slack request without running it");
           options.onReplay?.(body);
           answer(res, 200, {

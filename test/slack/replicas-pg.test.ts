@@ -16,6 +16,7 @@ import {
   slashCommand,
   slashCommandBody,
 } from "../helpers/slack-requests.js";
+import { tcpProxy } from "../helpers/tcp-proxy.js";
 
 /**
  * Three bot processes on three hosts' worth of folders, sharing nothing but a state database
@@ -130,4 +131,68 @@ describe("three bot replicas sharing a Postgres state database", () => {
     expect(lines.filter((l) => l.kind === "backup-started" && l.label === "replayed")).toHaveLength(1);
     expect(folders("_staging_replayed")).toHaveLength(1);
   });
+});
+
+describe("a bot whose state database goes away", () => {
+  let server: ScratchServer;
+  let slack: FakeSlack;
+  let work: { dir: string; remove(): void };
+  let bot: BotProcess;
+  let proxy: Awaited<ReturnType<typeof tcpProxy>>;
+  const ask = async (text: string) => {
+    const r = await slashCommand(bot.events, SECRET, { text, user_id: REQUESTER, channel_id: CHANNEL });
+    return {
+      status: r.status,
+      text: r.body ? String((JSON.parse(r.body) as { text?: unknown }).text ?? "") : "",
+    };
+  };
+
+  beforeAll(async () => {
+    [server, slack] = await Promise.all([startScratchServer({ major: 15 }), startFakeSlack()]);
+    const url = await createDatabase(server, "app");
+    await loadFixture(url, "supabase");
+    const stateUrl = new URL(await createDatabase(server, "dbbackup_state"));
+    proxy = await tcpProxy(Number(stateUrl.port));
+    stateUrl.port = String(proxy.port);
+    work = workdir({ DATABASE_URL_STAGING: url, DBBACKUP_STATE_URL: stateUrl.href, DBBACKUP_LEASE: "30s" });
+    bot = await startBotProcess({ slack, signingSecret: SECRET, channel: CHANNEL, cwd: work.dir });
+  });
+  afterAll(async () => {
+    await killAll([bot]);
+    await proxy?.close();
+    await slack?.close();
+    work?.remove();
+    await server?.stop();
+  });
+
+  it("says so to whoever asks, still answers help, runs nothing, and works again once it is back", async () => {
+    await proxy.close();
+    const refused = await ask("staging while-down");
+    expect(refused.status).toBe(200);
+    expect(refused.text).toContain("Nothing was done: The state database postgresql://postgres@127.0.0.1:");
+    expect(refused.text).toContain("reconnects by itself");
+    const help = await ask("help");
+    expect(help.status).toBe(200);
+    expect(help.text).not.toContain("Nothing was done");
+    expect(help.text).toMatch(/^dbbackup: \/dbbackup \[env\] \[label\]/);
+    expect(
+      slack.callsTo("chat.postMessage").filter((c) => visibleText(c.body).includes("while-down")),
+    ).toEqual([]);
+    await proxy.reopen();
+    await ask("staging after-down");
+    await waitFor(
+      "the backup verified",
+      () => (verified("after-down").length > 0 ? true : undefined),
+      60_000,
+    );
+    expect(existsSync(path.join(work.dir, "backups"))).toBe(true);
+    expect(readdirSync(path.join(work.dir, "backups")).filter((n) => n.includes("while-down"))).toEqual([]);
+  });
+
+  const verified = (label: string) =>
+    slack
+      .callsTo("chat.update")
+      .filter(
+        (c) => visibleText(c.body).includes("backup verified") && visibleText(c.body).includes(`(${label})`),
+      );
 });

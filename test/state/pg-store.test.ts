@@ -1,4 +1,3 @@
-import net from "node:net";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { z } from "zod/v3";
@@ -9,6 +8,7 @@ import { PgStateStore } from "../../src/state/pg-store.js";
 import { type DocSpec, updateDoc } from "../../src/state/store.js";
 import { createDatabase, sql, useTestServer } from "../helpers/postgres.js";
 import { distModule, runNodeScript } from "../helpers/state.js";
+import { tcpProxy } from "../helpers/tcp-proxy.js";
 
 /** The state in Postgres, under the same real concurrency as the files: in one process, across processes, across kill -9. */
 
@@ -221,7 +221,17 @@ describe("state in Postgres: leases, locks and a database that goes away", () =>
     ).replace("leaseMs: 60000", "leaseMs: 3000");
     const holder = execa(
       "unshare",
-      ["--pid", "--fork", "--kill-child", "--mount-proc", "--uts", "node", "--input-type=module", "-e", script],
+      [
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+        "--uts",
+        "node",
+        "--input-type=module",
+        "-e",
+        script,
+      ],
       { reject: false, buffer: false, stdin: "ignore" },
     );
     const said = await new Promise<string>((resolve, reject) => {
@@ -268,40 +278,3 @@ describe("state in Postgres: leases, locks and a database that goes away", () =>
     await proxy.close();
   });
 });
-
-/** A TCP proxy on 127.0.0.1 to `port`: closed, every connection through it drops and new ones are refused. */
-async function tcpProxy(port: number) {
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | undefined;
-  let listenPort = 0;
-  const open = () =>
-    new Promise<void>((resolve, reject) => {
-      server = net.createServer((client) => {
-        const upstream = net.connect(port, "127.0.0.1");
-        for (const s of [client, upstream]) {
-          sockets.add(s);
-          s.on("close", () => sockets.delete(s));
-          s.on("error", () => s.destroy());
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      server.once("error", reject);
-      server.listen(listenPort, "127.0.0.1", () => {
-        listenPort = (server?.address() as net.AddressInfo).port;
-        resolve();
-      });
-    });
-  await open();
-  return {
-    get port() {
-      return listenPort;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        if (server?.listening) server.close(() => resolve());
-        else resolve();
-      }),
-    reopen: open,
-  };
-}
