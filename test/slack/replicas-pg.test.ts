@@ -7,8 +7,8 @@ import { PgStateStore } from "../../src/state/pg-store.js";
 import { type BotProcess, killAll, startBotProcess } from "../helpers/bot-process.js";
 import { workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
-import { createDatabase, loadFixture } from "../helpers/postgres.js";
-import { waitFor, waitForAsync } from "../helpers/servers.js";
+import { createDatabase, loadFixture, sql } from "../helpers/postgres.js";
+import { holdLock, waitFor, waitForAsync } from "../helpers/servers.js";
 import {
   blockAction,
   nowSeconds,
@@ -39,6 +39,7 @@ describe("three bot replicas sharing a Postgres state database", () => {
   let stateUrl: string;
   let works: { dir: string; remove(): void }[] = [];
   let bots: BotProcess[] = [];
+  let appUrl: string;
   const state = () => new PgStateStore(stateUrl, { leaseMs: 60_000 });
   const audit = async () => (await state().readLog("audit")) as AuditLine[];
   /** Backup folders across the three hosts' backups folders. */
@@ -56,13 +57,13 @@ describe("three bot replicas sharing a Postgres state database", () => {
 
   beforeAll(async () => {
     [server, slack] = await Promise.all([startScratchServer({ major: 15 }), startFakeSlack()]);
-    const url = await createDatabase(server, "app");
-    await loadFixture(url, "supabase");
+    appUrl = await createDatabase(server, "app");
+    await loadFixture(appUrl, "supabase");
     stateUrl = await createDatabase(server, "dbbackup_state");
     works = [1, 2, 3].map(() =>
       workdir({
-        DATABASE_URL_STAGING: url,
-        DATABASE_URL_PROD: url,
+        DATABASE_URL_STAGING: appUrl,
+        DATABASE_URL_PROD: appUrl,
         DBBACKUP_PROD_APPROVERS: CROWD.join(","),
         DBBACKUP_STATE_URL: stateUrl,
         DBBACKUP_LEASE: "5s",
@@ -130,6 +131,51 @@ describe("three bot replicas sharing a Postgres state database", () => {
     const lines = await audit();
     expect(lines.filter((l) => l.kind === "backup-started" && l.label === "replayed")).toHaveLength(1);
     expect(folders("_staging_replayed")).toHaveLength(1);
+  });
+
+  it("a replica killed -9 mid-backup: another notices when its lease runs out and tells the channel once", async () => {
+    const lock = await holdLock(appUrl, "public.documents");
+    try {
+      await slashCommand(bots[2]!.events, SECRET, {
+        text: "staging killed",
+        user_id: REQUESTER,
+        channel_id: CHANNEL,
+      });
+      await slack.waitForCall(
+        "chat.postMessage",
+        (c) => visibleText(c.body).includes("started a staging backup (killed)"),
+        10_000,
+      );
+      await waitForAsync(
+        "the backup's session to wait on the lock",
+        async () =>
+          (
+            await sql<{ n: number }>(
+              appUrl,
+              "select count(*)::int as n from pg_stat_activity where application_name like 'dbbackup:%' and wait_event_type = 'Lock'",
+            )
+          )[0]?.n
+            ? true
+            : undefined,
+        20_000,
+      );
+      await bots[2]!.kill();
+    } finally {
+      await lock.release();
+    }
+    const told = () =>
+      slack.calls.filter(
+        (c) =>
+          (c.method === "chat.postMessage" || c.method === "chat.update") &&
+          /The bot running this backup stopped/.test(JSON.stringify(c.body)),
+      );
+    await waitFor("the channel told", () => (told().length > 0 ? true : undefined), 30_000);
+    // Two more recovery rounds of both survivors: still told once.
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect(told()).toHaveLength(1);
+    expect(
+      (await audit()).filter((l) => l.kind === "backup-interrupted"),
+    ).toHaveLength(1);
   });
 });
 
