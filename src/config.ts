@@ -35,6 +35,10 @@ export interface Config {
   leaseMs: number;
   /** DBBACKUP_STATE_URL: the state in a Postgres database shared by replicas and workers. */
   stateUrl?: string;
+  /** Where the bot's backups and restore tests run: itself, or queued for `dbbackup worker`. */
+  runOn: "here" | "workers";
+  /** How many workers may try a queued job whose worker died. */
+  workerAttempts: number;
   /** A table that lost more than this percentage of its rows since the last backup is flagged. */
   rowDropPercent: number;
   /** Encrypted copies in an S3-compatible bucket, when DBBACKUP_OFFSITE_URL is set. */
@@ -95,6 +99,12 @@ const schema = z
       .transform(milliseconds)
       .refine((ms) => ms >= 2_000 && ms <= 600_000, "must be between 2s and 10min")
       .default("60s"),
+    DBBACKUP_RUN_ON: z.enum(["here", "workers"]).default("here"),
+    DBBACKUP_WORKER_ATTEMPTS: z
+      .string()
+      .regex(/^[1-5]$/, "must be 1 to 5")
+      .transform((v) => Number(v))
+      .default("1"),
     DBBACKUP_STATE_URL: z
       .string()
       .regex(/^postgres(ql)?:\/\/[^\s]+$/, "must be a postgresql:// URL of a database for dbbackup's state")
@@ -115,6 +125,9 @@ const FIXES: Record<string, string> = {
   DBBACKUP_ROW_DROP_ALERT:
     "e.g. DBBACKUP_ROW_DROP_ALERT=10%: flag a table that lost more than that share of its rows",
   DBBACKUP_LEASE: "e.g. DBBACKUP_LEASE=60s; a killed run's locks are taken over this long after it stopped",
+  DBBACKUP_RUN_ON:
+    "here (the bot runs backups itself) or workers (queued for `dbbackup worker`, needs DBBACKUP_STATE_URL)",
+  DBBACKUP_WORKER_ATTEMPTS: "how many workers may try a job whose worker died, 1 to 5",
   DBBACKUP_STATE_URL:
     "e.g. DBBACKUP_STATE_URL=postgresql://dbbackup@state-db:5432/dbbackup, or unset for files in the backups folder",
 };
@@ -227,6 +240,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     retention: { keepOnDemand: data.DBBACKUP_KEEP_ON_DEMAND, keepPreUpgrade: data.DBBACKUP_KEEP_PRE_UPGRADE },
     leaseMs: data.DBBACKUP_LEASE,
     ...(data.DBBACKUP_STATE_URL ? { stateUrl: data.DBBACKUP_STATE_URL } : {}),
+    runOn: data.DBBACKUP_RUN_ON,
+    workerAttempts: data.DBBACKUP_WORKER_ATTEMPTS,
     rowDropPercent: data.DBBACKUP_ROW_DROP_ALERT,
     ...withOffsite(offsiteSettings(data, merged)),
   };

@@ -78,6 +78,7 @@ export const ERROR_CODES = {
   supabase_rate_limited: "failed",
   supabase_unreachable: "failed",
   verify_failed: "failed",
+  worker_died: "failed",
   wrong_password: "failed",
   wrong_user: "failed",
 } as const satisfies Record<string, Outcome>;

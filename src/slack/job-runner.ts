@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { runAudited } from "../../commands/kit/audited-run.js";
 import type { CommandContext, JobControl, RunningJob } from "../../commands/kit/context.js";
 import type { AnyVerb, BotHooks, SlackJobViews } from "../../commands/kit/verb.js";
+import { QUEUED_VERBS, runOnWorker } from "../../commands/kit/worker-run.js";
 import type { SlackMessage } from "../../commands/views/slack/blocks.js";
 import type { Config } from "../config.js";
 import { audit, jobAuditKinds } from "../state/audit.js";
@@ -92,7 +93,13 @@ export class JobRunner {
       ...(progress ? { onEvent: progress.handle } : {}),
     };
     try {
-      const result = await runAudited(verb, ctx, verb.args.parse(args), request.approvedBy ?? null);
+      const checked = verb.args.parse(args);
+      const approvedBy = request.approvedBy ?? null;
+      // DBBACKUP_RUN_ON=workers: the long verbs are queued for a worker, which audits them.
+      const result =
+        this.deps.config.runOn === "workers" && QUEUED_VERBS.has(verb.name)
+          ? await runOnWorker(verb, ctx, checked, approvedBy)
+          : await runAudited(verb, ctx, checked, approvedBy);
       progress?.close();
       await this.succeeded(verb, views, result, entry, ts, request.askedIn);
     } catch (error) {

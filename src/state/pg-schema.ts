@@ -28,6 +28,32 @@ const MIGRATIONS: readonly string[] = [
      renewed_at timestamptz not null,
      expires_at timestamptz not null
    );`,
+  `create table dbbackup_queue (
+     id text primary key,
+     verb text not null,
+     env text,
+     args jsonb not null,
+     requested_by text not null,
+     approved_by text,
+     status text not null default 'queued' check (status in ('queued', 'running', 'done', 'failed')),
+     worker text,
+     worker_host text,
+     attempts int not null default 0,
+     max_attempts int not null default 1 check (max_attempts >= 1),
+     cancel_requested boolean not null default false,
+     result jsonb,
+     error jsonb,
+     created_at timestamptz not null default now(),
+     started_at timestamptz,
+     finished_at timestamptz
+   );
+   create index dbbackup_queue_waiting on dbbackup_queue (created_at) where status = 'queued';
+   create table dbbackup_job_events (
+     id bigserial primary key,
+     job_id text not null references dbbackup_queue (id) on delete cascade,
+     event jsonb not null
+   );
+   create index dbbackup_job_events_by_job on dbbackup_job_events (job_id, id);`,
 ];
 
 /** Advisory lock keys of this database (the state database is dbbackup's own). */

@@ -68,6 +68,12 @@ export class PgStateStore implements StateStore {
     return this.pooled;
   }
 
+  /** One statement on any pooled connection, once the schema is there; a failure to reach the database says so. */
+  async sql<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    await this.ready();
+    return this.query<R>(text, values);
+  }
+
   /** One statement on any pooled connection; a failure to reach the database says so. */
   private async query<R extends pg.QueryResultRow>(
     text: string,

@@ -13,6 +13,8 @@ function config(envs: Record<string, Omit<EnvironmentConfig, "name">>): Config {
     exactCountMaxRows: 1_000_000,
     requestedBy: "alice",
     retention: { keepOnDemand: 5, keepPreUpgrade: 2 },
+    runOn: "here",
+    workerAttempts: 1,
   };
 }
 

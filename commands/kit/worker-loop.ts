@@ -1,0 +1,125 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { DbBackupError, isDbBackupError } from "../../src/errors.js";
+import { stateFor } from "../../src/state/open.js";
+import { type JobFailure, type QueuedJob, workQueueOf } from "../../src/state/work-queue.js";
+import { runAudited } from "./audited-run.js";
+import type { CommandContext } from "./context.js";
+import { loadVerbs } from "./registry.js";
+import { QUEUED_VERBS } from "./worker-run.js";
+
+const POLL_MS = 500;
+
+export interface WorkerOptions {
+  /** Only jobs of these envs (all when absent). */
+  envs: readonly string[] | null;
+  concurrency: number;
+  /** Stops when aborted (Ctrl-C, SIGTERM): a running job is cancelled and recorded as such. */
+  signal: AbortSignal;
+  onNote?: (line: string) => void;
+  /** Stop once this many jobs were run (tests and benchmarks; unbounded when absent). */
+  maxJobs?: number;
+}
+
+export interface WorkerSummary {
+  ok: true;
+  ran: number;
+  failed: number;
+}
+
+/** Takes jobs from the state database's queue and runs them, `concurrency` at a time, until stopped. */
+export async function runWorker(ctx: CommandContext, options: WorkerOptions): Promise<WorkerSummary> {
+  const state = stateFor(ctx.config);
+  const queue = workQueueOf(state);
+  state.holdLease("worker");
+  const registry = await loadVerbs();
+  const summary: WorkerSummary = { ok: true, ran: 0, failed: 0 };
+  await queue.recoverFromDeadWorkers();
+  options.onNote?.(
+    `worker ${state.instance().id} ready: taking ${options.envs?.join(", ") ?? "every env"}'s jobs from ${state.location}`,
+  );
+  let taken = 0;
+  const lane = async () => {
+    while (!options.signal.aborted && (options.maxJobs === undefined || taken < options.maxJobs)) {
+      await queue.recoverFromDeadWorkers().catch(() => []);
+      const me = state.instance();
+      const job = await queue.claim({ id: me.id, host: me.host }, options.envs).catch((error: unknown) => {
+        options.onNote?.(`can't take work: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+      });
+      if (!job) {
+        await sleep(POLL_MS, undefined, { signal: options.signal }).catch(() => {});
+        continue;
+      }
+      taken++;
+      options.onNote?.(`running ${job.verb} ${job.env ?? ""} (${job.id}) for ${job.requested_by}`);
+      const failure = await runOne(ctx, job, registry, queue, me.id, options.signal);
+      summary.ran++;
+      if (failure) summary.failed++;
+      options.onNote?.(`${job.id}: ${failure ? `failed: ${failure.message}` : "done"}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, lane));
+  return summary;
+}
+
+async function runOne(
+  ctx: CommandContext,
+  job: QueuedJob,
+  registry: Awaited<ReturnType<typeof loadVerbs>>,
+  queue: ReturnType<typeof workQueueOf>,
+  worker: string,
+  stopping: AbortSignal,
+): Promise<JobFailure | undefined> {
+  const abort = new AbortController();
+  const onStop = () => abort.abort();
+  stopping.addEventListener("abort", onStop);
+  // Cancel reaches the worker through the job's row: looked at every second while it runs.
+  const watch = setInterval(() => {
+    void queue.get(job.id).then((row) => {
+      if (row?.cancel_requested) abort.abort();
+    });
+  }, 1_000);
+  watch.unref();
+  // Events go to the state database in order, one insert at a time, for the bot's message.
+  let sending = Promise.resolve();
+  const send = (event: unknown) => {
+    sending = sending.then(() => queue.addEvent(job.id, event)).catch(() => {});
+  };
+  try {
+    const verb = registry.named(job.verb);
+    if (!verb || !QUEUED_VERBS.has(job.verb))
+      throw new DbBackupError(
+        "usage",
+        `A worker doesn't run "${job.verb}".`,
+        "Only backups and restore tests are queued.",
+      );
+    const run: CommandContext = {
+      ...ctx,
+      requestedBy: job.requested_by,
+      via: "slack",
+      signal: abort.signal,
+      jobId: job.id,
+      approvedBy: job.approved_by,
+      onEvent: send,
+      onRestoreEvent: send,
+    };
+    const result = await runAudited(verb, run, verb.args.parse(job.args), job.approved_by);
+    await sending;
+    await queue.finish(job.id, worker, result);
+    return undefined;
+  } catch (error) {
+    const failure: JobFailure = isDbBackupError(error)
+      ? { code: error.code, message: error.message, hint: error.hint }
+      : {
+          code: "internal_error",
+          message: error instanceof Error ? error.message : String(error),
+          hint: "See the worker's log.",
+        };
+    await sending;
+    await queue.fail(job.id, worker, failure).catch(() => {});
+    return failure;
+  } finally {
+    clearInterval(watch);
+    stopping.removeEventListener("abort", onStop);
+  }
+}

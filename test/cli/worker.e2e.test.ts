@@ -1,0 +1,223 @@
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
+import { PgStateStore } from "../../src/state/pg-store.js";
+import { WorkQueue } from "../../src/state/work-queue.js";
+import { type BotProcess, killAll, startBotProcess } from "../helpers/bot-process.js";
+import { startCli, workdir } from "../helpers/cli.js";
+import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
+import { createDatabase, sql } from "../helpers/postgres.js";
+import { holdLock, waitFor, waitForAsync } from "../helpers/servers.js";
+import { slashCommand } from "../helpers/slack-requests.js";
+
+/** `dbbackup worker` processes draining the state database's queue, as a bot with DBBACKUP_RUN_ON=workers fills it. */
+
+const ENVS = Array.from({ length: 10 }, (_, i) => `e${i + 1}`);
+
+describe("dump workers", () => {
+  let server: ScratchServer;
+  let tiny: string;
+  let stateUrl: string;
+  const hosts: { dir: string; remove(): void }[] = [];
+  const running: ReturnType<typeof startCli>[] = [];
+  let store: PgStateStore;
+  let queue: WorkQueue;
+
+  /** A worker process on a host of its own (its own folder), ready once it says so. */
+  const startWorker = async (...args: string[]) => {
+    const host = workdir({
+      ...Object.fromEntries(ENVS.map((e) => [`DATABASE_URL_${e.toUpperCase()}`, tiny])),
+      DATABASE_URL_STAGING: tiny,
+      DBBACKUP_STATE_URL: stateUrl,
+      DBBACKUP_LEASE: "4s",
+    });
+    hosts.push(host);
+    const worker = startCli(["worker", ...args], { cwd: host.dir });
+    running.push(worker);
+    let said = "";
+    worker.stderr?.on("data", (d: Buffer) => {
+      said += d.toString();
+    });
+    await waitFor("the worker ready", () => (said.includes("ready") ? true : undefined), 20_000);
+    return { host, worker, said: () => said };
+  };
+  const backupsOf = (host: { dir: string }, suffix: string) => {
+    const root = path.join(host.dir, "backups");
+    return existsSync(root) ? readdirSync(root).filter((n) => n.endsWith(suffix)) : [];
+  };
+  const enqueue = (id: string, env: string, label: string, maxAttempts = 1) =>
+    queue.enqueue({
+      id,
+      verb: "backup",
+      env,
+      args: { env, label, restoreHint: true },
+      requestedBy: "U0REQ0001",
+      approvedBy: null,
+      maxAttempts,
+    });
+  const settled = async (ids: string[]) =>
+    waitForAsync(
+      `jobs ${ids.join(", ")} finished`,
+      async () => {
+        const rows = await Promise.all(ids.map((id) => queue.get(id)));
+        return rows.every((r) => r?.status === "done" || r?.status === "failed") ? rows : undefined;
+      },
+      90_000,
+    );
+
+  beforeAll(async () => {
+    server = await startScratchServer({ major: 15 });
+    tiny = await createDatabase(server, "tiny");
+    await sql(
+      tiny,
+      "create table public.items as select g as id, md5(g::text) as v from generate_series(1, 1000) g",
+    );
+    stateUrl = await createDatabase(server, "dbbackup_state");
+    store = new PgStateStore(stateUrl, { leaseMs: 60_000 });
+    queue = new WorkQueue(store);
+  });
+  afterAll(async () => {
+    for (const w of running) w.kill("SIGKILL");
+    await Promise.allSettled(running);
+    for (const h of hosts) h.remove();
+    await server?.stop();
+  });
+
+  it("two workers drain 10 queued backups: each taken once, by one of them, all verified", async () => {
+    const [a, b] = [await startWorker(), await startWorker()];
+    const ids = ENVS.map((e) => `drain-${e}`);
+    for (const [i, env] of ENVS.entries()) await enqueue(ids[i] ?? "", env, "drain");
+    const rows = await settled(ids);
+    expect(rows.map((r) => r?.status)).toEqual(Array(10).fill("done"));
+    expect(rows.map((r) => r?.attempts)).toEqual(Array(10).fill(1));
+    expect(new Set(rows.map((r) => r?.worker)).size).toBe(2);
+    const folders = [...backupsOf(a.host, "_drain"), ...backupsOf(b.host, "_drain")];
+    expect(folders).toHaveLength(10);
+    expect(new Set(folders.map((f) => f.split("_")[2])).size).toBe(10);
+    // What the bot reads back: each job's result names its backup, stage 2 reached.
+    for (const r of rows) expect(r?.result).toMatchObject({ ok: true, stage: "readable" });
+    for (const w of [a, b]) w.worker.kill("SIGTERM");
+    await Promise.allSettled([a.worker, b.worker]);
+  });
+
+  it("a worker killed -9 mid-dump: a job allowed 2 attempts runs again on another, one allowed 1 fails saying so", async () => {
+    const lock = await holdLock(tiny, "public.items");
+    const first = await startWorker("--concurrency", "2");
+    await enqueue("killed-again", "e1", "again", 2);
+    await enqueue("killed-once", "e2", "once", 1);
+    await waitForAsync(
+      "both dumps waiting on the lock",
+      async () =>
+        (
+          await sql<{ n: number }>(
+            tiny,
+            "select count(*)::int as n from pg_stat_activity where application_name like 'dbbackup:%' and wait_event_type = 'Lock'",
+          )
+        )[0]?.n === 2
+          ? true
+          : undefined,
+      20_000,
+    );
+    first.worker.kill("SIGKILL");
+    await first.worker.catch(() => undefined);
+    await lock.release();
+    const second = await startWorker();
+    const [again, once] = await settled(["killed-again", "killed-once"]);
+    expect(again).toMatchObject({ status: "done", attempts: 2 });
+    expect(again?.worker).not.toBe(first.said().match(/worker (\w+) ready/)?.[1]);
+    expect(backupsOf(second.host, "_e1_again")).toHaveLength(1);
+    expect(once).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      error: { code: "worker_died", message: expect.stringContaining("attempt 1 of 1") },
+    });
+    expect(backupsOf(second.host, "_e2_once")).toEqual([]);
+    second.worker.kill("SIGTERM");
+    await second.worker.catch(() => undefined);
+  });
+
+  describe("a bot with DBBACKUP_RUN_ON=workers", () => {
+    const SECRET = "worker-bot-signing-secret-0123456789";
+    const CHANNEL = "C0OPS0011";
+    const ALICE = "U0ALICE01";
+    let slack: FakeSlack;
+    let bot: BotProcess;
+    let botHost: { dir: string; remove(): void };
+    const ask = (text: string) =>
+      slashCommand(bot.events, SECRET, { text, user_id: ALICE, channel_id: CHANNEL });
+    const shown = (c: { body: Record<string, unknown> }) =>
+      `${visibleText(c.body)} ${visibleText({ blocks: (c.body.attachments as { blocks?: unknown }[] | undefined)?.[0]?.blocks })}`;
+
+    beforeAll(async () => {
+      slack = await startFakeSlack();
+      botHost = workdir({
+        DATABASE_URL_STAGING: tiny,
+        DBBACKUP_STATE_URL: stateUrl,
+        DBBACKUP_RUN_ON: "workers",
+      });
+      bot = await startBotProcess({ slack, signingSecret: SECRET, channel: CHANNEL, cwd: botHost.dir });
+    });
+    afterAll(async () => {
+      await killAll([bot]);
+      await slack?.close();
+      botHost?.remove();
+    });
+
+    it("queues the backup; a worker takes it, its progress and its end update the bot's message", async () => {
+      const worker = await startWorker();
+      await ask("staging via-worker");
+      const done = await slack.waitForCall(
+        "chat.update",
+        (c) => shown(c).includes("staging backup verified") && shown(c).includes("(via-worker)"),
+        60_000,
+      );
+      const updates = slack.callsTo("chat.update").filter((c) => c.body.ts === done.body.ts);
+      expect(updates.indexOf(done)).toBeGreaterThan(0);
+      expect(backupsOf(worker.host, "_staging_via-worker")).toHaveLength(1);
+      expect(backupsOf(botHost, "_staging_via-worker")).toEqual([]);
+      const audit = (await store.readLog("audit")) as { kind: string; label?: string; via?: string }[];
+      expect(audit.filter((l) => l.kind === "backup-started" && l.label === "via-worker")).toEqual([
+        expect.objectContaining({ via: "slack", by: ALICE }),
+      ]);
+      worker.worker.kill("SIGTERM");
+      await worker.worker.catch(() => undefined);
+    });
+
+    it("/dbbackup cancel reaches the worker: its dump stops and the message says cancelled", async () => {
+      const worker = await startWorker();
+      const lock = await holdLock(tiny, "public.items");
+      try {
+        await ask("staging to-cancel");
+        await waitForAsync(
+          "the dump waiting on the lock",
+          async () =>
+            (
+              await sql<{ n: number }>(
+                tiny,
+                "select count(*)::int as n from pg_stat_activity where application_name like 'dbbackup:%' and wait_event_type = 'Lock'",
+              )
+            )[0]?.n
+              ? true
+              : undefined,
+          20_000,
+        );
+        const r = await ask("cancel");
+        expect(String((JSON.parse(r.body) as { text?: string }).text)).toMatch(
+          /Cancelling the staging backup/,
+        );
+        const failed = await slack.waitForCall(
+          "chat.update",
+          (c) => shown(c).includes("staging backup failed") && /cancel/i.test(shown(c)),
+          30_000,
+        );
+        expect(shown(failed)).toContain("cancel");
+      } finally {
+        await lock.release();
+      }
+      expect(backupsOf(worker.host, "_staging_to-cancel")).toEqual([]);
+      worker.worker.kill("SIGTERM");
+      await worker.worker.catch(() => undefined);
+    });
+  });
+});
