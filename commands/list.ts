@@ -1,5 +1,6 @@
 import { z } from "zod/v3";
 import { type Listing, listBackups } from "../src/backup/catalog.js";
+import { backupsElsewhere } from "../src/backup/shared-catalog.js";
 import { type Config, envNameSchema } from "../src/config.js";
 import { stateFor } from "../src/state/open.js";
 import { defineVerb } from "./kit/verb.js";
@@ -90,8 +91,15 @@ export const verb = defineVerb({
   async run(ctx, input): Promise<ListResult | OffsiteListResult> {
     const args = listArgs.parse(input);
     if (args.offsite) return listInBucket(ctx.config, args.env);
-    const listing = await listBackups(ctx.config.backupsDir, stateFor(ctx.config), args.env);
-    return { ok: true, root: ctx.config.backupsDir, env: args.env ?? null, ...listing };
+    const state = stateFor(ctx.config);
+    const listing = await listBackups(ctx.config.backupsDir, state, args.env);
+    // With a shared state database: the backups other hosts filed, with where they are.
+    const here = new Set(listing.backups.map((b) => b.id));
+    const elsewhere = await backupsElsewhere(state, here, args.env);
+    const backups = [...listing.backups, ...elsewhere].sort((a, b) =>
+      a.env === b.env ? b.id.localeCompare(a.id) : a.env.localeCompare(b.env),
+    );
+    return { ok: true, root: ctx.config.backupsDir, env: args.env ?? null, ...listing, backups };
   },
   terminal: {
     render: (r, style, now) => ("copies" in r ? renderOffsiteList(r, style, now) : renderList(r, style, now)),

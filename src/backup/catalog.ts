@@ -54,6 +54,8 @@ export interface BackupSummary {
   restoreTest?: { at: string; ok: boolean; by: string; ms: number };
   /** Its off-site copy: proven (when), or why the last try failed. */
   offsite?: { ok: boolean; at: string; why?: string };
+  /** Filed on another host (a worker, another replica): its hostname; its folder is there, not here. */
+  host?: string;
 }
 
 export interface Listing {

@@ -14,6 +14,7 @@ import { backupId, checkLabel } from "./ids.js";
 import type { Manifest } from "./manifest.js";
 import { describeOrphanSessions, endOrphanRuns } from "./orphan-sessions.js";
 import { RunLog } from "./run-log.js";
+import { recordFiled } from "./shared-catalog.js";
 import { resolveTarget, type Target } from "./target.js";
 import {
   cleanStaleInProgress,
@@ -112,6 +113,12 @@ export async function runBackup(request: BackupRequest): Promise<BackupOutcome> 
     await rename(dir, finalDir);
     dir = undefined;
     log.line(`done: ${finalDir}`);
+    // Other hosts see it in `list`; the backup is whole here whether or not the record got through.
+    await recordFiled(store, manifest, finalDir).catch((error: unknown) =>
+      log.line(
+        `not recorded in the shared catalog: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+    );
     return { id, dir: finalDir, manifest, target };
   } catch (error) {
     const clear = leaseLost.signal.aborted ? leaseLostError(target.env) : asDbBackupError(error, target);

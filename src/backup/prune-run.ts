@@ -9,6 +9,7 @@ import { envLockName, envOfLock } from "./env-lock.js";
 import { parseBackupId } from "./ids.js";
 import { isReadingLock } from "./restore-lock.js";
 import type { RetentionDecision, RetentionFacts, RunningBackup } from "./retention.js";
+import { recordGone } from "./shared-catalog.js";
 
 /** Where a folder being deleted goes first, so nothing half-deleted ever looks like a backup. */
 export const PRUNING_PREFIX = ".pruning-";
@@ -103,6 +104,7 @@ export async function executeRetention(
       else outcome.failed.push({ id: d.id, reason: moved.failed });
       continue;
     }
+    await recordGone(store, [d.id]).catch(() => {});
     try {
       await rm(trash, { recursive: true });
       outcome.deleted.push(d.id);

@@ -54,6 +54,16 @@ const MIGRATIONS: readonly string[] = [
      event jsonb not null
    );
    create index dbbackup_job_events_by_job on dbbackup_job_events (job_id, id);`,
+  `create table dbbackup_catalog (
+     id text primary key,
+     env text not null,
+     host text not null,
+     dir text not null,
+     summary jsonb not null,
+     filed_at timestamptz not null default now(),
+     gone_at timestamptz
+   );
+   create index dbbackup_catalog_present on dbbackup_catalog (env, id) where gone_at is null;`,
 ];
 
 /** Advisory lock keys of this database (the state database is dbbackup's own). */

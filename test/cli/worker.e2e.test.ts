@@ -1,11 +1,12 @@
 import { existsSync, readdirSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
 import { PgStateStore } from "../../src/state/pg-store.js";
 import { WorkQueue } from "../../src/state/work-queue.js";
 import { type BotProcess, killAll, startBotProcess } from "../helpers/bot-process.js";
-import { startCli, workdir } from "../helpers/cli.js";
+import { runCli, startCli, workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
 import { createDatabase, sql } from "../helpers/postgres.js";
 import { holdLock, waitFor, waitForAsync } from "../helpers/servers.js";
@@ -99,6 +100,22 @@ describe("dump workers", () => {
     for (const r of rows) expect(r?.result).toMatchObject({ ok: true, stage: "readable" });
     for (const w of [a, b]) w.worker.kill("SIGTERM");
     await Promise.allSettled([a.worker, b.worker]);
+    // Any host on the state database lists them, with where each is.
+    const elsewhere = workdir({ DBBACKUP_STATE_URL: stateUrl, DATABASE_URL_STAGING: tiny });
+    hosts.push(elsewhere);
+    const listed = await runCli(["list", "--json"], { cwd: elsewhere.dir });
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    const backups = (JSON.parse(listed.stdout) as { backups: { id: string; host?: string; dir: string }[] })
+      .backups;
+    expect(
+      backups
+        .filter((x) => x.id.endsWith("_drain"))
+        .map((x) => x.id)
+        .sort(),
+    ).toEqual([...folders].sort());
+    for (const x of backups) expect(x.host).toBe(os.hostname());
+    const table = await runCli(["list"], { cwd: elsewhere.dir });
+    expect(table.stdout).toMatch(new RegExp(`_e1_drain .*${os.hostname()}`));
   });
 
   it("a worker killed -9 mid-dump: a job allowed 2 attempts runs again on another, one allowed 1 fails saying so", async () => {

@@ -65,7 +65,8 @@ export function listView(r: ListResult, now: Date): SlackMessage {
           ? " · off-site ✓"
           : ` · :warning: off-site failed: ${escapeMrkdwn((b.offsite.why ?? "").slice(0, 80))}`
         : "";
-      return `\`${b.id}\` ${formatBytes(b.totalBytes)} · ${formatAge(now, b.finishedAt)} · stage ${stage}${test}${offsite}${pin}`;
+      const host = b.host ? ` · on ${escapeMrkdwn(b.host)}` : "";
+      return `\`${b.id}\` ${formatBytes(b.totalBytes)} · ${formatAge(now, b.finishedAt)} · stage ${stage}${test}${offsite}${host}${pin}`;
     });
     const more = r.backups.filter((b) => b.env === env).length - rows.length;
     blocks.push(section(`*${env}*\n${lines.join("\n")}${more > 0 ? `\n…and ${more} older` : ""}`));

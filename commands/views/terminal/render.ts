@@ -132,6 +132,8 @@ export function renderList(r: ListResult, s: Style, now: Date): string {
     const tests = rows.some((b) => b.restoreTest);
     // OFF-SITE only when some backup here was copied or tried.
     const offsite = rows.some((b) => b.offsite);
+    // ON only when another host filed some (a shared state database): where its folder is.
+    const hosts = rows.some((b) => b.host);
     const cells = [
       [
         "  ID",
@@ -142,6 +144,7 @@ export function renderList(r: ListResult, s: Style, now: Date): string {
         "BY",
         ...(tests ? ["RESTORE TEST"] : []),
         ...(offsite ? ["OFF-SITE"] : []),
+        ...(hosts ? ["ON"] : []),
         ...(pins ? ["PIN"] : []),
       ],
     ];
@@ -157,6 +160,7 @@ export function renderList(r: ListResult, s: Style, now: Date): string {
         b.requestedBy,
         ...(tests ? [b.restoreTest ? restoreTestCell(b.restoreTest, now) : "-"] : []),
         ...(offsite ? [offsiteCell(b.offsite)] : []),
+        ...(hosts ? [b.host ?? "here"] : []),
         ...(pins ? [b.pin ? `pinned${b.pin.reason ? `: ${b.pin.reason}` : ` by ${b.pin.by}`}` : "-"] : []),
       ]);
     }
