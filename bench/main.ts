@@ -11,6 +11,8 @@
  *                     each, e.g. "default,1,2,3"; unset: no survey
  *
  * Off-site copy (bench/offsite.ts): needs `age` and `age-keygen` on PATH; s3rver on 127.0.0.1.
+ * Workers (bench/workers.ts): 10 small databases (BENCH_WORKER_ROWS rows each, default 50,000) on the
+ * same server, drained by `dbbackup worker` processes through a state database of their own.
  *
  * Nothing is cached across runs: the server, the database and every output live in temp dirs that
  * are removed at the end, also on Ctrl-C.
@@ -28,6 +30,7 @@ import { renderTable, resultRows } from "./results-table.js";
 import { prepareBenchDatabase, startBenchServer, type Workspace, withWorkspace } from "./setup.js";
 import { measureAcks } from "./slack-ack.js";
 import { compressionSurvey, timedRuns } from "./timed-runs.js";
+import { measureWorkers } from "./workers.js";
 
 function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -79,8 +82,19 @@ async function runBench(
   const template = timed.dbbackup[0]?.manifest;
   const listMs = template ? await dbbackupList(fresh(), template) : undefined;
   const offsite = keptBackup ? await measureOffsite(keptBackup, ageKey, rounds, fresh(), log) : undefined;
+  const workers = await measureWorkers(server, fresh(), log);
 
-  const rows = resultRows({ timed, altCompress, restore, freshRestore, acks, idleRss, listMs, offsite });
+  const rows = resultRows({
+    timed,
+    altCompress,
+    restore,
+    freshRestore,
+    acks,
+    idleRss,
+    listMs,
+    offsite,
+    workers,
+  });
   const table = renderTable(rows, db.databaseBytes, rounds);
   if (table !== undefined) process.stdout.write(table);
 }

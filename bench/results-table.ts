@@ -9,6 +9,7 @@ import type { RestoreComparison } from "./restore-compare.js";
 import { type FreshRestore, freshRestoreRow } from "./restore-fresh.js";
 import type { AckFigures } from "./slack-ack.js";
 import type { TimedRuns } from "./timed-runs.js";
+import { type WorkerThroughput, workersRow } from "./workers.js";
 
 export interface Figures {
   timed: TimedRuns;
@@ -22,6 +23,7 @@ export interface Figures {
   idleRss: number | undefined;
   listMs: ListTimes | undefined;
   offsite: OffsiteRound[] | undefined;
+  workers: WorkerThroughput | undefined;
 }
 
 /** Time to stage 2 and dump size against the runbook's script, then time against raw pg_dump. */
@@ -149,6 +151,7 @@ export function resultRows(figures: Figures): string[][] {
     cliRssRow(figures),
     ...listRows(figures),
     ...offsiteRows(figures.offsite),
+    workersRow(figures.workers),
   ];
 }
 

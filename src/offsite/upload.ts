@@ -15,15 +15,14 @@ import { DbBackupError } from "../errors.js";
 import type { OffsiteSettings } from "../offsite-settings.js";
 import { OpenUploads } from "../state/offsite-uploads.js";
 import type { StateStore } from "../state/store.js";
+import { IN_FLIGHT, PART_SIZE, PartBuffers } from "./part-buffers.js";
 import { explainS3Error } from "./s3-errors.js";
 
 /**
- * 8 MiB parts, two in flight: memory stays near 3 parts whatever the dump's size. Our own multipart
- * (not lib-storage): each part is a buffer the SDK can resend on a retry, and the upload id is ours
- * to record, so an upload whose abort didn't get through is aborted by the next run.
+ * Our own multipart (not lib-storage): each part is a buffer the SDK can resend on a retry, and the
+ * upload id is ours to record, so an upload whose abort didn't get through is aborted by the next run.
  */
-export const PART_SIZE = 8 * 1024 * 1024;
-const IN_FLIGHT = 2;
+export { PART_SIZE };
 
 export interface StoredObject {
   key: string;
@@ -113,25 +112,6 @@ async function upload(target: UploadTarget, key: string, body: Readable, hashes:
 function part(data: Buffer, hashes: Hashes): Buffer {
   hashes.partMd5s.push(createHash("md5").update(data).digest());
   return data;
-}
-
-/**
- * The part buffers, reused: one filling and IN_FLIGHT being sent. Copying the stream's chunks into
- * a buffer that is already there (rather than concatenating them into a new one per part) keeps the
- * copy's memory flat and the garbage collector out of the way.
- */
-class PartBuffers {
-  private readonly free: Buffer[] = [];
-
-  take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafe(PART_SIZE);
-  }
-
-  /** A part's bytes, once the store has answered for them (a retry resends from the same buffer). */
-  give(data: Buffer): void {
-    if (this.free.length < IN_FLIGHT + 1)
-      this.free.push(Buffer.from(data.buffer, data.byteOffset, PART_SIZE));
-  }
 }
 
 /** One multipart upload: parts sent two at a time, recorded in the state until completed or aborted. */

@@ -8,6 +8,7 @@ import {
   type Liveness,
   localProbe,
 } from "./instance.js";
+import { stateLocation, stateUnreachable } from "./pg-errors.js";
 import { leaseFromRow, PgLease } from "./pg-lease.js";
 import { migrate, STATE_LOCK } from "./pg-schema.js";
 import type { DocSpec, LogName, StateStore, StateTx } from "./store.js";
@@ -17,17 +18,6 @@ export interface PgStateOptions {
 }
 
 type Queryable = Pick<pg.ClientBase, "query">;
-
-/** The URL as it may be shown: no password, no query string. */
-export function stateLocation(url: string): string {
-  try {
-    const u = new URL(url);
-    const user = u.username ? `${decodeURIComponent(u.username)}@` : "";
-    return `postgresql://${user}${u.host}${u.pathname}`;
-  } catch {
-    return "postgresql://(unparsable URL)";
-  }
-}
 
 /**
  * The state in a Postgres database of its own, shared by every bot replica and worker: a document is
@@ -126,13 +116,7 @@ export class PgStateStore implements StateStore {
   }
 
   private unreachable(error: unknown): DbBackupError {
-    if (isDbBackupError(error)) return error;
-    const why = error instanceof Error ? error.message : String(error);
-    return new DbBackupError(
-      "state_unreachable",
-      `The state database ${this.location} can't be used: ${why.replace(/postgres(ql)?:\/\/[^\s]*/g, this.location)}.`,
-      "Check that it runs and takes connections (DBBACKUP_STATE_URL); dbbackup reconnects by itself, and nothing half-done was recorded as done.",
-    );
+    return stateUnreachable(this.location, error);
   }
 
   private async readWith<T>(client: Queryable, doc: DocSpec<T>): Promise<T> {

@@ -173,9 +173,7 @@ describe("three bot replicas sharing a Postgres state database", () => {
     // Two more recovery rounds of both survivors: still told once.
     await new Promise((r) => setTimeout(r, 6_000));
     expect(told()).toHaveLength(1);
-    expect(
-      (await audit()).filter((l) => l.kind === "backup-interrupted"),
-    ).toHaveLength(1);
+    expect((await audit()).filter((l) => l.kind === "backup-interrupted")).toHaveLength(1);
   });
 });
 

@@ -53,7 +53,10 @@ describe("state in Postgres: documents, logs, claims", () => {
       ),
     );
     expect((await Promise.all(starts)).sort()).toEqual(["a", "b", "c"]);
-    const versions = await sql<{ version: number }>(url, "select version from dbbackup_migrations order by 1");
+    const versions = await sql<{ version: number }>(
+      url,
+      "select version from dbbackup_migrations order by 1",
+    );
     expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
   });
 

@@ -1,0 +1,179 @@
+/**
+ * Issue 14's throughput figure: 10 queued backups of small databases, drained by one `dbbackup worker`
+ * process and then by two, on the bench's server with a state database of their own. The time of a
+ * drain is the state database's own: from the first job queued to the last one finished.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import type { ScratchServer } from "../src/restore/scratch-server.js";
+import { PgStateStore } from "../src/state/pg-store.js";
+import { WorkQueue } from "../src/state/work-queue.js";
+import { ratio, seconds } from "./format.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CLI = path.resolve(here, "..", "bin", "dbbackup.js");
+const JOBS = 10;
+/** Rows per small database: a few MB each, a backup of a second or so. */
+const ROWS = Number(process.env.BENCH_WORKER_ROWS ?? 50_000);
+
+export interface WorkerThroughput {
+  oneMs: number;
+  twoMs: number;
+  /** The machine's cores kept busy during each drain (all processes): how much room a second worker had. */
+  oneCores: number;
+  twoCores: number;
+  ok: boolean;
+}
+
+/** The machine's busy and total CPU time so far (/proc/stat's first line, in ticks). */
+function cpuTicks(): { busy: number; total: number } {
+  const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "")
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+async function sql(url: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A worker process in its own folder, resolved once it says it is ready. Bounded: 30 s. */
+async function startWorker(dir: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, "worker"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  let said = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`a bench worker did not start: ${said}`)), 30_000);
+    child.stderr?.on("data", (d: Buffer) => {
+      said += d.toString();
+      if (said.includes("ready")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", () => reject(new Error(`a bench worker exited: ${said}`)));
+  });
+  return child;
+}
+
+async function stop(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null) return resolve();
+          c.once("exit", () => resolve());
+          c.kill("SIGTERM");
+          setTimeout(() => c.kill("SIGKILL"), 10_000).unref();
+        }),
+    ),
+  );
+}
+
+/** One drain: `workers` processes, JOBS backups queued at once; ms from the first queued to the last done. */
+async function drain(
+  server: ScratchServer,
+  work: string,
+  round: string,
+  workers: number,
+  envs: Record<string, string>,
+): Promise<{ ms: number; ok: boolean; cores: number }> {
+  const stateUrl = server.url(`state_${round}`);
+  await sql(server.url(), `create database state_${round}`);
+  const dirs = Array.from({ length: workers }, (_, i) => path.join(work, `${round}-worker-${i}`));
+  for (const dir of dirs) {
+    await mkdir(dir, { recursive: true });
+    const lines = Object.entries({ ...envs, DBBACKUP_STATE_URL: stateUrl }).map(([k, v]) => `${k}=${v}`);
+    await writeFile(path.join(dir, ".env"), `${lines.join("\n")}\n`);
+  }
+  const children = await Promise.all(dirs.map((dir) => startWorker(dir)));
+  const store = new PgStateStore(stateUrl, { leaseMs: 60_000 });
+  const queue = new WorkQueue(store);
+  try {
+    const ids = Object.keys(envs).map((key, i) => ({
+      id: `${round}-${i}`,
+      env: key.slice("DATABASE_URL_".length).toLowerCase(),
+    }));
+    const before = cpuTicks();
+    for (const { id, env } of ids)
+      await queue.enqueue({
+        id,
+        verb: "backup",
+        env,
+        args: { env, label: round },
+        requestedBy: "bench",
+        approvedBy: null,
+        maxAttempts: 1,
+      });
+    // Bounded: 10 minutes.
+    for (let i = 0; i < 2_400; i++) {
+      const rows = await Promise.all(ids.map(({ id }) => queue.get(id)));
+      if (rows.every((r) => r?.status === "done" || r?.status === "failed")) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const span = await store.sql<{ ms: number; done: number }>(
+      `select extract(epoch from max(finished_at) - min(created_at)) * 1000 as ms,
+              count(*) filter (where status = 'done')::int as done
+         from dbbackup_queue`,
+    );
+    const after = cpuTicks();
+    const cores =
+      ((after.busy - before.busy) / Math.max(1, after.total - before.total)) * os.availableParallelism();
+    const row = span.rows[0];
+    return { ms: Number(row?.ms ?? Number.NaN), ok: row?.done === JOBS, cores };
+  } finally {
+    await stop(children);
+    await store.close();
+  }
+}
+
+export async function measureWorkers(
+  server: ScratchServer,
+  work: string,
+  log: (line: string) => void,
+): Promise<WorkerThroughput> {
+  const envs: Record<string, string> = {};
+  for (let i = 1; i <= JOBS; i++) {
+    await sql(server.url(), `create database small_${i}`);
+    await sql(
+      server.url(`small_${i}`),
+      `create table public.items as select g as id, md5(g::text) as token, now() - g * interval '1 minute' as at
+         from generate_series(1, ${ROWS}) g`,
+    );
+    envs[`DATABASE_URL_SMALL${i}`] = server.url(`small_${i}`);
+  }
+  const one = await drain(server, work, "one", 1, envs);
+  log(
+    `workers: 1 worker drained ${JOBS} backups in ${seconds(one.ms)}, ${one.cores.toFixed(2)} cores busy${one.ok ? "" : " (some FAILED)"}`,
+  );
+  const two = await drain(server, work, "two", 2, envs);
+  log(
+    `workers: 2 workers drained ${JOBS} backups in ${seconds(two.ms)}, ${two.cores.toFixed(2)} cores busy${two.ok ? "" : " (some FAILED)"}`,
+  );
+  return { oneMs: one.ms, twoMs: two.ms, oneCores: one.cores, twoCores: two.cores, ok: one.ok && two.ok };
+}
+
+export function workersRow(w: WorkerThroughput | undefined): string[] {
+  const cores = w ? ` (cores busy: ${w.oneCores.toFixed(1)} with 1, ${w.twoCores.toFixed(1)} with 2)` : "";
+  return [
+    `${JOBS} queued backups of small databases: throughput of 2 workers vs 1${cores}${w && !w.ok ? " (some FAILED)" : ""}`,
+    seconds(w?.twoMs),
+    seconds(w?.oneMs),
+    w ? `${ratio(w.oneMs, w.twoMs)}×` : "n/a",
+    "≥ 1.7×",
+  ];
+}
