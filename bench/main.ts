@@ -24,6 +24,7 @@ import { log } from "./format.js";
 import { dbbackupList } from "./list-times.js";
 import { MB } from "./measure.js";
 import { makeAgeKey, measureOffsite } from "./offsite.js";
+import { measureReplicaAcks } from "./replica-acks.js";
 import { restoreComparison } from "./restore-compare.js";
 import { freshRestoreComparison } from "./restore-fresh.js";
 import { renderTable, resultRows } from "./results-table.js";
@@ -83,6 +84,8 @@ async function runBench(
   const listMs = template ? await dbbackupList(fresh(), template) : undefined;
   const offsite = keptBackup ? await measureOffsite(keptBackup, ageKey, rounds, fresh(), log) : undefined;
   const workers = await measureWorkers(server, fresh(), log);
+  const replicaAcks = await measureReplicaAcks(server, url);
+  log(`replica acks: ${JSON.stringify(replicaAcks)}`);
 
   const rows = resultRows({
     timed,
@@ -94,6 +97,7 @@ async function runBench(
     listMs,
     offsite,
     workers,
+    replicaAcks,
   });
   const table = renderTable(rows, db.databaseBytes, rounds);
   if (table !== undefined) process.stdout.write(table);

@@ -5,6 +5,7 @@ import { mebibytes, median, ratio, seconds } from "./format.js";
 import type { ListTimes } from "./list-times.js";
 import { MB } from "./measure.js";
 import { type OffsiteRound, offsiteRows } from "./offsite.js";
+import { type ReplicaAcks, replicaAckRow } from "./replica-acks.js";
 import type { RestoreComparison } from "./restore-compare.js";
 import { type FreshRestore, freshRestoreRow } from "./restore-fresh.js";
 import type { AckFigures } from "./slack-ack.js";
@@ -24,6 +25,7 @@ export interface Figures {
   listMs: ListTimes | undefined;
   offsite: OffsiteRound[] | undefined;
   workers: WorkerThroughput | undefined;
+  replicaAcks: ReplicaAcks | undefined;
 }
 
 /** Time to stage 2 and dump size against the runbook's script, then time against raw pg_dump. */
@@ -152,6 +154,7 @@ export function resultRows(figures: Figures): string[][] {
     ...listRows(figures),
     ...offsiteRows(figures.offsite),
     workersRow(figures.workers),
+    replicaAckRow(figures.replicaAcks),
   ];
 }
 
