@@ -1,4 +1,7 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { isBackupId } from "../../src/backup/ids.js";
 import { DbBackupError, isDbBackupError } from "../../src/errors.js";
 import { stateFor } from "../../src/state/open.js";
 import { type JobFailure, type QueuedJob, workQueueOf } from "../../src/state/work-queue.js";
@@ -62,6 +65,17 @@ export async function runWorker(ctx: CommandContext, options: WorkerOptions): Pr
   return summary;
 }
 
+/**
+ * A restore test of a backup another host took: with off-site copies set up, this worker tests the
+ * bucket's copy (the backup may be on a host that is gone), as `restore-test --from offsite` would.
+ */
+function fetchedIfElsewhere(ctx: CommandContext, verb: string, args: unknown): unknown {
+  if (verb !== "restore-test" || !ctx.config.offsite) return args;
+  const test = args as { ref?: unknown; from?: unknown };
+  if (test.from !== "local" || typeof test.ref !== "string" || !isBackupId(test.ref)) return args;
+  return existsSync(path.join(ctx.config.backupsDir, test.ref)) ? args : { ...test, from: "offsite" };
+}
+
 async function runOne(
   ctx: CommandContext,
   job: QueuedJob,
@@ -103,7 +117,8 @@ async function runOne(
       onEvent: send,
       onRestoreEvent: send,
     };
-    const result = await runAudited(verb, run, verb.args.parse(job.args), job.approved_by);
+    const args = fetchedIfElsewhere(ctx, job.verb, verb.args.parse(job.args));
+    const result = await runAudited(verb, run, args, job.approved_by);
     await sending;
     await queue.finish(job.id, worker, result);
     return undefined;

@@ -27,6 +27,9 @@ const OWNER_FILE = ".owner.json";
 /** 0700: a backup holds every row of the database. Owned by this instance (its lease says if it lives). */
 export function createInProgressDir(root: string, id: string, store: StateStore): string {
   const dir = inProgressDir(root, id);
+  // The backups folder may not exist yet (a new host's first restore test from the bucket); the run's
+  // own folder must be new, so it alone is made without `recursive`.
+  mkdirSync(root, { recursive: true });
   mkdirSync(dir, { recursive: false, mode: 0o700 });
   const me = store.instance();
   writeFileSync(

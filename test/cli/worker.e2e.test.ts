@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
 import { PgStateStore } from "../../src/state/pg-store.js";
@@ -9,6 +10,7 @@ import { type BotProcess, killAll, startBotProcess } from "../helpers/bot-proces
 import { runCli, startCli, workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
 import { createDatabase, sql } from "../helpers/postgres.js";
+import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
 import { holdLock, waitFor, waitForAsync } from "../helpers/servers.js";
 import { slashCommand } from "../helpers/slack-requests.js";
 
@@ -26,8 +28,9 @@ describe("dump workers", () => {
   let queue: WorkQueue;
 
   /** A worker process on a host of its own (its own folder), ready once it says so. */
-  const startWorker = async (...args: string[]) => {
+  const startWorker = async (extra: Record<string, string> = {}, ...args: string[]) => {
     const host = workdir({
+      ...extra,
       ...Object.fromEntries(ENVS.map((e) => [`DATABASE_URL_${e.toUpperCase()}`, tiny])),
       DATABASE_URL_STAGING: tiny,
       DBBACKUP_STATE_URL: stateUrl,
@@ -120,7 +123,7 @@ describe("dump workers", () => {
 
   it("a worker killed -9 mid-dump: a job allowed 2 attempts runs again on another, one allowed 1 fails saying so", async () => {
     const lock = await holdLock(tiny, "public.items");
-    const first = await startWorker("--concurrency", "2");
+    const first = await startWorker({}, "--concurrency", "2");
     await enqueue("killed-again", "e1", "again", 2);
     await enqueue("killed-once", "e2", "once", 1);
     await waitForAsync(
@@ -235,6 +238,48 @@ describe("dump workers", () => {
       expect(backupsOf(worker.host, "_staging_to-cancel")).toEqual([]);
       worker.worker.kill("SIGTERM");
       await worker.worker.catch(() => undefined);
+    });
+  });
+
+  describe("a restore test queued for a worker that doesn't hold the backup", () => {
+    let s3: S3TestServer;
+    let keys: { dir: string; remove(): void };
+    beforeAll(async () => {
+      s3 = await startS3Server();
+      keys = workdir();
+    });
+    afterAll(async () => {
+      await s3?.remove();
+      keys?.remove();
+    });
+
+    it("tests the bucket's copy: the host that took the backup may be gone", async () => {
+      const keyFile = path.join(keys.dir, "key.txt");
+      await execa("age-keygen", ["-o", keyFile]);
+      const recipient = (await execa("age-keygen", ["-y", keyFile])).stdout.trim();
+      const taker = await startWorker({ ...s3.env("fleet"), DBBACKUP_AGE_RECIPIENTS: recipient });
+      await enqueue("fleet-backup", "e3", "fleet");
+      const [backup] = await settled(["fleet-backup"]);
+      expect(backup).toMatchObject({ status: "done", result: { offsite: { ok: true } } });
+      const id = (backup?.result as { id: string }).id;
+      taker.worker.kill("SIGTERM");
+      await taker.worker.catch(() => undefined);
+      const tester = await startWorker({ ...s3.env("fleet"), DBBACKUP_AGE_IDENTITY_FILE: keyFile });
+      await queue.enqueue({
+        id: "fleet-test",
+        verb: "restore-test",
+        env: "e3",
+        args: { ref: id, from: "local" },
+        requestedBy: "U0REQ0001",
+        approvedBy: null,
+        maxAttempts: 1,
+      });
+      const [test] = await settled(["fleet-test"]);
+      expect(test?.error ?? null).toBeNull();
+      expect(test).toMatchObject({ status: "done", result: { ok: true } });
+      expect(backupsOf(tester.host, id)).toEqual([]);
+      tester.worker.kill("SIGTERM");
+      await tester.worker.catch(() => undefined);
     });
   });
 });
