@@ -51,6 +51,8 @@ async function run(ctx: CommandContext, args: JobsArgs): Promise<JobsResult> {
         );
       }
     },
+    // Printed only, not posted: nothing is recorded as said, so the bot still posts it.
+    delivers: slack !== undefined,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   };
   const report = await runJobExclusively(args.name, guard);

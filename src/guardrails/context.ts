@@ -14,6 +14,11 @@ export interface GuardrailContext {
   now(): Date;
   /** Delivers one notice (Slack, the terminal); throws when it could not, so it is tried next run. */
   post(notice: Notice): Promise<void>;
+  /**
+   * False when notices reach only the person running this (`jobs run` without the bot's Slack
+   * settings): they are shown, and not recorded as said, so the bot still posts them.
+   */
+  delivers?: boolean;
   signal?: AbortSignal;
 }
 
@@ -46,14 +51,18 @@ export function backupRef(b: BackupSummary): BackupRef {
   };
 }
 
-/** Collects what was posted, posting each as it goes (a later failure keeps the earlier ones). */
+/**
+ * Collects what was posted, posting each as it goes (a later failure keeps the earlier ones). `post`
+ * says whether the notice reached the channel: only then is it recorded as said.
+ */
 export function reporter(ctx: GuardrailContext, job: JobName) {
   const report: JobReport = { job, notices: [], problems: [] };
   return {
     report,
-    async post(notice: Notice) {
+    async post(notice: Notice): Promise<boolean> {
       await ctx.post(notice);
       report.notices.push(notice);
+      return ctx.delivers !== false;
     },
     problem(text: string) {
       report.problems.push(text);

@@ -62,18 +62,23 @@ export async function runRestore(request: RestoreRequest): Promise<RestoreOutcom
   const located = await locateBackup(config.backupsDir, state, request.ref, request.cwd);
   const manifest = await readVerifiedManifest(located.dir);
   const target = resolveTarget(config, request.to);
-  const inventory = await inspectTarget(target);
+  // The target's look and the pg tools' (each a few round trips or process starts) at once.
+  const [inventory, tools] = await Promise.all([
+    inspectTarget(target),
+    findPgTools(manifest.client.major, manifest.client.version, config.pgBinDir),
+  ]);
   const schemaSql = readFileSync(path.join(located.dir, SCHEMA_FILE), "utf8");
   // Only the roles the dump names: a target that lacks one would fail those statements.
   const roles = rolesInSchema(schemaSql).sort();
   const extensions = parseTsv(readFileSync(path.join(located.dir, EXTENSIONS_FILE), "utf8")).map(
     ([n = ""]) => n,
   );
-  const tools = await findPgTools(manifest.client.major, manifest.client.version, config.pgBinDir);
-  // In place, --clean replaces what is there; into another database, a platform's own objects stay.
-  const overlap = request.inPlace
-    ? undefined
-    : await archiveOverlap(tools.pgRestore, path.join(located.dir, DUMP_FILE), inventory, state);
+  // In place, --clean replaces what is there; into another database, a platform's own objects stay
+  // (a target without any, a plain new database, needs no look at the archive's contents).
+  const overlap =
+    request.inPlace || inventory.shipped.keys.size === 0
+      ? undefined
+      : await archiveOverlap(tools.pgRestore, path.join(located.dir, DUMP_FILE), inventory, state);
   const inv = { ...inventory, display: target.display };
   const plan = planRestore(manifest, roles, extensions, inv, request, overlap);
   if (request.dryRun) return { plan, dryRun: true, ok: true, parity: [], ms: 0 };

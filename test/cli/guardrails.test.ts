@@ -211,6 +211,23 @@ describe("dbbackup jobs run", () => {
     expect(slack.callsTo("chat.postMessage").length).toBe(before + 1);
   });
 
+  it("printed only (no Slack settings) is not said: run again it prints it again, and the bot's run still posts it, once", async () => {
+    const { dir, ids } = withBackups([{ daysAgo: 10, label: "unsaid" }]);
+    const alert = `No staging backup reached stage 2 in 7 days (last: ${ids[0]}).`;
+    for (let i = 0; i < 2; i++) {
+      const printed = await runCli(["jobs", "run", "versions"], { cwd: dir });
+      expect(printed.exitCode, printed.stderr).toBe(0);
+      expect(printed.stdout).toContain(alert);
+    }
+    const before = slack.callsTo("chat.postMessage").length;
+    const posted = await runCli(["jobs", "run", "versions"], { cwd: dir, env: slackEnv() });
+    expect(posted.stdout).toContain(`versions: 1 notice (posted to ${CHANNEL})`);
+    expect(slack.callsTo("chat.postMessage").length).toBe(before + 1);
+    const again = await runCli(["jobs", "run", "versions"], { cwd: dir, env: slackEnv() });
+    expect(again.stdout).toBe("versions: nothing to say");
+    expect(slack.callsTo("chat.postMessage").length).toBe(before + 1);
+  });
+
   it("versions: live moved on from the newest backup's version without a pre-upgrade backup", async () => {
     const old = "PostgreSQL 15.6 (Debian 15.6-1.pgdg120+2) on x86_64-pc-linux-gnu, compiled by gcc";
     expect(live).not.toBe("15.6");
@@ -218,14 +235,14 @@ describe("dbbackup jobs run", () => {
       { daysAgo: 3, label: "nightly", serverVersion: old },
       { daysAgo: 1, label: "nightly", serverVersion: old },
     ]);
-    const r = await runCli(["jobs", "run", "versions"], { cwd: dir });
+    const r = await runCli(["jobs", "run", "versions"], { cwd: dir, env: slackEnv() });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain(
       `staging went from 15.6 to ${live} without a pre-upgrade backup (newest: ${ids[1]}). Take one now: dbbackup staging`,
     );
     expect(r.stdout).not.toContain("reached stage 2"); // the newest is a day old: no dead-man alert
-    // Said once per change.
-    const again = await runCli(["jobs", "run", "versions"], { cwd: dir });
+    // Said (posted) once per change.
+    const again = await runCli(["jobs", "run", "versions"], { cwd: dir, env: slackEnv() });
     expect(again.stdout).toBe("versions: nothing to say");
   });
 

@@ -29,7 +29,7 @@ export function lastOffsiteCopies(backups: readonly BackupSummary[]): Map<string
 export async function checkDeadMan(
   ctx: GuardrailContext,
   memory: GuardrailMemory,
-  post: (notice: Notice) => Promise<void>,
+  post: (notice: Notice) => Promise<boolean>,
   env: string,
   facts: { newest: BackupSummary | undefined; copies: ReadonlyMap<string, OffsiteCopyRef> | undefined },
 ): Promise<void> {
@@ -48,7 +48,7 @@ export async function checkDeadMan(
   const unsaid = [];
   for (const key of keys) if (!(await memory.sentAt(key))) unsaid.push(key);
   if (unsaid.length === 0) return;
-  await post({
+  const said = await post({
     kind: "dead-man",
     env,
     days,
@@ -56,5 +56,5 @@ export async function checkDeadMan(
     lastBackup: facts.newest ? backupRef(facts.newest) : null,
     ...(offsiteStale ? { offsite: { lastCopy } } : {}),
   });
-  for (const key of keys) await memory.remember(key, now);
+  if (said) for (const key of keys) await memory.remember(key, now);
 }

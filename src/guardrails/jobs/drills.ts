@@ -46,7 +46,7 @@ export async function runDrills(ctx: GuardrailContext): Promise<JobReport> {
     if (!passedThisQuarter && !(await memory.sentAt(quarterKey))) reason = "quarterly";
     else if (overdue && (!lastOverdue || now.getTime() - lastOverdue.getTime() >= WEEK)) reason = "overdue";
     if (!reason) continue;
-    await post({
+    const said = await post({
       kind: "drill-due",
       env,
       reason,
@@ -54,6 +54,7 @@ export async function runDrills(ctx: GuardrailContext): Promise<JobReport> {
       maxAgeDays: ctx.settings.drillMaxAgeDays,
       lastDrill: last,
     });
+    if (!said) continue;
     await memory.remember(quarterKey, now);
     if (overdue) await memory.remember(overdueKey, now);
   }

@@ -53,7 +53,7 @@ export async function runSupabase(ctx: GuardrailContext): Promise<JobReport> {
     const key = `supabase:${env}:${state.upgradeRunning ? "running" : `available:${state.targetVersion ?? "?"}`}`;
     const last = await memory.sentAt(key);
     if (last && now.getTime() - last.getTime() < (state.upgradeRunning ? DAY : 7 * DAY)) continue;
-    await post({
+    const said = await post({
       kind: "supabase-upgrade",
       env,
       ref,
@@ -62,7 +62,7 @@ export async function runSupabase(ctx: GuardrailContext): Promise<JobReport> {
       targetVersion: state.targetVersion,
       lastPreUpgrade: lastPreUpgrade ? backupRef(lastPreUpgrade) : null,
     });
-    await memory.remember(key, now);
+    if (said) await memory.remember(key, now);
   }
   return report;
 }

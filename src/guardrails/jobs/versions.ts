@@ -59,8 +59,8 @@ export async function runVersions(ctx: GuardrailContext): Promise<JobReport> {
     if (live === from || preUpgradeBefore(backups, from)) continue;
     const key = `version:${env}:${from}->${live}`;
     if (await memory.sentAt(key)) continue;
-    await post({ kind: "version-changed", env, from, to: live, lastBackup: backupRef(newest) });
-    await memory.remember(key, now);
+    const said = await post({ kind: "version-changed", env, from, to: live, lastBackup: backupRef(newest) });
+    if (said) await memory.remember(key, now);
   }
   return report;
 }

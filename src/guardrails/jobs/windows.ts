@@ -71,7 +71,7 @@ export async function runWindows(ctx: GuardrailContext): Promise<JobReport> {
           problem(`${window.id}: ${error}`);
         }
       }
-      await post({
+      const said = await post({
         kind: "window-diff",
         window,
         from: from ? backupRef(from) : null,
@@ -79,12 +79,12 @@ export async function runWindows(ctx: GuardrailContext): Promise<JobReport> {
         diff,
         error,
       });
-      await store.change(window.id, (w) => ({ ...w, diffPostedAt: now.toISOString() }));
+      if (said) await store.change(window.id, (w) => ({ ...w, diffPostedAt: now.toISOString() }));
       continue;
     }
     if (cover) {
       if (window.covered) continue;
-      await post({ kind: "covered", window, backup: backupRef(cover) });
+      if (!(await post({ kind: "covered", window, backup: backupRef(cover) }))) continue;
       await store.change(window.id, (w) => ({
         ...w,
         covered: { backupId: cover.id, at: now.toISOString() },
@@ -93,12 +93,13 @@ export async function runWindows(ctx: GuardrailContext): Promise<JobReport> {
     }
     const due = dueNag(window, now, ctx.settings.nagHours);
     if (!due) continue;
-    await post({
+    const said = await post({
       kind: "nag",
       window,
       level: due.level,
       msLeft: new Date(window.startsAt).getTime() - now.getTime(),
     });
+    if (!said) continue;
     await store.change(window.id, (w) => ({
       ...w,
       nagsSent: [...new Set([...w.nagsSent, ...due.earlier, due.level])],
