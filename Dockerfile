@@ -125,7 +125,7 @@ ENV NODE_ENV=production \
 # which is a dev dependency and isn't here; the compiled output comes from the build stage.
 # None of the production dependencies needs an install script.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
     && npm cache clean --force
 COPY bin ./bin
 # The demo's sample database (`npx dbbackup demo` inside the container).

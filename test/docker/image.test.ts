@@ -55,7 +55,15 @@ describe("the image's runtime stage, reproduced outside Docker", () => {
     // As the Dockerfile does: production dependencies only, no install scripts.
     await execa(
       "npm",
-      ["ci", "--omit=dev", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund"],
+      [
+        "ci",
+        "--omit=dev",
+        "--omit=optional",
+        "--ignore-scripts",
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+      ],
       {
         cwd: app,
         timeout: 180_000,
