@@ -19,6 +19,8 @@ export interface BackupRef {
 export type Notice =
   | { kind: "nag"; window: MaintenanceWindow; level: NagLevel; msLeft: number }
   | { kind: "covered"; window: MaintenanceWindow; backup: BackupRef }
+  /** A pre-upgrade backup that finished after the window began: it is not a pre-upgrade backup. */
+  | { kind: "late-cover"; window: MaintenanceWindow; backup: BackupRef }
   | {
       kind: "window-diff";
       window: MaintenanceWindow;

@@ -20,6 +20,8 @@ export interface GuardrailSettings {
   drillMaxAgeDays: number;
   /** A pre-upgrade backup this recent counts for a Supabase upgrade. */
   supabaseRecentMs: number;
+  /** How long after a window's start a pre-upgrade backup still counts as taken before it (default 0). */
+  coverGraceMs: number;
   supabase: {
     token: string;
     apiUrl: string;
@@ -55,6 +57,7 @@ const schema = z.object({
     .regex(/^[1-9]\d{0,3}$/, "must be a number of days, like 90")
     .default("90"),
   DBBACKUP_SUPABASE_RECENT: z.string().regex(LENGTH, "must be a length like 24h").default("24h"),
+  DBBACKUP_COVER_GRACE: z.string().regex(LENGTH, "must be a length like 0m or 15m").default("0m"),
   SUPABASE_ACCESS_TOKEN: z.string().min(10, "looks too short for a Supabase access token").optional(),
   SUPABASE_API_URL: z.string().url("must be a URL like https://api.supabase.com").optional(),
 });
@@ -110,6 +113,7 @@ export function loadGuardrailSettings(
     deadManDays: Number(d.DBBACKUP_DEAD_MAN_DAYS),
     drillMaxAgeDays: Number(d.DBBACKUP_DRILL_MAX_AGE_DAYS),
     supabaseRecentMs: lengthMs(d.DBBACKUP_SUPABASE_RECENT),
+    coverGraceMs: lengthMs(d.DBBACKUP_COVER_GRACE),
     supabase:
       d.SUPABASE_ACCESS_TOKEN && refs.size > 0
         ? {

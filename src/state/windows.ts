@@ -18,6 +18,8 @@ const windowSchema = z.object({
   nagsSent: z.array(z.string()),
   /** The pre-upgrade backup that covered it, once the channel was told. */
   covered: z.object({ backupId: z.string(), at: z.string() }).nullable(),
+  /** A pre-upgrade backup that finished after the window began (not a cover), once the channel was told. */
+  late: z.object({ backupId: z.string(), at: z.string() }).nullable().default(null),
   /** When the post-window diff was posted. */
   diffPostedAt: z.string().nullable(),
 });
@@ -63,6 +65,7 @@ export class WindowStore {
       cancelled: null,
       nagsSent: [],
       covered: null,
+      late: null,
       diffPostedAt: null,
     };
     const yearAgo = input.now.getTime() - 365 * 86_400_000;

@@ -124,15 +124,45 @@ describe("the scheduled guardrails, with a clock the tests move", () => {
       backup(root(), "20261130_233000_staging_pre-upgrade", { finishedAt: at(60 * 60_000), stage: "dumped" });
       await runWindows(ctx(at(0)));
       expect(levels()).toEqual(["48h", "24h", "2h", "start"]);
+      // Finished 10 minutes after the start: not a pre-upgrade backup. Said once; the window stays uncovered.
       backup(root(), "20261201_020500_staging_pre-upgrade", {
         finishedAt: new Date(start.getTime() + 10 * 60_000),
       });
       await runWindows(ctx(new Date(start.getTime() + 15 * 60_000)));
       await runWindows(ctx(new Date(start.getTime() + 30 * 60_000)));
-      const covered = posted.filter((n) => n.kind === "covered");
-      expect(covered).toHaveLength(1);
-      expect(covered[0]).toMatchObject({ backup: { id: "20261201_020500_staging_pre-upgrade" } });
+      expect(posted.filter((n) => n.kind === "covered")).toEqual([]);
+      expect(posted.filter((n) => n.kind === "late-cover")).toEqual([
+        expect.objectContaining({
+          backup: expect.objectContaining({ id: "20261201_020500_staging_pre-upgrade" }),
+        }),
+      ]);
       expect(posted).toHaveLength(5);
+      // The post-window diff compares what was there before it began, and says none covered it.
+      await runWindows(ctx(new Date(start.getTime() + 3 * HOUR)));
+      const diff = posted.find((n) => n.kind === "window-diff");
+      expect(diff).toMatchObject({ covered: false });
+      expect(diff?.kind === "window-diff" && diff.from?.id).not.toBe("20261201_020500_staging_pre-upgrade");
+    });
+
+    it("a pre-upgrade backup before the start covers it; DBBACKUP_COVER_GRACE lets a few minutes after count", async () => {
+      await declare();
+      backup(root(), "20261201_015000_staging_pre-upgrade", { finishedAt: at(10 * 60_000) });
+      await runWindows(ctx(at(5 * 60_000)));
+      expect(posted.filter((n) => n.kind === "covered")).toEqual([
+        expect.objectContaining({
+          backup: expect.objectContaining({ id: "20261201_015000_staging_pre-upgrade" }),
+        }),
+      ]);
+    });
+
+    it("with DBBACKUP_COVER_GRACE=15m, one that finished 10 minutes after the start still covers it", async () => {
+      await declare();
+      backup(root(), "20261201_020500_staging_pre-upgrade", {
+        finishedAt: new Date(start.getTime() + 10 * 60_000),
+      });
+      await runWindows(ctx(new Date(start.getTime() + 12 * 60_000), { DBBACKUP_COVER_GRACE: "15m" }));
+      expect(posted.map((n) => n.kind)).toContain("covered");
+      expect(posted.map((n) => n.kind)).not.toContain("late-cover");
     });
 
     it("a window declared 90 minutes ahead gets the 2h nag at once, not the 48h and 24h ones after it", async () => {

@@ -4,6 +4,7 @@ import type { BackupRef, Notice } from "../../../src/guardrails/notices.js";
 import type { MaintenanceWindow } from "../../../src/state/windows.js";
 import type { DiffResult } from "../../diff.js";
 import {
+  amber,
   type Block,
   context,
   escapeMrkdwn,
@@ -182,6 +183,17 @@ function coveredView(n: NoticeOf<"covered">): SlackMessage {
   ]);
 }
 
+function lateCoverView(n: NoticeOf<"late-cover">): SlackMessage {
+  return amber(`${n.backup.id} finished after the ${n.window.env} upgrade window began`, [
+    section(
+      `:warning: ${backupLine(n.backup)} finished after the *${windowTitle(n.window)}* began: it is not a pre-upgrade backup, and the window stays uncovered.`,
+    ),
+    context(
+      "A pre-upgrade backup is taken before the upgrade starts (DBBACKUP_COVER_GRACE allows a few minutes).",
+    ),
+  ]);
+}
+
 function windowDiffView(n: NoticeOf<"window-diff">): SlackMessage {
   const w = n.window;
   const head = section(
@@ -279,6 +291,7 @@ function supabaseUpgradeView(n: NoticeOf<"supabase-upgrade">, rules: ButtonRules
 const NOTICE_VIEWS: { [K in Notice["kind"]]: (n: NoticeOf<K>, rules: ButtonRules) => SlackMessage } = {
   nag: nagView,
   covered: coveredView,
+  "late-cover": lateCoverView,
   "window-diff": windowDiffView,
   "version-changed": versionChangedView,
   "dead-man": deadManView,

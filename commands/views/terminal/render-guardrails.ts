@@ -43,6 +43,10 @@ export function renderNotice(n: Notice, s: Style): string {
       );
     case "covered":
       return s.ok(`${n.window.env} upgrade window ${n.window.id} is covered by ${n.backup.id}.`);
+    case "late-cover":
+      return s.warn(
+        `${n.backup.id} finished after the ${n.window.env} upgrade window ${n.window.id} began: it is not a pre-upgrade backup; the window stays uncovered.`,
+      );
     case "window-diff": {
       const head = `After the ${n.window.env} upgrade window ${n.window.id}: ${n.from?.id ?? "no backup"} vs live${n.covered ? "" : " (no pre-upgrade backup covered it)"}`;
       if (!n.diff) return s.bad(`${head}: ${n.error ?? "no diff"}`);

@@ -35,12 +35,28 @@ export function dueNag(
   return { level: last.level, earlier: due.slice(0, -1).map((l) => l.level) };
 }
 
-/** The pre-upgrade backup of the window's env verified after the window was declared, if any. */
+/**
+ * The pre-upgrade backup that covers the window: of its env, verified after the window was declared
+ * and before it began (plus `graceMs`, DBBACKUP_COVER_GRACE, default 0). One taken later is not one.
+ */
 export function coveringBackup(
   window: MaintenanceWindow,
   backups: readonly BackupSummary[],
+  graceMs = 0,
 ): BackupSummary | undefined {
-  return backups.find((b) => b.env === window.env && isPreUpgrade(b) && b.finishedAt > window.declaredAt);
+  const latest = new Date(new Date(window.startsAt).getTime() + graceMs).toISOString();
+  return backups.find(
+    (b) =>
+      b.env === window.env && isPreUpgrade(b) && b.finishedAt > window.declaredAt && b.finishedAt <= latest,
+  );
+}
+
+/** A pre-upgrade backup of the window's env that finished after the window began (and its grace). */
+function lateBackup(window: MaintenanceWindow, backups: readonly BackupSummary[], graceMs: number) {
+  const latest = new Date(new Date(window.startsAt).getTime() + graceMs).toISOString();
+  return backups.find(
+    (b) => b.env === window.env && isPreUpgrade(b) && b.finishedAt > latest && b.finishedAt < window.endsAt,
+  );
 }
 
 /**
@@ -56,7 +72,7 @@ export async function runWindows(ctx: GuardrailContext): Promise<JobReport> {
   for (const window of open) {
     if (ctx.signal?.aborted) break;
     const backups = all.filter((b) => b.env === window.env);
-    const cover = coveringBackup(window, backups);
+    const cover = coveringBackup(window, backups, ctx.settings.coverGraceMs);
     if (now.getTime() >= new Date(window.endsAt).getTime()) {
       const from = cover ?? backups.find((b) => b.finishedAt <= window.startsAt);
       let diff = null;
@@ -89,6 +105,12 @@ export async function runWindows(ctx: GuardrailContext): Promise<JobReport> {
         ...w,
         covered: { backupId: cover.id, at: now.toISOString() },
       }));
+      continue;
+    }
+    const late = lateBackup(window, backups, ctx.settings.coverGraceMs);
+    if (late && !window.late) {
+      if (!(await post({ kind: "late-cover", window, backup: backupRef(late) }))) continue;
+      await store.change(window.id, (w) => ({ ...w, late: { backupId: late.id, at: now.toISOString() } }));
       continue;
     }
     const due = dueNag(window, now, ctx.settings.nagHours);

@@ -21,6 +21,7 @@ const window: MaintenanceWindow = {
   cancelled: null,
   nagsSent: [],
   covered: null,
+  late: null,
   diffPostedAt: null,
 };
 const backup = {
