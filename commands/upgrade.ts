@@ -1,5 +1,5 @@
 import { z } from "zod/v3";
-import { envNameSchema } from "../src/config.js";
+import { envNameSchema, readSettings } from "../src/config.js";
 import { DbBackupError } from "../src/errors.js";
 import { formatUtc } from "../src/format.js";
 import { parseUpgradeWords, type UpgradeRequest } from "../src/guardrails/window-time.js";
@@ -15,7 +15,14 @@ import { renderUpgrade } from "./views/terminal/render-guardrails.js";
 export type UpgradeArgs = UpgradeRequest;
 
 export type UpgradeResult =
-  | { ok: true; action: "declare"; window: MaintenanceWindow; nagHours: readonly number[] }
+  | {
+      ok: true;
+      action: "declare";
+      window: MaintenanceWindow;
+      nagHours: readonly number[];
+      /** From a terminal: whether the channel was told at once ("announced in C…", or why not). */
+      announced?: string;
+    }
   | { ok: true; action: "list"; windows: MaintenanceWindow[] }
   | { ok: true; action: "cancel"; window: MaintenanceWindow };
 
@@ -99,7 +106,33 @@ async function run(ctx: CommandContext, args: UpgradeArgs): Promise<UpgradeResul
     via,
     note: window.note,
   });
-  return { ok: true, action: "declare", window, nagHours: settings.nagHours };
+  const announced = via === "slack" ? undefined : await announce(window, settings.nagHours);
+  return {
+    ok: true,
+    action: "declare",
+    window,
+    nagHours: settings.nagHours,
+    ...(announced ? { announced } : {}),
+  };
+}
+
+/**
+ * A window declared from a terminal is announced in the channel at once, as one declared in Slack
+ * is, when the bot's Slack settings are here. The window stands whether or not Slack took it.
+ */
+async function announce(window: MaintenanceWindow, nagHours: readonly number[]): Promise<string> {
+  const { loadSlackPostingSettings, webClientOptions } = await import("./kit/slack-settings.js");
+  const slack = loadSlackPostingSettings(readSettings());
+  if (!slack) return "not announced: SLACK_BOT_TOKEN or DBBACKUP_CHANNEL is not set";
+  const { webApi } = await import("@slack/bolt");
+  const client = new webApi.WebClient(slack.botToken, webClientOptions(slack.apiUrl));
+  try {
+    await client.chat.postMessage({ channel: slack.channel, ...windowDeclaredView(window, nagHours) });
+    return `announced in ${slack.channel}`;
+  } catch (error) {
+    const code = (error as { data?: { error?: string } }).data?.error ?? String(error);
+    return `not announced in ${slack.channel} (${code}); the bot's first reminder will still come`;
+  }
 }
 
 export const verb = defineVerb({

@@ -211,6 +211,24 @@ describe("dbbackup jobs run", () => {
     expect(slack.callsTo("chat.postMessage").length).toBe(before + 1);
   });
 
+  it("a window declared from the terminal is announced in the channel at once (with the bot's Slack settings)", async () => {
+    const work = tempWork({ DATABASE_URL_PROD: UNUSED_URL });
+    const { date } = nextMidMonth();
+    const before = slack.callsTo("chat.postMessage").length;
+    const r = await runCli(["upgrade", "prod", date, "02:00", "UTC", "1h", "announce me"], {
+      cwd: work.dir,
+      env: slackEnv(),
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`announced in ${CHANNEL}`);
+    const posts = slack.callsTo("chat.postMessage").slice(before);
+    expect(posts).toHaveLength(1);
+    expect(posts[0]?.body.channel).toBe(CHANNEL);
+    expect(JSON.stringify(posts[0]?.body.blocks)).toContain("declared a *prod upgrade window");
+    const quiet = await runCli(["upgrade", "prod", date, "04:00", "UTC", "1h"], { cwd: work.dir });
+    expect(quiet.stdout).toContain("not announced: SLACK_BOT_TOKEN or DBBACKUP_CHANNEL is not set");
+  });
+
   it("printed only (no Slack settings) is not said: run again it prints it again, and the bot's run still posts it, once", async () => {
     const { dir, ids } = withBackups([{ daysAgo: 10, label: "unsaid" }]);
     const alert = `No staging backup reached stage 2 in 7 days (last: ${ids[0]}).`;

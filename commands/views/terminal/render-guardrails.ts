@@ -15,7 +15,7 @@ function windowLine(w: MaintenanceWindow): string {
 
 export function renderUpgrade(r: UpgradeResult, s: Style): string {
   if (r.action === "declare")
-    return `${s.ok("✔")} Declared ${windowLine(r.window)}\n  Nags start ahead of it until a pre-upgrade backup of ${r.window.env} is verified; cancel: dbbackup upgrade cancel ${r.window.id}\n`;
+    return `${s.ok("✔")} Declared ${windowLine(r.window)}\n  Nags start ahead of it until a pre-upgrade backup of ${r.window.env} is verified; cancel: dbbackup upgrade cancel ${r.window.id}\n${r.announced ? `  ${r.announced.startsWith("announced") ? r.announced : s.warn(r.announced)}\n` : ""}`;
   if (r.action === "cancel") return `${s.ok("✔")} Cancelled ${windowLine(r.window)}\n`;
   if (r.windows.length === 0) return "No upgrade windows declared.\n";
   return `${r.windows
