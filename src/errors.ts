@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   restore_denied: "refused",
   cancelled: "cancelled",
   age_missing: "failed",
+  approvers_unknown: "failed",
   backup_running: "failed",
   bad_host: "failed",
   bad_manifest: "failed",

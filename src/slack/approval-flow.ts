@@ -61,8 +61,10 @@ export function createApprovalFlow(deps: ApprovalFlowDeps): ApprovalFlow {
   async function decide(requestId: string, clicker: string, kind: "approve" | "deny", channel: string) {
     let decision: Awaited<ReturnType<typeof approvals.decide>>;
     try {
+      // Who may approve is asked of Slack at the click, not taken from a list kept since.
+      const isApprover = await approvers.includesNow(clicker);
       decision = await approvals.decide(requestId, clicker, kind, {
-        approvers: await approvers.members(),
+        approvers: new Set(isApprover ? [clicker] : []),
         minApprovers: settings.minApprovers,
       });
     } catch (error) {

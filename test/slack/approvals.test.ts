@@ -120,6 +120,47 @@ describe("prod approvals through Slack", () => {
     expect(startedProdBackups()).toBe(before + 1);
   });
 
+  it("group membership is asked of Slack at the click: removed a minute ago, refused; Slack not answering, refused with why", async () => {
+    const DAVE = "U0DAVE001";
+    slack.setUserGroup("S0LEADS01", [CAROL, DAVE]);
+    try {
+      // Dave, in the group, approves (asked of Slack at the click)…
+      const first = await ask("dave-approves");
+      await click(DAVE, first.ts, first.id);
+      await slack.waitForCall("chat.update", (c) => c.body.ts === first.ts, 5_000);
+      expect(visibleText(slack.message(CHANNEL, first.ts) ?? {})).toMatch(
+        new RegExp(`Approved by <@${DAVE}>`),
+      );
+      await slack.waitForCall(
+        "chat.update",
+        (c) =>
+          visibleText(c.body).includes("(dave-approves)") &&
+          visibleText(c.body).includes("prod backup verified"),
+        60_000,
+      );
+      const { ts, id } = await ask("removed");
+      // …then leaves it; his click a moment later is refused.
+      slack.setUserGroup("S0LEADS01", [CAROL]);
+      await click(DAVE, ts, id);
+      await slack.waitForCall("chat.postEphemeral", (c) => c.body.user === DAVE, 5_000);
+      expect(lastEphemeralTo(DAVE)?.text).toMatch(/not one of the approvers/);
+      slack.setUserGroup("S0LEADS01", [CAROL, DAVE]);
+      slack.failNext("usergroups.users.list", "fatal_error");
+      await click(DAVE, ts, id);
+      await slack.waitForCall(
+        "chat.postEphemeral",
+        (c) => c.body.user === DAVE && /not recorded/.test(String(c.body.text)),
+        5_000,
+      );
+      expect(lastEphemeralTo(DAVE)?.text).toMatch(
+        /Your click was not recorded: .*approvers' user group S0LEADS01 \(fatal_error\)/,
+      );
+      expect(slack.message(CHANNEL, ts)?.updates).toBe(0);
+    } finally {
+      slack.setUserGroup("S0LEADS01", [CAROL]);
+    }
+  });
+
   it("a denied request can't be revived", async () => {
     const { ts, id } = await ask("denied");
     await click(BOB, ts, id, "approval_deny");
