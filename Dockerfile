@@ -82,7 +82,7 @@ RUN set -eux; \
     grep -q '^create_main_cluster = false' /etc/postgresql-common/createcluster.conf; \
     packages=""; \
     for major in $PG_MAJORS; do packages="$packages postgresql-client-$major postgresql-$major"; done; \
-    apt-get install -y --no-install-recommends $packages age; \
+    apt-get install -y --no-install-recommends $packages age tini; \
     rm -rf /var/lib/apt/lists/*; \
     for major in $PG_MAJORS; do \
         for tool in pg_dump pg_restore initdb postgres; do \
@@ -90,6 +90,7 @@ RUN set -eux; \
         done; \
     done; \
     age --version; \
+    tini --version; \
     setpriv --pdeathsig=KILL -- true
 
 # A fixed non-root user. Postgres refuses to run as root, so running the whole bot as an
@@ -153,4 +154,7 @@ HEALTHCHECK --interval=1m --timeout=15s --start-period=30s --retries=3 \
 # docker stop sends SIGTERM (the default STOPSIGNAL): the bot stops taking work and finishes or
 # cancels running dumps within DBBACKUP_SHUTDOWN_GRACE. Docker's own stop timeout is 10 s, so
 # give it more: `docker run --stop-timeout 90` / compose `stop_grace_period: 90s`.
-CMD ["npm", "start"]
+# tini is PID 1: it passes SIGTERM to Node and reaps whatever dies orphaned; Node runs the bot
+# directly (npm as PID 1 would sit between them and print its own errors on the way out).
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "bin/dbbackup-bot.js"]

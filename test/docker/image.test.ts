@@ -2,8 +2,14 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } fr
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, startScratchServer } from "../../src/restore/scratch-server.js";
 import { REPO } from "../helpers/cli.js";
+import { startFakeSlack, visibleText } from "../helpers/fake-slack.js";
+import { sql } from "../helpers/postgres.js";
+import { waitForAsync } from "../helpers/servers.js";
+import { slashCommand } from "../helpers/slack-requests.js";
 
 // No Docker engine runs here, so the image can't be built in CI. What can be checked is checked:
 // the Dockerfile's promises, and that its runtime stage (production dependencies, dist/, bin/)
@@ -29,7 +35,9 @@ describe("Dockerfile", () => {
     expect(user).not.toMatch(/^USER (root|0)(:|$)/);
     expect(instructions).toContain("VOLUME /data/backups");
     expect(instructions.some((l) => l.startsWith("HEALTHCHECK "))).toBe(true);
-    expect(instructions.at(-1)).toBe('CMD ["npm", "start"]');
+    // tini as PID 1 passes SIGTERM to Node and reaps orphans; Node runs the bot itself, not npm.
+    expect(instructions.at(-2)).toBe('ENTRYPOINT ["/usr/bin/tini", "--"]');
+    expect(instructions.at(-1)).toBe('CMD ["node", "bin/dbbackup-bot.js"]');
   });
 
   it("copies only files that exist in the repository", () => {
@@ -105,4 +113,67 @@ describe("the image's runtime stage, reproduced outside Docker", () => {
     expect(bot.stderr).toMatch(/SLACK_BOT_TOKEN: is required/);
     expect(bot.stderr).toMatch(/DBBACKUP_CHANNEL: is required/);
   });
+
+  it("docker stop, as the image runs the bot (its ENTRYPOINT and CMD): SIGTERM ends it within the grace, the running backup recorded as cancelled", async () => {
+    const argv = (name: string) =>
+      JSON.parse(
+        instructions.findLast((l) => l.startsWith(`${name} `))?.slice(name.length + 1) ?? "[]",
+      ) as string[];
+    const command = [...argv("ENTRYPOINT"), ...argv("CMD")];
+    expect(command[0]).toBe("/usr/bin/tini");
+    const [slack, db] = await Promise.all([startFakeSlack(), startScratchServer({ major: 15 })]);
+    const locker = new pg.Client({ connectionString: db.url() });
+    try {
+      await sql(db.url(), "create table public.busy as select 1 as id");
+      await locker.connect();
+      await locker.query("begin; lock table public.busy in access exclusive mode");
+      const port = await freePort();
+      const secret = "image-stop-signing-secret-0123456789";
+      const bot = execa(command[0] ?? "", command.slice(1), {
+        cwd: app,
+        reject: false,
+        extendEnv: false,
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          SLACK_BOT_TOKEN: slack.token,
+          SLACK_SIGNING_SECRET: secret,
+          SLACK_API_URL: slack.url,
+          DBBACKUP_CHANNEL: "C0IMAGE01",
+          PORT: String(port),
+          HOST: "127.0.0.1",
+          DATABASE_URL_STAGING: db.url(),
+          DBBACKUP_DIR: path.join(app, "backups"),
+          DBBACKUP_SHUTDOWN_GRACE: "1s",
+        },
+      });
+      const events = `http://127.0.0.1:${port}/slack/events`;
+      await waitForAsync(
+        "the bot answering",
+        async () => ((await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined)) ? true : undefined),
+        30_000,
+      );
+      await slashCommand(events, secret, {
+        text: "staging at-stop",
+        user_id: "U0ALICE01",
+        channel_id: "C0IMAGE01",
+      });
+      await slack.waitForCall("chat.postMessage", (c) => visibleText(c.body).includes("(at-stop)"), 15_000);
+      const t0 = Date.now();
+      bot.kill("SIGTERM"); // to tini, PID 1 in the container
+      const ended = await bot;
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      expect(ended.exitCode).toBe(0);
+      await slack.waitForCall(
+        "chat.update",
+        (c) => /staging backup failed[\s\S]*cancelled/.test(visibleText(c.body)),
+        5_000,
+      );
+      const audit = readFileSync(path.join(app, "backups", ".state", "audit.jsonl"), "utf8");
+      expect(audit).toMatch(/"kind":"backup-cancelled".*"by":"shutdown"/);
+    } finally {
+      await locker.query("rollback").catch(() => {});
+      await locker.end().catch(() => {});
+      await Promise.all([slack.close(), db.stop()]);
+    }
+  }, 90_000);
 });
