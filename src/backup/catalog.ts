@@ -92,7 +92,8 @@ function readSummary(dir: string): StoredSummary | { reason: string } {
   };
 }
 
-const storedSummarySchema = z.object({
+/** A backup as any host lists it: what the shared catalog records of each (see shared-catalog.ts). */
+export const summaryCoreSchema = z.object({
   id: z.string(),
   env: z.string(),
   label: z.string().nullable(),
@@ -101,6 +102,9 @@ const storedSummarySchema = z.object({
   totalBytes: z.number(),
   serverVersion: z.string(),
   stage: z.enum(STAGES).nullable(),
+});
+
+const storedSummarySchema = summaryCoreSchema.extend({
   lastVerify: verifyRecordSchema.optional(),
   pin: pinSchema.optional(),
   restoreTest: restoreTestSummarySchema.optional(),

@@ -1,8 +1,8 @@
 import os from "node:os";
-import { z } from "zod/v3";
+import type { z } from "zod/v3";
 import type { StateStore } from "../state/store.js";
-import type { BackupSummary } from "./catalog.js";
-import { type Manifest, STAGES } from "./manifest.js";
+import { type BackupSummary, summaryCoreSchema } from "./catalog.js";
+import type { Manifest } from "./manifest.js";
 
 /**
  * With the state in Postgres, several hosts file backups (bot replicas, workers): each records what
@@ -14,16 +14,7 @@ type SqlStore = StateStore & { sql(text: string, values?: unknown[]): Promise<{ 
 
 const hasSql = (store: StateStore): store is SqlStore => "sql" in store;
 
-const entrySchema = z.object({
-  id: z.string(),
-  env: z.string(),
-  label: z.string().nullable(),
-  requestedBy: z.string(),
-  finishedAt: z.string(),
-  totalBytes: z.number(),
-  serverVersion: z.string(),
-  stage: z.enum(STAGES).nullable(),
-});
+const entrySchema = summaryCoreSchema;
 
 /** Records a backup just filed on this host (a folder `dir`). */
 export async function recordFiled(store: StateStore, manifest: Manifest, dir: string): Promise<void> {

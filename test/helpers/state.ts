@@ -3,11 +3,19 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { execa } from "execa";
+import { z } from "zod/v3";
 import type { LeaseRecord } from "../../src/state/instance.js";
 import { type LockRecord, locksDoc } from "../../src/state/locks.js";
 import { stateFor } from "../../src/state/open.js";
-import { type StateStore, updateDoc } from "../../src/state/store.js";
+import { type DocSpec, type StateStore, updateDoc } from "../../src/state/store.js";
 import { REPO } from "./cli.js";
+
+/** A document for concurrency tests: a counter and who incremented it, a tag per increment. */
+export const counterDoc: DocSpec<{ n: number; by: string[] }> = {
+  name: "counter",
+  schema: z.object({ n: z.number(), by: z.array(z.string()) }),
+  empty: () => ({ n: 0, by: [] }),
+};
 
 /** The state store of a test's backups folder, as the CLI and the bot open it. */
 export function stateOf(root: string, leaseMs = 60_000): StateStore {

@@ -4,10 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { z } from "zod/v3";
 import { currentInstance } from "../../src/state/instance.js";
-import { type DocSpec, updateDoc } from "../../src/state/store.js";
-import { distModule, runNodeScript, stateOf } from "../helpers/state.js";
+import { updateDoc } from "../../src/state/store.js";
+import { counterDoc, distModule, runNodeScript, stateOf } from "../helpers/state.js";
 
 /** The state layer under real concurrency: in one process, across processes, and across a kill -9. */
 
@@ -16,12 +15,6 @@ beforeEach(() => {
   root = mkdtempSync(path.join(os.tmpdir(), "dbbackup-state-"));
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
-
-const counterDoc: DocSpec<{ n: number; by: string[] }> = {
-  name: "counter",
-  schema: z.object({ n: z.number(), by: z.array(z.string()) }),
-  empty: () => ({ n: 0, by: [] }),
-};
 
 /** A script for another process: `count` increments of the counter document, each one change. */
 function incrementer(count: number, tag: string): string {

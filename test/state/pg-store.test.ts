@@ -1,13 +1,12 @@
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { z } from "zod/v3";
 import { isDbBackupError } from "../../src/errors.js";
 import { ApprovalStore } from "../../src/state/approvals.js";
 import { tryLock } from "../../src/state/locks.js";
 import { PgStateStore } from "../../src/state/pg-store.js";
-import { type DocSpec, updateDoc } from "../../src/state/store.js";
+import { updateDoc } from "../../src/state/store.js";
 import { createDatabase, sql, useTestServer } from "../helpers/postgres.js";
-import { distModule, runNodeScript } from "../helpers/state.js";
+import { counterDoc, distModule, runNodeScript } from "../helpers/state.js";
 import { tcpProxy } from "../helpers/tcp-proxy.js";
 
 /** The state in Postgres, under the same real concurrency as the files: in one process, across processes, across kill -9. */
@@ -17,12 +16,6 @@ let databases = 0;
 /** A fresh state database: nothing migrated yet. */
 const freshStateUrl = () => createDatabase(db.server, `state_${++databases}`);
 const storeOf = (url: string, leaseMs = 60_000) => new PgStateStore(url, { leaseMs });
-
-const counterDoc: DocSpec<{ n: number; by: string[] }> = {
-  name: "counter",
-  schema: z.object({ n: z.number(), by: z.array(z.string()) }),
-  empty: () => ({ n: 0, by: [] }),
-};
 
 /** Another process on the built state layer, opened as the CLI and the bot open it (DBBACKUP_STATE_URL). */
 function inAnotherProcess(url: string, body: string): string {
@@ -34,6 +27,18 @@ function inAnotherProcess(url: string, body: string): string {
     const state = stateFor({ backupsDir: "/nonexistent", leaseMs: 60000, stateUrl: ${JSON.stringify(url)} });
     ${body}
   `;
+}
+
+/** A process on the state layer that takes a lock and holds it until killed; resolves once it holds it. */
+async function lockHolder(command: string, args: string[]) {
+  const holder = execa(command, args, { reject: false, buffer: false, stdin: "ignore" });
+  const said = await new Promise<string>((resolve, reject) => {
+    holder.stdout?.once("data", (d: Buffer) => resolve(d.toString().trim()));
+    holder.once("exit", () => reject(new Error("the holder exited early")));
+  });
+  expect(said).toBe("held");
+  // Wrapped: an execa process is a promise, and returning it from here would await its end.
+  return { process: holder };
 }
 
 const increments = (url: string, count: number, tag: string) =>
@@ -173,26 +178,17 @@ describe("state in Postgres: documents, logs, claims", () => {
 describe("state in Postgres: leases, locks and a database that goes away", () => {
   it("a lock holder killed -9 in another process: this machine sees it dead at once and takes over", async () => {
     const url = await freshStateUrl();
-    const holder = execa(
-      "node",
-      [
-        "--input-type=module",
-        "-e",
-        inAnotherProcess(
-          url,
-          `const { tryLock } = await import(${JSON.stringify(distModule("state/locks"))});
+    const { process: holder } = await lockHolder("node", [
+      "--input-type=module",
+      "-e",
+      inAnotherProcess(
+        url,
+        `const { tryLock } = await import(${JSON.stringify(distModule("state/locks"))});
            const a = await tryLock(state, { name: "env:prod", jobId: "j1", requestedBy: "holder", what: "backup of prod" });
            process.stdout.write("held" in a ? "held\\n" : "refused\\n");
            setInterval(() => {}, 1000);`,
-        ),
-      ],
-      { reject: false, buffer: false, stdin: "ignore" },
-    );
-    const said = await new Promise<string>((resolve, reject) => {
-      holder.stdout?.once("data", (d: Buffer) => resolve(d.toString().trim()));
-      holder.once("exit", () => reject(new Error("the holder exited early")));
-    });
-    expect(said).toBe("held");
+      ),
+    ]);
     const state = storeOf(url);
     const refused = await tryLock(state, {
       name: "env:prod",
@@ -222,26 +218,17 @@ describe("state in Postgres: leases, locks and a database that goes away", () =>
        process.stdout.write("held" in a ? "held\\n" : "refused\\n");
        setInterval(() => {}, 1000);`,
     ).replace("leaseMs: 60000", "leaseMs: 3000");
-    const holder = execa(
-      "unshare",
-      [
-        "--pid",
-        "--fork",
-        "--kill-child",
-        "--mount-proc",
-        "--uts",
-        "node",
-        "--input-type=module",
-        "-e",
-        script,
-      ],
-      { reject: false, buffer: false, stdin: "ignore" },
-    );
-    const said = await new Promise<string>((resolve, reject) => {
-      holder.stdout?.once("data", (d: Buffer) => resolve(d.toString().trim()));
-      holder.once("exit", () => reject(new Error("the holder exited early")));
-    });
-    expect(said).toBe("held");
+    const { process: holder } = await lockHolder("unshare", [
+      "--pid",
+      "--fork",
+      "--kill-child",
+      "--mount-proc",
+      "--uts",
+      "node",
+      "--input-type=module",
+      "-e",
+      script,
+    ]);
     const state = storeOf(url);
     const [lease] = await sql<{ id: string }>(url, "select id from dbbackup_instances");
     expect((await state.liveness(lease?.id ?? "")).state).toBe("renewing");
