@@ -11,6 +11,7 @@ import type { ScratchServer } from "../src/restore/scratch-server.js";
 import { type BotProcess, killAll, startBotProcess } from "../test/helpers/bot-process.js";
 import { startFakeSlack } from "../test/helpers/fake-slack.js";
 import { slashCommand } from "../test/helpers/slack-requests.js";
+import { percentile } from "./slack-ack.js";
 
 export interface ReplicaAcks {
   p50Ms: number;
@@ -18,9 +19,6 @@ export interface ReplicaAcks {
   commands: number;
   replicas: number;
 }
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 
 export async function measureReplicaAcks(
   server: ScratchServer,

@@ -2,7 +2,7 @@ import { type DiffResult, diffArgs, diffBackups } from "../src/backup/diff.js";
 import { isBackupId } from "../src/backup/ids.js";
 import { defineVerb } from "./kit/verb.js";
 import { usage } from "./kit/words.js";
-import { diffView } from "./views/slack/guardrail-views.js";
+import { diffView } from "./views/slack/diff-views.js";
 import { renderDiff } from "./views/terminal/render-diff.js";
 
 export type { DiffArgs, DiffResult } from "../src/backup/diff.js";

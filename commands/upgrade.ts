@@ -9,7 +9,7 @@ import { type MaintenanceWindow, WindowStore } from "../src/state/windows.js";
 import type { CommandContext } from "./kit/context.js";
 import { guardrailSettings } from "./kit/guardrail-settings.js";
 import { defineVerb } from "./kit/verb.js";
-import { windowCancelledView, windowDeclaredView, windowListView } from "./views/slack/guardrail-views.js";
+import { windowCancelledView, windowDeclaredView, windowListView } from "./views/slack/window-views.js";
 import { renderUpgrade } from "./views/terminal/render-guardrails.js";
 
 export type UpgradeArgs = UpgradeRequest;

@@ -1,5 +1,6 @@
 import os from "node:os";
 import type { z } from "zod/v3";
+import { PgStateStore } from "../state/pg-store.js";
 import type { StateStore } from "../state/store.js";
 import { type BackupSummary, summaryCoreSchema } from "./catalog.js";
 import type { Manifest } from "./manifest.js";
@@ -10,9 +11,7 @@ import type { Manifest } from "./manifest.js";
  * where they are. With the state in files, the backups folder is the catalog and nothing is recorded.
  */
 
-type SqlStore = StateStore & { sql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
-
-const hasSql = (store: StateStore): store is SqlStore => "sql" in store;
+const hasSql = (store: StateStore): store is PgStateStore => store instanceof PgStateStore;
 
 const entrySchema = summaryCoreSchema;
 
@@ -52,12 +51,12 @@ export async function backupsElsewhere(
   env: string | undefined,
 ): Promise<BackupSummary[]> {
   if (!hasSql(store)) return [];
-  const r = await store.sql(
+  const r = await store.sql<{ host: string; dir: string; summary: unknown }>(
     "select host, dir, summary from dbbackup_catalog where gone_at is null and ($1::text is null or env = $1)",
     [env ?? null],
   );
   const out: BackupSummary[] = [];
-  for (const row of r.rows as { host: string; dir: string; summary: unknown }[]) {
+  for (const row of r.rows) {
     const parsed = entrySchema.safeParse(row.summary);
     if (!parsed.success || here.has(parsed.data.id)) continue;
     out.push({ ...parsed.data, dir: row.dir, host: row.host });

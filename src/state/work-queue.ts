@@ -1,6 +1,6 @@
 import { z } from "zod/v3";
 import { DbBackupError } from "../errors.js";
-import type { PgStateStore } from "./pg-store.js";
+import { PgStateStore } from "./pg-store.js";
 import type { StateStore } from "./store.js";
 
 /**
@@ -46,13 +46,13 @@ const COLUMNS =
 
 /** The queue of the state database `store`; workers need DBBACKUP_STATE_URL. */
 export function workQueueOf(store: StateStore): WorkQueue {
-  if (!("sql" in store))
+  if (!(store instanceof PgStateStore))
     throw new DbBackupError(
       "config_invalid",
       "Workers take their jobs from the state database, and DBBACKUP_STATE_URL is not set.",
       "Set DBBACKUP_STATE_URL (the same on the bot and every worker), or unset DBBACKUP_RUN_ON.",
     );
-  return new WorkQueue(store as PgStateStore);
+  return new WorkQueue(store);
 }
 
 export class WorkQueue {

@@ -11,7 +11,7 @@ import { runCli, startCli, workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
 import { createDatabase, sql } from "../helpers/postgres.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
-import { holdLock, waitFor, waitForAsync } from "../helpers/servers.js";
+import { dbbackupWaitingOnLocks, holdLock, waitFor, waitForAsync } from "../helpers/servers.js";
 import { slashCommand } from "../helpers/slack-requests.js";
 
 /** `dbbackup worker` processes draining the state database's queue, as a bot with DBBACKUP_RUN_ON=workers fills it. */
@@ -128,15 +128,7 @@ describe("dump workers", () => {
     await enqueue("killed-once", "e2", "once", 1);
     await waitForAsync(
       "both dumps waiting on the lock",
-      async () =>
-        (
-          await sql<{ n: number }>(
-            tiny,
-            "select count(*)::int as n from pg_stat_activity where application_name like 'dbbackup:%' and wait_event_type = 'Lock'",
-          )
-        )[0]?.n === 2
-          ? true
-          : undefined,
+      async () => ((await dbbackupWaitingOnLocks(tiny)) === 2 ? true : undefined),
       20_000,
     );
     first.worker.kill("SIGKILL");
@@ -211,15 +203,7 @@ describe("dump workers", () => {
         await ask("staging to-cancel");
         await waitForAsync(
           "the dump waiting on the lock",
-          async () =>
-            (
-              await sql<{ n: number }>(
-                tiny,
-                "select count(*)::int as n from pg_stat_activity where application_name like 'dbbackup:%' and wait_event_type = 'Lock'",
-              )
-            )[0]?.n
-              ? true
-              : undefined,
+          async () => ((await dbbackupWaitingOnLocks(tiny)) > 0 ? true : undefined),
           20_000,
         );
         const r = await ask("cancel");

@@ -119,3 +119,18 @@ export async function waitForAsync<T>(
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+/** dbbackup's sessions (application_name dbbackup:<job>) on the server of `url` now waiting on a lock. */
+export async function dbbackupWaitingOnLocks(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    const r = await client.query<{ n: number }>(
+      "select count(*)::int as n from pg_stat_activity where application_name like 'dbbackup:%' and wait_event_type = 'Lock'",
+    );
+    return r.rows[0]?.n ?? 0;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

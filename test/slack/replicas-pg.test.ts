@@ -7,8 +7,8 @@ import { PgStateStore } from "../../src/state/pg-store.js";
 import { type BotProcess, killAll, startBotProcess } from "../helpers/bot-process.js";
 import { workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
-import { createDatabase, loadFixture, sql } from "../helpers/postgres.js";
-import { holdLock, waitFor, waitForAsync } from "../helpers/servers.js";
+import { createDatabase, loadFixture } from "../helpers/postgres.js";
+import { dbbackupWaitingOnLocks, holdLock, waitFor, waitForAsync } from "../helpers/servers.js";
 import {
   blockAction,
   nowSeconds,
@@ -148,15 +148,7 @@ describe("three bot replicas sharing a Postgres state database", () => {
       );
       await waitForAsync(
         "the backup's session to wait on the lock",
-        async () =>
-          (
-            await sql<{ n: number }>(
-              appUrl,
-              "select count(*)::int as n from pg_stat_activity where application_name like 'dbbackup:%' and wait_event_type = 'Lock'",
-            )
-          )[0]?.n
-            ? true
-            : undefined,
+        async () => ((await dbbackupWaitingOnLocks(appUrl)) > 0 ? true : undefined),
         20_000,
       );
       await bots[2]!.kill();

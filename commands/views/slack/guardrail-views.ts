@@ -1,8 +1,5 @@
-import { rowAlarms, rowSummary } from "../../../src/backup/row-changes.js";
-import { formatBytes, formatExtensionChanges, formatHoursMinutes, formatUtc } from "../../../src/format.js";
+import { formatBytes, formatHoursMinutes } from "../../../src/format.js";
 import type { BackupRef, Notice } from "../../../src/guardrails/notices.js";
-import type { MaintenanceWindow } from "../../../src/state/windows.js";
-import type { DiffResult } from "../../diff.js";
 import {
   amber,
   type Block,
@@ -14,18 +11,14 @@ import {
   section,
   who,
 } from "./blocks.js";
+import { diffBlocks } from "./diff-views.js";
 import { offsitePrunedBlocks } from "./offsite-prune-views.js";
+import { when, windowTitle } from "./window-views.js";
 
-/** Block Kit for the scheduled guardrails and the window verbs: pure functions of their data. */
+/** Block Kit for the scheduled guardrails' notices: pure functions of their data. */
 
 export const BACKUP_NOW_ACTION = "guardrail_backup";
 export const DRILL_NOW_ACTION = "guardrail_restore_test";
-
-/** Slack shows each reader the time in their own zone; the fallback is UTC. */
-export function when(iso: string): string {
-  const unix = Math.floor(new Date(iso).getTime() / 1000);
-  return `<!date^${unix}^{date_short_pretty} {time}|${formatUtc(iso)}>`;
-}
 
 function backupLine(b: BackupRef): string {
   return `\`${b.id}\` (${b.version}, finished ${when(b.finishedAt)} by ${who(b.requestedBy)})`;
@@ -70,89 +63,8 @@ function drillButton(env: string): Block {
   };
 }
 
-function windowTitle(w: MaintenanceWindow): string {
-  return `${w.env} upgrade window ${when(w.startsAt)} (${formatHoursMinutes(new Date(w.endsAt).getTime() - new Date(w.startsAt).getTime())})${w.note ? `: ${escapeMrkdwn(w.note)}` : ""}`;
-}
-
 function untilText(ms: number): string {
   return ms <= 0 ? "now" : `in ${formatHoursMinutes(ms)}`;
-}
-
-/** The post-upgrade sanity diff: a lost security_invoker turns the message red. */
-export function diffBlocks(d: DiffResult): Block[] {
-  const lines = [
-    `*Server* ${d.version.changed ? `${escapeMrkdwn(d.version.before)} → *${escapeMrkdwn(d.version.after)}*` : `${escapeMrkdwn(d.version.after)} (unchanged)`}`,
-    `*Extensions* ${escapeMrkdwn(formatExtensionChanges(d.extensions))}`,
-  ];
-  const v = d.views;
-  if (v.added.length + v.removed.length + v.changed.length === 0) lines.push("*Views* unchanged");
-  for (const name of v.added) lines.push(`*Views* +\`${escapeMrkdwn(name)}\``);
-  for (const name of v.removed) lines.push(`*Views* −\`${escapeMrkdwn(name)}\``);
-  for (const c of v.changed) {
-    const text = `\`${escapeMrkdwn(c.view)}\` ${escapeMrkdwn(c.before)} → ${escapeMrkdwn(c.after)}`;
-    lines.push(
-      c.lostSecurityInvoker
-        ? `:rotating_light: *Views* ${text}: *security_invoker lost*: anon/authenticated now read it with the owner's rights, past RLS`
-        : `*Views* ${text}`,
-    );
-  }
-  if (d.policies === undefined) lines.push("*Policies* (not recorded in the older backup)");
-  else if (d.policies.length === 0) lines.push("*Policies* unchanged per table");
-  else
-    for (const p of d.policies)
-      lines.push(
-        `*Policies* \`${escapeMrkdwn(p.table)}\` ${p.before} → ${p.after}${p.after < p.before ? " :warning: fewer" : ""}`,
-      );
-  if (d.rows) {
-    lines.push(`*Rows* ${escapeMrkdwn(rowSummary(d.rows))}`);
-    const alarms = rowAlarms(d.rows);
-    for (const alarm of alarms.slice(0, 10))
-      lines.push(`:rotating_light: *Rows* ${escapeMrkdwn(alarm)} (more than ${d.rows.dropPercent}% lost)`);
-    if (alarms.length > 10) lines.push(`…and ${alarms.length - 10} more tables flagged`);
-  }
-  return [section(lines.join("\n"))];
-}
-
-export function diffView(d: DiffResult): SlackMessage {
-  const head = section(`*Diff* \`${escapeMrkdwn(d.from)}\` → \`${escapeMrkdwn(d.to)}\``);
-  const text = `diff ${d.from} → ${d.to}${d.securityInvokerLost ? `: ${d.securityInvokerLost} view(s) lost security_invoker` : ""}`;
-  return d.securityInvokerLost > 0
-    ? red(text, [head, ...diffBlocks(d)])
-    : message(text, [head, ...diffBlocks(d)]);
-}
-
-export function windowDeclaredView(w: MaintenanceWindow, nagHours: readonly number[]): SlackMessage {
-  const first = nagHours[0];
-  return message(`${w.declaredBy} declared a ${w.env} upgrade window at ${w.startsAt}`, [
-    section(`:calendar: ${who(w.declaredBy)} declared a *${windowTitle(w)}* \`${w.id}\``),
-    context(
-      `I'll remind this channel${first ? ` from ${first}h before` : ""} until a pre-upgrade backup of ${w.env} is verified, and post the diff against live when the window ends. Cancel: /dbbackup upgrade cancel ${w.id}`,
-    ),
-  ]);
-}
-
-export function windowListView(windows: readonly MaintenanceWindow[], now: Date): SlackMessage {
-  if (windows.length === 0)
-    return message("No upgrade windows declared", [
-      section("No upgrade windows are declared. Declare one: `/dbbackup upgrade prod 2026-12-01 02:00 UTC`"),
-    ]);
-  const lines = windows.map((w) => {
-    const state = w.covered
-      ? `:white_check_mark: covered by \`${w.covered.backupId}\``
-      : new Date(w.startsAt).getTime() <= now.getTime()
-        ? ":warning: running, no pre-upgrade backup"
-        : ":hourglass: no pre-upgrade backup yet";
-    return `\`${w.id}\` ${windowTitle(w)} · declared by ${who(w.declaredBy)} · ${state}`;
-  });
-  return message(`${windows.length} upgrade windows`, [section(lines.join("\n"))]);
-}
-
-export function windowCancelledView(w: MaintenanceWindow): SlackMessage {
-  return message(`${w.env} upgrade window ${w.id} cancelled`, [
-    section(
-      `:wastebasket: ${who(w.cancelled?.by ?? "?")} cancelled the *${windowTitle(w)}* \`${w.id}\`; no more reminders for it.`,
-    ),
-  ]);
 }
 
 const NAG_ICON = { start: ":rotating_light:", near: ":warning:", far: ":calendar:" } as const;

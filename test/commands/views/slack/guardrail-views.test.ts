@@ -4,8 +4,8 @@ import {
   BACKUP_NOW_ACTION,
   DRILL_NOW_ACTION,
   noticeView,
-  when,
 } from "../../../../commands/views/slack/guardrail-views.js";
+import { when } from "../../../../commands/views/slack/window-views.js";
 import type { Notice } from "../../../../src/guardrails/notices.js";
 import type { MaintenanceWindow } from "../../../../src/state/windows.js";
 
