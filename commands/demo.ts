@@ -43,6 +43,7 @@ async function run(ctx: CommandContext, input: DemoArgs): Promise<DemoResult> {
       durationMs: r.ms,
       summary: summarize(r.parity),
       parity: r.parity,
+      compared: r.compared,
       recorded: r.recorded,
     },
   };

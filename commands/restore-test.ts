@@ -1,7 +1,7 @@
 import { z } from "zod/v3";
 import { isBackupId } from "../src/backup/ids.js";
 import { envNameSchema } from "../src/config.js";
-import type { ParityRow } from "../src/restore/parity.js";
+import type { ComparedKind, ParityRow } from "../src/restore/parity.js";
 import type { CommandContext } from "./kit/context.js";
 import { defineVerb, type Words } from "./kit/verb.js";
 import { knownEnv, optionValue, usage } from "./kit/words.js";
@@ -32,6 +32,8 @@ export interface RestoreTestResult {
   durationMs: number;
   summary: string;
   parity: ParityRow[];
+  /** Which kinds of object were compared, and why any were not. */
+  compared: ComparedKind[];
   /** False for a folder outside the backups folder (a copy): tested, but not recorded for the id. */
   recorded: boolean;
   /** With --keep-server: where the restored copy can be inspected until the command is stopped. */
@@ -110,6 +112,7 @@ async function restoreTest(
     durationMs: outcome.ms,
     summary: summarize(outcome.parity),
     parity: outcome.parity,
+    compared: outcome.compared,
     recorded: outcome.recorded,
     ...(server ? { serverUrl: server.url("restore_test"), stopServer: () => server.stop() } : {}),
   };

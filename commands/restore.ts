@@ -4,7 +4,7 @@ import type { Target } from "../src/backup/target.js";
 import { envNameSchema, readSettings } from "../src/config.js";
 import { isDbBackupError } from "../src/errors.js";
 import type { RestoreOutcome, RestoreRequest } from "../src/restore/guarded-restore.js";
-import type { ParityRow } from "../src/restore/parity.js";
+import type { ComparedKind, ParityRow } from "../src/restore/parity.js";
 import type { RestorePlan } from "../src/restore/restore-plan.js";
 import type { CommandContext } from "./kit/context.js";
 import { approvalEnvsOf } from "./kit/slack-settings.js";
@@ -31,6 +31,8 @@ export interface RestoreResult {
   dryRun: boolean;
   plan: RestorePlan;
   parity: ParityRow[];
+  /** Which kinds of object were compared, and why any were not; empty on a dry run. */
+  compared: ComparedKind[];
   durationMs: number;
   /** In place: the pinned backup of the target taken first, and the command that puts it back. */
   safety?: { id: string; command: string };
@@ -73,6 +75,7 @@ async function run(ctx: CommandContext, input: RestoreArgs): Promise<RestoreResu
     dryRun: outcome.dryRun,
     plan: outcome.plan,
     parity: outcome.parity,
+    compared: outcome.compared,
     durationMs: outcome.ms,
     ...(outcome.safety ? { safety: outcome.safety } : {}),
   };

@@ -93,6 +93,8 @@ async function dumpAndVerify(run: Run): Promise<Manifest> {
 
   await refuseUnreadable(session);
   const progress: DumpProgress = { tablesTotal: await session.countDataTables() };
+  // Sequences are outside the snapshot: read before pg_dump, the archive's can only be at or past these.
+  const sequences = await session.readSequences();
   // The full dump runs alone: it is the long pole, and on a small machine anything beside it
   // slows it down. Everything else reads the same snapshot afterwards, alongside stage 2's
   // full read of the archive, which leaves a core free for it.
@@ -110,7 +112,14 @@ async function dumpAndVerify(run: Run): Promise<Manifest> {
   );
   const stages = reportStages(ctx, stage1, stage2);
   refuseUnkept(ctx.request.signal, stages);
-  const manifest = buildManifest(run, { tools, compression, stage1, stage2, catalog, stages });
+  const manifest = buildManifest(run, {
+    tools,
+    compression,
+    stage1,
+    stage2,
+    catalog: { ...catalog, sequences },
+    stages,
+  });
   await timed(ctx, "finalize", () => writeManifest(ctx.dir, manifest), durations);
   return manifest;
 }
@@ -248,5 +257,7 @@ function catalogSection(catalog: CatalogSnapshot): Manifest["catalog"] {
     exposedViews: catalog.exposedViews,
     policiesByTable: catalog.policiesByTable,
     tables: catalog.tables,
+    ...(catalog.sequences ? { sequences: catalog.sequences } : {}),
+    objects: catalog.objects,
   };
 }

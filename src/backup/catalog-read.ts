@@ -1,14 +1,13 @@
 import pg from "pg";
+import { readAppObjects, readSequencePositions } from "./app-objects.js";
+import { NOT_EXTENSION_MEMBER, rowsToCount, USER_NAMESPACE } from "./catalog-rules.js";
 import type { CatalogSnapshot, ExtensionInfo, TableInfo, ViewInfo } from "./catalog-snapshot.js";
 
 /**
  * What the catalog says, read in the dump's snapshot (or from a restored scratch copy): extensions,
- * views and their reloptions, policies, counts, and every table's rows.
+ * views and their reloptions, policies, counts, every table's rows, and the functions, materialized
+ * views and triggers a restore must bring back.
  */
-
-export const USER_NAMESPACE = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp\\_%'`;
-export const NOT_EXTENSION_MEMBER = (catalog: string, oid: string) =>
-  `not exists (select 1 from pg_depend d where d.classid = '${catalog}'::regclass and d.objid = ${oid} and d.deptype = 'e')`;
 
 const TRUE_WORDS = new Set(["true", "on", "yes", "1"]);
 
@@ -21,21 +20,6 @@ export function securityInvokerTrue(view: ViewInfo): boolean {
 
 /** Tables counted per query (a UNION ALL of count(*)s). */
 const COUNT_BATCH = 50;
-
-/** The smallest a heap row can be on disk (tuple header and item pointer): bounds a never-analyzed table's rows. */
-const MIN_ROW_BYTES = 28;
-/** A typical row's bytes, for an estimate of a never-analyzed table. */
-const TYPICAL_ROW_BYTES = 100;
-
-/**
- * How many rows a table may hold, and an estimate. An analyzed table has the planner's reltuples; a
- * never-analyzed one (reltuples -1) is judged by its size, so a big table nobody analyzed yet is not
- * counted row by row as if it were empty. Pure.
- */
-export function rowsToCount(reltuples: number, bytes: number): { atMost: number; estimate: number } {
-  if (reltuples >= 0) return { atMost: reltuples, estimate: Math.round(reltuples) };
-  return { atMost: Math.floor(bytes / MIN_ROW_BYTES), estimate: Math.round(bytes / TYPICAL_ROW_BYTES) };
-}
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -196,6 +180,7 @@ export async function readCatalog(
   const { tables, counts: c } = await readTablesAndCounts(client);
   const { tableInfos, toCount } = planTableCounts(tables, exactCountMaxRows);
   await countExactly(client, tableInfos, toCount);
+  const objects = await readAppObjects(client, exactCountMaxRows);
   return {
     version: server.version,
     serverVersionNum: server.serverVersionNum,
@@ -207,6 +192,7 @@ export async function readCatalog(
     exposedViews: exposed.map((r) => r.name),
     policiesByTable: Object.fromEntries(policyRows.map((r) => [r.name, Number(r.n)])),
     tables: tableInfos,
+    objects,
     counts: {
       tables: tables.length,
       views: views.length,
@@ -232,10 +218,11 @@ export async function readCatalogOf(url: string): Promise<CatalogSnapshot> {
       "select version() as version, current_setting('server_version_num') as num, current_database() as db",
     );
     const row = v.rows[0];
-    return await readCatalog(client, Number.POSITIVE_INFINITY, row?.db ?? "", {
+    const catalog = await readCatalog(client, Number.POSITIVE_INFINITY, row?.db ?? "", {
       version: row?.version ?? "",
       serverVersionNum: Number(row?.num),
     });
+    return { ...catalog, sequences: await readSequencePositions(client) };
   } finally {
     await client.end().catch(() => {});
   }

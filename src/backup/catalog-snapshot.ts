@@ -1,6 +1,8 @@
 import pg from "pg";
 import { DbBackupError } from "../errors.js";
-import { NOT_EXTENSION_MEMBER, readCatalog, type ServerVersion, USER_NAMESPACE } from "./catalog-read.js";
+import { type AppObjects, readSequencePositions, type SequencePosition } from "./app-objects.js";
+import { readCatalog, type ServerVersion } from "./catalog-read.js";
+import { NOT_EXTENSION_MEMBER, USER_NAMESPACE } from "./catalog-rules.js";
 import { explainConnectError } from "./connect-errors.js";
 import { clientConfig } from "./connection.js";
 import { type DatabaseIdentity, readIdentity } from "./database-identity.js";
@@ -60,6 +62,10 @@ export interface CatalogSnapshot {
   /** RLS policies per table ("schema.table" → count), for the post-upgrade diff. */
   policiesByTable: Record<string, number>;
   tables: TableInfo[];
+  /** Functions, materialized views, triggers: what a restore must bring back besides tables. */
+  objects: AppObjects;
+  /** Sequence positions, when read with the catalog (a restored copy's); a dump reads them earlier. */
+  sequences?: SequencePosition[];
   counts: CatalogCounts;
 }
 
@@ -78,6 +84,8 @@ export interface SnapshotSession {
   readability(): Promise<{ role: string; relations: ReadableRelation[] }>;
   /** Reads the catalog and row counts in the snapshot. */
   readCatalog(): Promise<CatalogSnapshot>;
+  /** Every sequence's position now: call before pg_dump starts (sequences are outside snapshots). */
+  readSequences(): Promise<SequencePosition[]>;
   close(): Promise<void>;
 }
 
@@ -232,6 +240,10 @@ export async function openSnapshotSession(
       describeObject: (catalog, oid) => describeObject(client, catalog, oid),
       readability: () => readReadability(client),
       countDataTables: () => countDataTables(client),
+      readSequences: () =>
+        readSequencePositions(client).catch((e: unknown) => {
+          throw explainQueryError(e, target, options);
+        }),
       async readCatalog() {
         reading++;
         try {

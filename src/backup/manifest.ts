@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod/v3";
 import { pinSchema, restoreTestRecordSchema, verifyRecordSchema } from "../state/annotations.js";
 import { writeFileAtomic } from "../state/atomic-file.js";
+import { appObjectsSchema, sequencePositionSchema } from "./app-objects.js";
 import { databaseIdentitySchema } from "./database-identity.js";
 
 export const MANIFEST_FILE = "manifest.json";
@@ -77,6 +78,10 @@ export const manifestSchema = z.object({
         exact: z.boolean(),
       }),
     ),
+    /** Read just before pg_dump started (absent in manifests before restores compared them). */
+    sequences: z.array(sequencePositionSchema).optional(),
+    /** Functions, materialized views, triggers (absent in manifests before restores compared them). */
+    objects: appObjectsSchema.optional(),
   }),
   toc: z.object({ entries: z.number(), counts: counts.extend({ tableData: z.number() }) }),
   verification: z.object({

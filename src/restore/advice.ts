@@ -2,6 +2,7 @@
 interface Row {
   kind: string;
   name: string;
+  expected?: string;
   actual?: string;
   result: string;
 }
@@ -40,5 +41,17 @@ export function restoreAdvice(parity: readonly Row[]): string {
     const named = `${objects.slice(0, 3).join(", ")}${objects.length > 3 ? ` and ${objects.length - 3} more` : ""}`;
     return `pg_dump can't write ${objects.length === 1 ? "this" : "these"} so that ${objects.length === 1 ? "it restores" : "they restore"}, and a new backup would fail the same way: ${named}. Fix ${objects.length === 1 ? "it" : "them"} in the source database (e.g. schema-qualify the names a function uses: a restore runs with an empty search_path), then back up and restore-test again.`;
   }
+  const behind = failed.filter((p) => p.kind === "sequence" && p.actual !== "missing");
+  if (behind.length > 0) {
+    const setvals = behind.slice(0, 3).map(setvalOf).join(" ");
+    return `${behind.length === 1 ? "A sequence" : `${behind.length} sequences`} came back behind what the dump recorded, so the next insert can reuse an id. In a restored database, move ${behind.length === 1 ? "it" : "them"} forward before the app writes: ${setvals}${behind.length > 3 ? " …" : ""}`;
+  }
   return "Don't rely on this backup: take a new one and restore-test it.";
+}
+
+/** The setval that puts a sequence back where the dump recorded it ("1234" or "1234 (not yet used)"). */
+function setvalOf(row: Row): string {
+  const [value = "", ...rest] = (row.expected ?? "").split(" ");
+  const literal = row.name.replace(/'/g, "''");
+  return `SELECT setval('${literal}', ${value}, ${rest.length === 0});`;
 }

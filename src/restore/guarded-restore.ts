@@ -12,7 +12,7 @@ import { DbBackupError } from "../errors.js";
 import { tryLock } from "../state/locks.js";
 import { stateFor } from "../state/open.js";
 import { rolesInSchema } from "./archive-roles.js";
-import type { ParityRow } from "./parity.js";
+import type { ComparedKind, ParityRow } from "./parity.js";
 import { parseTsv } from "./parity.js";
 import { runPgRestore } from "./pg-restore.js";
 import { compareWithBackup, createRoles } from "./restore-compare.js";
@@ -47,6 +47,8 @@ export interface RestoreOutcome {
   dryRun: boolean;
   ok: boolean;
   parity: ParityRow[];
+  /** Which kinds of object were compared; empty on a dry run. */
+  compared: ComparedKind[];
   ms: number;
   safety?: { id: string; command: string };
 }
@@ -81,7 +83,7 @@ export async function runRestore(request: RestoreRequest): Promise<RestoreOutcom
       : await archiveOverlap(tools.pgRestore, path.join(located.dir, DUMP_FILE), inventory, state);
   const inv = { ...inventory, display: target.display };
   const plan = planRestore(manifest, roles, extensions, inv, request, overlap);
-  if (request.dryRun) return { plan, dryRun: true, ok: true, parity: [], ms: 0 };
+  if (request.dryRun) return { plan, dryRun: true, ok: true, parity: [], compared: [], ms: 0 };
 
   const started = performance.now();
   const reading = await markInUse(state, config.backupsDir, manifest.id, request.requestedBy);
@@ -91,18 +93,16 @@ export async function runRestore(request: RestoreRequest): Promise<RestoreOutcom
     if (plan.missingRoles.length > 0) await createRoles(target.url.href, plan.missingRoles);
     const run = { request, pgRestoreBin: tools.pgRestore, dir: located.dir, target, plan, safety, overlap };
     const errors = await pgRestore(run, manifest.catalog.tables.length);
-    const parity = await compareWithBackup(
-      target.url.href,
-      located.dir,
-      manifest,
-      errors,
-      plan.platform.keptRows,
-    );
+    const parity = await compareWithBackup(target.url.href, located.dir, manifest, errors, {
+      rows: plan.platform.keptRows,
+      sequences: overlap?.keptSequences ?? [],
+    });
     return {
       plan,
       dryRun: false,
-      ok: parity.every((row) => row.result !== "failed"),
-      parity,
+      ok: parity.rows.every((row) => row.result !== "failed"),
+      parity: parity.rows,
+      compared: parity.compared,
       ms: Math.round(performance.now() - started),
       ...(safety ? { safety } : {}),
     };

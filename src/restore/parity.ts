@@ -1,8 +1,18 @@
+import type { AppObjects, SequencePosition } from "../backup/app-objects.js";
 import type { CatalogSnapshot, TableInfo, ViewInfo } from "../backup/catalog-snapshot.js";
 import type { Manifest } from "../backup/manifest.js";
+import type { ComparedKind } from "../state/annotations.js";
+import { functionRows, materializedViewRows, sequenceRows, triggerRows } from "./parity-objects.js";
 import type { RestoreError } from "./restore-errors.js";
 
 export type ParityRow = NonNullable<Manifest["restoreTest"]>["parity"][number];
+export type { ComparedKind };
+
+/** What a restore is checked for: the rows, and which kinds of object could be compared. */
+export interface Parity {
+  rows: ParityRow[];
+  compared: ComparedKind[];
+}
 
 /** Reads a runbook TSV back (header skipped, COPY-style escapes undone). */
 export function parseTsv(text: string): string[][] {
@@ -39,6 +49,12 @@ export interface ParityInput {
   missingExtensions: Set<string>;
   /** Tables whose rows the target kept as its own (a Supabase project's migration versions). */
   keptRows?: ReadonlySet<string>;
+  /** Sequences the target kept as its own, with those rows. */
+  keptSequences?: ReadonlySet<string>;
+  /** Recorded just before the dump; absent in backups taken before restores compared them. */
+  sequences?: SequencePosition[] | undefined;
+  /** Functions, materialized views, triggers at dump time; absent likewise. */
+  objects?: AppObjects | undefined;
 }
 
 /** Each non-partitioned table's rows at dump time against the restore's exact count. */
@@ -128,9 +144,41 @@ function errorRows(errors: RestoreError[]): ParityRow[] {
   }));
 }
 
+const NOT_RECORDED = "the backup was taken by an older dbbackup, which did not record them";
+
+/** The kinds recorded only since restores compared them: rows when both sides have them. */
+function objectParity(input: ParityInput): Parity {
+  const { restored, errors } = input;
+  const rows: ParityRow[] = [];
+  const compared: ComparedKind[] = [];
+  const kind = (name: string, make: (() => ParityRow[]) | undefined) => {
+    if (!make) return compared.push({ kind: name, compared: false, why: NOT_RECORDED });
+    rows.push(...make());
+    return compared.push({ kind: name, compared: true });
+  };
+  const { sequences, objects } = input;
+  kind(
+    "sequences",
+    sequences &&
+      (() => sequenceRows(sequences, restored.sequences ?? [], input.keptSequences ?? new Set(), errors)),
+  );
+  kind(
+    "functions and procedures",
+    objects && (() => functionRows(objects.functions, restored.objects.functions, errors)),
+  );
+  kind(
+    "materialized views",
+    objects &&
+      (() => materializedViewRows(objects.materializedViews, restored.objects.materializedViews, errors)),
+  );
+  kind("triggers and event triggers", objects && (() => triggerRows(objects, restored.objects, errors)));
+  return { rows, compared };
+}
+
 /** What the dump recorded against what the restore holds, row by row. Pure. */
-export function compareRestore(input: ParityInput): ParityRow[] {
-  return [
+export function compareRestore(input: ParityInput): Parity {
+  const objects = objectParity(input);
+  const rows: ParityRow[] = [
     ...tableRows(input.tables, input.restored, input.keptRows ?? new Set()),
     ...viewRows(input.views, input.restored),
     ...extensionRows(input),
@@ -141,6 +189,19 @@ export function compareRestore(input: ParityInput): ParityRow[] {
       actual: String(input.restored.counts.policies),
       result: input.restored.counts.policies === input.policies ? "ok" : "failed",
     },
+    ...objects.rows,
     ...errorRows(input.errors),
   ];
+  const always = ["tables", "views", "extensions", "policies"].map((kind) => ({ kind, compared: true }));
+  return { rows, compared: [...always, ...objects.compared] };
+}
+
+/** "compared: tables, views, …" and, apart, each kind left out and why: never a silent pass. Pure. */
+export function comparedLines(compared: readonly ComparedKind[]): string[] {
+  if (compared.length === 0) return [];
+  const done = compared.filter((c) => c.compared).map((c) => c.kind);
+  const lines = done.length > 0 ? [`compared: ${done.join(", ")}`] : [];
+  for (const c of compared.filter((k) => !k.compared))
+    lines.push(`not compared: ${c.kind}${c.why ? ` (${c.why})` : ""}`);
+  return lines;
 }

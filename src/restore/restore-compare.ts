@@ -9,7 +9,7 @@ import { DUMP_FILE, SCHEMA_FILE } from "../backup/verify.js";
 import { DbBackupError } from "../errors.js";
 import type { StateStore } from "../state/store.js";
 import { rolesInSchema, SUPABASE_ROLES } from "./archive-roles.js";
-import { compareRestore, type ParityRow, parsePgArray, parseTsv } from "./parity.js";
+import { compareRestore, type Parity, parsePgArray, parseTsv } from "./parity.js";
 import { runPgRestore } from "./pg-restore.js";
 import { missingExtensions, type RestoreError } from "./restore-errors.js";
 import type { ScratchServer } from "./scratch-server.js";
@@ -82,9 +82,9 @@ export async function compareWithBackup(
   dir: string,
   manifest: Manifest,
   errors: RestoreError[],
-  /** Tables whose rows were left as the target's own (a Supabase project's). */
-  keptRows: readonly string[] = [],
-): Promise<ParityRow[]> {
+  /** Tables whose rows, and sequences whose values, were left as the target's own (a Supabase project's). */
+  kept: { rows: readonly string[]; sequences: readonly string[] } = { rows: [], sequences: [] },
+): Promise<Parity> {
   const restored = await readCatalogOf(url);
   const views = parseTsv(readFileSync(path.join(dir, VIEWS_FILE), "utf8")).map(
     ([schema = "", name = "", rel = "{}"]) => ({
@@ -104,7 +104,10 @@ export async function compareWithBackup(
     errors,
     restored,
     missingExtensions: missingExtensions(errors),
-    keptRows: new Set(keptRows),
+    keptRows: new Set(kept.rows),
+    keptSequences: new Set(kept.sequences),
+    sequences: manifest.catalog.sequences,
+    objects: manifest.catalog.objects,
   });
 }
 
@@ -117,7 +120,7 @@ export async function restoreAndCompare(
   signal: AbortSignal | undefined,
   step: Step,
   state: StateStore,
-): Promise<ParityRow[]> {
+): Promise<Parity> {
   const admin = new pg.Client({ connectionString: server.url() });
   await admin.connect();
   await admin.query(`create database ${DATABASE}`);

@@ -10,7 +10,7 @@ import type { RestoreTestRecord } from "../state/annotations.js";
 import { appendDrill } from "../state/drill-log.js";
 import { stateFor } from "../state/open.js";
 import type { StateStore } from "../state/store.js";
-import type { ParityRow } from "./parity.js";
+import type { ComparedKind, Parity, ParityRow } from "./parity.js";
 import { type RestoreStep, restoreAndCompare, type Step } from "./restore-compare.js";
 import { type ScratchServer, startScratchServer } from "./scratch-server.js";
 
@@ -40,6 +40,8 @@ export interface RestoreTestOutcome {
   ms: number;
   serverMajor: number;
   parity: ParityRow[];
+  /** Which kinds of object were compared; empty when nothing was restored. */
+  compared: ComparedKind[];
   /** False for a folder outside the backups folder (a copy): tested, but nothing recorded for the id. */
   recorded: boolean;
   /** Only with keepServer: the scratch server, still running. */
@@ -89,7 +91,7 @@ interface Finding {
   by: string;
   ok: boolean;
   ms: number;
-  parity: ParityRow[];
+  parity: Parity;
   dumpSha256: string | undefined;
 }
 
@@ -103,7 +105,8 @@ async function recordFinding(state: StateStore, root: string, f: Finding): Promi
       ok: f.ok,
       ms: f.ms,
       serverMajor: f.manifest.server.major,
-      parity: f.parity,
+      parity: f.parity.rows,
+      compared: f.parity.compared,
     });
   await appendDrill(state, {
     at,
@@ -113,7 +116,7 @@ async function recordFinding(state: StateStore, root: string, f: Finding): Promi
     ok: f.ok,
     ms: f.ms,
     serverMajor: f.manifest.server.major,
-    summary: summarize(f.parity),
+    summary: summarize(f.parity.rows),
     dir: f.dir,
     ...(f.dumpSha256 ? { dumpSha256: f.dumpSha256 } : {}),
     ofBackup: f.recordAs !== undefined,
@@ -156,10 +159,11 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
     );
     const stage1 = await filesCheck;
     // Artifacts that changed since the backup was taken: that is the finding, before any restore.
-    const parity =
-      filesChanged(stage1.result) ??
-      (await restoreAndCompare(server, tools, dir, manifest, request.signal, step, state));
-    const ok = parity.every((row) => row.result !== "failed");
+    const changed = filesChanged(stage1.result);
+    const parity: Parity = changed
+      ? { rows: changed, compared: [] }
+      : await restoreAndCompare(server, tools, dir, manifest, request.signal, step, state);
+    const ok = parity.rows.every((row) => row.result !== "failed");
     const dumpSha256 = stage1.result.ok ? stage1.files.find((f) => f.name === DUMP_FILE)?.sha256 : undefined;
     const ms = Math.round(performance.now() - started);
     await recordFinding(state, root, {
@@ -179,7 +183,8 @@ export async function runRestoreTest(request: RestoreTestRequest): Promise<Resto
       env: manifest.env,
       ms,
       serverMajor: manifest.server.major,
-      parity,
+      parity: parity.rows,
+      compared: parity.compared,
       recorded: recordAs !== undefined,
     };
     if (request.keepServer) {

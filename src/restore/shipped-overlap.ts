@@ -24,6 +24,8 @@ export interface ShippedOverlap {
   kept: string[];
   /** Tables whose rows the target keeps (its own, e.g. migration versions): the archive's are left out. */
   keptRows: string[];
+  /** Sequences numbering those rows: their values stay the target's too. */
+  keptSequences: string[];
   /** Tables of the project's that the archive's rows go into: its triggers and keys are paused for them. */
   rowsIntoExisting: string[];
   /** Dump ids to leave out of the restore (a pg_restore --use-list with them commented out). */
@@ -71,6 +73,7 @@ export function overlapWith(
   const shipped = new Set(shippedSchemas);
   const kept: string[] = [];
   const keptRows: string[] = [];
+  const keptSequences: string[] = [];
   const rowsIntoExisting: string[] = [];
   const skip = new Set<number>();
   const inShipped = (e: TocEntry) => shipped.has(e.desc === "SCHEMA" ? e.tag : (e.namespace ?? ""));
@@ -88,7 +91,10 @@ export function overlapWith(
     if (entry.desc === "SEQUENCE SET") {
       // The project's rows kept: so is the sequence that numbers them.
       const owner = target.sequenceTables.get(table);
-      if (owner && target.tablesWithRows.has(owner)) skip.add(entry.dumpId);
+      if (owner && target.tablesWithRows.has(owner)) {
+        skip.add(entry.dumpId);
+        keptSequences.push(table);
+      }
       continue;
     }
     const key = keyOf(entry);
@@ -96,7 +102,7 @@ export function overlapWith(
     skip.add(entry.dumpId);
     if (entry.desc !== "COMMENT" && entry.desc !== "ACL") kept.push(shown(entry));
   }
-  return { kept, keptRows, rowsIntoExisting, skip };
+  return { kept, keptRows, keptSequences, rowsIntoExisting, skip };
 }
 
 /** `pg_restore --list` with the skipped entries commented out: a file for --use-list, order kept. */

@@ -13,13 +13,35 @@ export const verifyRecordSchema = z.object({ at: z.string(), ok: z.boolean(), by
 export type VerifyRecord = z.infer<typeof verifyRecordSchema>;
 
 export const parityRowSchema = z.object({
-  kind: z.enum(["file", "table", "view", "extension", "policies", "error"]),
+  kind: z.enum([
+    "file",
+    "table",
+    "view",
+    "extension",
+    "policies",
+    "sequence",
+    "function",
+    "procedure",
+    "aggregate",
+    "materialized view",
+    "trigger",
+    "event trigger",
+    "error",
+  ]),
   name: z.string(),
   expected: z.string(),
   actual: z.string(),
   result: z.enum(["ok", "expected", "failed"]),
   note: z.string().optional(),
 });
+
+/** Whether a kind of object was compared at all, and why not: a kind left out is never a silent pass. */
+export const comparedKindSchema = z.object({
+  kind: z.string(),
+  compared: z.boolean(),
+  why: z.string().optional(),
+});
+export type ComparedKind = z.infer<typeof comparedKindSchema>;
 
 export const restoreTestRecordSchema = z.object({
   at: z.string(),
@@ -29,6 +51,8 @@ export const restoreTestRecordSchema = z.object({
   serverMajor: z.number(),
   /** What matched, what was expected to differ (e.g. an extension vanilla Postgres lacks), what failed. */
   parity: z.array(parityRowSchema),
+  /** Which kinds were compared (absent in records before it was said). */
+  compared: z.array(comparedKindSchema).optional(),
 });
 export type RestoreTestRecord = z.infer<typeof restoreTestRecordSchema>;
 

@@ -44,6 +44,7 @@ function snapshot(): CatalogSnapshot {
     ],
     views,
     tables: [],
+    objects: { functions: {}, materializedViews: [], triggers: {}, eventTriggers: [] },
     exposedViews: [],
     policiesByTable: {},
     counts: {

@@ -27,6 +27,10 @@ describe("dbbackup restore-test through the CLI", () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/✔ restore test of \d{8}_\d{6}_staging_pre-upgrade passed: stage 3 restored/);
     expect(r.stdout).toMatch(/tables: 10 of 10 with the rows recorded at dump time/);
+    expect(r.stdout).toContain(
+      "compared: tables, views, extensions, policies, sequences, functions and procedures, materialized views, triggers and event triggers",
+    );
+    expect(r.stdout).not.toContain("not compared");
     expect(r.stderr).toMatch(/roles done in .*anon, authenticated/);
     const list = await runCli(["list"], { cwd: work.dir });
     expect(list.stdout).toMatch(/pre-upgrade\s+\S+ \S+\s+\S+ ago\s+3 restored\s+tester\s+passed \S+ ago/);
@@ -43,7 +47,10 @@ describe("dbbackup restore-test through the CLI", () => {
   it("gives one JSON document with --json, and a clear error for a backup that isn't there", async () => {
     const r = await runCli(["restore-test", "latest", "staging", "--json"], { cwd: work.dir });
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, env: "staging", serverMajor: 15 });
+    const result = JSON.parse(r.stdout) as { compared: { kind: string; compared: boolean }[] };
+    expect(result).toMatchObject({ ok: true, env: "staging", serverMajor: 15 });
+    expect(result.compared).toContainEqual({ kind: "sequences", compared: true });
+    expect(result.compared.filter((c) => !c.compared)).toEqual([]);
     const missing = await runCli(["restore-test", "20200101_000000_staging_nope"], { cwd: work.dir });
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toMatch(/✖ No backup 20200101_000000_staging_nope in .*backups\./);

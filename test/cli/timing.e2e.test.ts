@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rowsToCount } from "../../src/backup/catalog-read.js";
+import { rowsToCount } from "../../src/backup/catalog-rules.js";
 import { manifestSchema } from "../../src/backup/manifest.js";
 import { type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
 import type { LeaseRecord } from "../../src/state/instance.js";

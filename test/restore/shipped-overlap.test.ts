@@ -65,6 +65,25 @@ describe("a Supabase project's own objects, held against the archive", () => {
     expect(skipped.some((e) => e.desc === "COMMENT" && e.tag === "FUNCTION uid()")).toBe(true);
   });
 
+  it("a sequence numbering the project's own rows keeps the project's value, and says so", () => {
+    const withSequence = parseToc(
+      `${tocText}\n9001; 0 0 SEQUENCE SET auth refresh_tokens_id_seq postgres\n9002; 0 0 SEQUENCE SET auth audit_id_seq postgres\n`,
+    ).entries;
+    const project = {
+      ...freshProject,
+      tablesWithRows: new Set(["storage.buckets", "auth.refresh_tokens"]),
+      sequenceTables: new Map([
+        ["auth.refresh_tokens_id_seq", "auth.refresh_tokens"],
+        ["auth.audit_id_seq", "auth.audit"],
+      ]),
+    };
+    const held = overlapWith(withSequence, PLATFORM_SCHEMAS, project);
+    expect(held.keptSequences).toEqual(["auth.refresh_tokens_id_seq"]);
+    expect(held.skip.has(9001)).toBe(true);
+    // Its table is empty in the project: the backup's value goes in with the backup's rows.
+    expect(held.skip.has(9002)).toBe(false);
+  });
+
   it("the use-list comments out exactly the skipped entries and keeps the order", () => {
     const list = useList(tocText, overlap.skip).split("\n");
     const commented = list.filter((l) => /^;\d+;/.test(l));
@@ -77,6 +96,7 @@ describe("a Supabase project's own objects, held against the archive", () => {
     expect(overlapWith(entries, PLATFORM_SCHEMAS, none)).toEqual({
       kept: [],
       keptRows: [],
+      keptSequences: [],
       rowsIntoExisting: [],
       skip: new Set(),
     });

@@ -1,5 +1,6 @@
 import type { ErrorCode } from "../../../src/errors.js";
 import { formatDuration } from "../../../src/format.js";
+import { comparedLines } from "../../../src/restore/parity.js";
 import { overlapLines } from "../../../src/restore/shipped-overlap.js";
 import type { JobProgress } from "../../kit/verb.js";
 import type { RestoreResult } from "../../restore.js";
@@ -57,6 +58,7 @@ export function restoreDoneView(r: RestoreResult): SlackMessage {
           : ""
       }`,
     ),
+    ...(r.compared.length > 0 ? [context(escapeMrkdwn(comparedLines(r.compared).join(" · ")))] : []),
     ...overlapLines(r.plan.platform).map((line) => context(`Supabase project: ${escapeMrkdwn(line)}`)),
     ...(r.safety
       ? [

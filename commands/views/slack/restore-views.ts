@@ -1,6 +1,7 @@
 import type { ErrorCode } from "../../../src/errors.js";
 import { formatDuration } from "../../../src/format.js";
 import { restoreAdvice } from "../../../src/restore/advice.js";
+import { type ComparedKind, comparedLines } from "../../../src/restore/parity.js";
 import {
   type Block,
   context,
@@ -22,6 +23,7 @@ export interface RestoreTestSummary {
   durationMs: number;
   summary: string;
   parity: { kind: string; name: string; expected: string; actual: string; result: string; note?: string }[];
+  compared: ComparedKind[];
 }
 
 /** Stage 3's report: green with what matched, or red with what differed (first 10). */
@@ -46,6 +48,8 @@ export function restoreTestView(r: RestoreTestSummary, requestedBy: string): Sla
     ),
   ];
   if (lines.length > 0) blocks.push(section(lines.join("\n")));
+  const coverage = comparedLines(r.compared);
+  if (coverage.length > 0) blocks.push(context(escapeMrkdwn(coverage.join(" · "))));
   if (!r.ok) blocks.push(context(`What to do: ${escapeMrkdwn(restoreAdvice(r.parity))}`));
   const text = `Restore test of ${r.id}: ${r.ok ? "passed" : "FAILED"} (${r.summary})`;
   return r.ok ? message(text, blocks) : red(text, blocks);

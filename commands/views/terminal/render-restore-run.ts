@@ -35,7 +35,7 @@ export function renderRestore(r: RestoreResult, s: Style): string {
       `  ${s.warn("!")} extensions the target can't create (their objects won't restore): ${plan.missingExtensions.join(", ")}`,
     );
   if (!r.dryRun) {
-    lines.push(...parityLines(r.parity, s));
+    lines.push(...parityLines(r.parity, r.compared, s));
     if (!r.ok) lines.push(`  → ${restoreAdvice(r.parity)}`);
   }
   if (r.safety)

@@ -1,6 +1,6 @@
 import { formatDuration } from "../../../src/format.js";
 import { restoreAdvice } from "../../../src/restore/advice.js";
-import type { ParityRow } from "../../../src/restore/parity.js";
+import { type ComparedKind, comparedLines, type ParityRow } from "../../../src/restore/parity.js";
 import type { RestoreEvent } from "../../../src/restore/restore-test.js";
 import type { RestoreTestResult } from "../../restore-test.js";
 import type { Style } from "./render.js";
@@ -16,7 +16,7 @@ export function renderRestoreTest(r: RestoreTestResult, s: Style): string {
     head,
     `  Postgres ${r.serverMajor} scratch server, ${formatDuration(r.durationMs)}: ${r.summary}`,
   ];
-  lines.push(...parityLines(r.parity, s));
+  lines.push(...parityLines(r.parity, r.compared, s));
   const changed = r.parity.some((p) => p.kind === "file" && p.result === "failed");
   if (changed)
     lines.splice(
@@ -44,10 +44,15 @@ export function renderRestoreEvent(e: RestoreEvent): string | undefined {
 }
 
 /** Parity as a person reads it: tables matched, then what was expected to differ and what failed. */
-export function parityLines(parity: readonly ParityRow[], s: Style): string[] {
+export function parityLines(
+  parity: readonly ParityRow[],
+  compared: readonly ComparedKind[],
+  s: Style,
+): string[] {
   const tables = parity.filter((p) => p.kind === "table");
   const okTables = tables.filter((p) => p.result === "ok").length;
   const lines = [`  tables: ${okTables} of ${tables.length} with the rows recorded at dump time`];
+  for (const line of comparedLines(compared)) lines.push(`  ${line.startsWith("not") ? s.warn(line) : line}`);
   const notable = parity.filter((p) => p.result !== "ok");
   for (const p of notable.slice(0, SHOWN)) {
     const mark = p.result === "failed" ? s.bad("✖ failed  ") : s.warn("~ expected");
