@@ -1,43 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { z } from "zod/v3";
-import { type DocSpec, type StateStore, updateDoc } from "./store.js";
+import type { Approval, Decision } from "./approval-schema.js";
+import { DocApprovals } from "./approvals-doc.js";
+import { PgApprovals } from "./approvals-pg.js";
+import { PgStateStore } from "./pg-store.js";
+import type { StateStore } from "./store.js";
 
-const approvalSchema = z.object({
-  id: z.string(),
-  /** A backup the bot starts once approved, or a restore the terminal that asked is waiting to run. */
-  kind: z.enum(["backup", "restore"]).default("backup"),
-  /** A restore: what it would do, in words ("restore <id> into busy at …, in place"). */
-  what: z.string().nullable().default(null),
-  /** Who runs it once approved: the bot (with `args`, the verb's checked arguments), or the terminal that asked and waits. */
-  runBy: z.enum(["bot", "terminal"]).default("bot"),
-  args: z.unknown().optional(),
-  env: z.string(),
-  label: z.string().nullable(),
-  reason: z.string().nullable(),
-  requestedBy: z.string(),
-  requestedAt: z.string(),
-  expiresAt: z.string(),
-  status: z.enum(["pending", "approved", "denied", "expired"]),
-  approvals: z.array(z.object({ by: z.string(), at: z.string() })),
-  decidedBy: z.string().nullable(),
-  decidedAt: z.string().nullable(),
-  /** The Slack message showing it, once posted. */
-  channel: z.string().nullable(),
-  ts: z.string().nullable(),
-});
-export type Approval = z.infer<typeof approvalSchema>;
-
-const approvalsDoc: DocSpec<{ approvals: Approval[] }> = {
-  name: "approvals",
-  schema: z.object({ approvals: z.array(approvalSchema) }),
-  empty: () => ({ approvals: [] }),
-};
-
-export type Decision =
-  | { outcome: "approved"; approval: Approval }
-  | { outcome: "recorded"; approval: Approval; needed: number }
-  | { outcome: "denied"; approval: Approval }
-  | { outcome: "refused"; reason: string; approval?: Approval };
+export type { Approval, Decision } from "./approval-schema.js";
 
 export interface DecisionRules {
   /** Who may approve: already resolved from user and user-group IDs. */
@@ -111,14 +79,26 @@ export function decide(
   };
 }
 
-/** Approval requests in the state: every change one compare-and-set, safe across bot processes. */
-export class ApprovalStore {
-  constructor(private readonly store: StateStore) {}
+/** Where approval requests are kept: a document in the files, a row each in the state database. */
+export interface ApprovalRecords {
+  /** Adds a request; decided ones older than `dropBefore` go. */
+  insert(approval: Approval, dropBefore: Date): Promise<void>;
+  pending(): Promise<Approval[]>;
+  get(id: string): Promise<Approval | undefined>;
+  setMessage(id: string, channel: string, ts: string): Promise<void>;
+  /** Applies `decide` to the request as stored, as one compare-and-set. */
+  decide(id: string, decision: (current: Approval) => Decision): Promise<Decision>;
+  /** Pending requests past their expiry become expired; returns them. */
+  expire(now: Date): Promise<Approval[]>;
+}
 
-  private update<R>(
-    change: (s: { approvals: Approval[] }) => { next: { approvals: Approval[] }; result: R },
-  ) {
-    return updateDoc(this.store, approvalsDoc, change);
+/** Approval requests in the state: every change one compare-and-set, safe across bot processes and hosts. */
+export class ApprovalStore {
+  private readonly records: ApprovalRecords;
+
+  constructor(store: StateStore) {
+    // In the state database each request is a row and a decision one conditional UPDATE of it.
+    this.records = store instanceof PgStateStore ? new PgApprovals(store) : new DocApprovals(store);
   }
 
   async create(input: {
@@ -154,31 +134,20 @@ export class ApprovalStore {
       ts: null,
     };
     // Decided requests are kept 30 days, for the record; older ones are dropped as requests come in.
-    const monthAgo = now.getTime() - 30 * 86_400_000;
-    return this.update((s) => ({
-      next: {
-        approvals: [
-          ...s.approvals.filter((a) => a.status === "pending" || Date.parse(a.requestedAt) > monthAgo),
-          approval,
-        ],
-      },
-      result: approval,
-    }));
+    await this.records.insert(approval, new Date(now.getTime() - 30 * 86_400_000));
+    return approval;
   }
 
-  async pending(): Promise<Approval[]> {
-    return (await this.store.read(approvalsDoc)).approvals.filter((a) => a.status === "pending");
+  pending(): Promise<Approval[]> {
+    return this.records.pending();
   }
 
-  async get(id: string): Promise<Approval | undefined> {
-    return (await this.store.read(approvalsDoc)).approvals.find((a) => a.id === id);
+  get(id: string): Promise<Approval | undefined> {
+    return this.records.get(id);
   }
 
   setMessage(id: string, channel: string, ts: string): Promise<void> {
-    return this.update((s) => ({
-      next: { approvals: s.approvals.map((a) => (a.id === id ? { ...a, channel, ts } : a)) },
-      result: undefined,
-    }));
+    return this.records.setMessage(id, channel, ts);
   }
 
   /** One atomic compare-and-set: of twenty simultaneous clicks exactly one sees "approved". */
@@ -189,33 +158,11 @@ export class ApprovalStore {
     rules: DecisionRules,
     now = new Date(),
   ): Promise<Decision> {
-    return this.update<Decision>((s) => {
-      const current = s.approvals.find((a) => a.id === id);
-      if (!current)
-        return {
-          next: s,
-          result: { outcome: "refused", reason: "No such request (it may be from another bot)." },
-        };
-      const decision = decide(current, clicker, action, now, rules);
-      if (decision.outcome === "refused") return { next: s, result: decision };
-      return {
-        next: { approvals: s.approvals.map((a) => (a.id === id ? decision.approval : a)) },
-        result: decision,
-      };
-    });
+    return this.records.decide(id, (current) => decide(current, clicker, action, now, rules));
   }
 
   /** Pending requests past their expiry become expired; returns them so their buttons can go. */
   expire(now = new Date()): Promise<Approval[]> {
-    return this.update((s) => {
-      const expired: Approval[] = [];
-      const approvals = s.approvals.map((a) => {
-        if (a.status !== "pending" || new Date(a.expiresAt).getTime() > now.getTime()) return a;
-        const next = { ...a, status: "expired" as const, decidedAt: now.toISOString() };
-        expired.push(next);
-        return next;
-      });
-      return { next: expired.length > 0 ? { approvals } : s, result: expired };
-    });
+    return this.records.expire(now);
   }
 }

@@ -64,6 +64,21 @@ const MIGRATIONS: readonly string[] = [
      gone_at timestamptz
    );
    create index dbbackup_catalog_present on dbbackup_catalog (env, id) where gone_at is null;`,
+  // Approvals move from one document to a row each: a decision becomes one conditional UPDATE.
+  `create table dbbackup_approvals (
+     id text primary key,
+     status text not null check (status in ('pending', 'approved', 'denied', 'expired')),
+     requested_at timestamptz not null,
+     expires_at timestamptz not null,
+     version int not null default 1,
+     body jsonb not null
+   );
+   create index dbbackup_approvals_pending on dbbackup_approvals (expires_at) where status = 'pending';
+   insert into dbbackup_approvals (id, status, requested_at, expires_at, body)
+     select a ->> 'id', a ->> 'status', (a ->> 'requestedAt')::timestamptz, (a ->> 'expiresAt')::timestamptz, a
+       from dbbackup_docs d cross join jsonb_array_elements(d.value -> 'approvals') a
+      where d.name = 'approvals';
+   delete from dbbackup_docs where name = 'approvals';`,
 ];
 
 /** Advisory lock keys of this database (the state database is dbbackup's own). */

@@ -62,7 +62,7 @@ describe("state in Postgres: documents, logs, claims", () => {
       url,
       "select version from dbbackup_migrations order by 1",
     );
-    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
   });
 
   it("two processes and this one, 150 changes each at once: none lost", async () => {
@@ -141,6 +141,77 @@ describe("state in Postgres: documents, logs, claims", () => {
     ];
     expect(outcomes).toHaveLength(20);
     expect(outcomes.filter((o) => o === "approved")).toHaveLength(1);
+  });
+
+  it("an approval is a row of its own: a decision one conditional UPDATE; expiry one UPDATE too", async () => {
+    const url = await freshStateUrl();
+    const store = new ApprovalStore(storeOf(url));
+    const now = new Date();
+    const rules = { approvers: new Set(["UAPP1", "UAPP2"]), minApprovers: 2 };
+    const a = await store.create({
+      env: "prod",
+      label: "x",
+      reason: null,
+      requestedBy: "UREQ",
+      ttlMs: 600_000,
+      now,
+    });
+    const stale = await store.create({
+      env: "prod",
+      label: "y",
+      reason: null,
+      requestedBy: "UREQ",
+      ttlMs: 1,
+      now,
+    });
+    const rows = await sql<{ id: string; status: string; version: number }>(
+      url,
+      "select id, status, version from dbbackup_approvals order by requested_at, id",
+    );
+    expect(rows.map((r) => r.status)).toEqual(["pending", "pending"]);
+    expect((await sql(url, "select 1 from dbbackup_docs where name = 'approvals'")).length).toBe(0);
+    expect(await store.decide(a.id, "UAPP1", "approve", rules, now)).toMatchObject({
+      outcome: "recorded",
+      needed: 1,
+    });
+    expect(await store.decide(a.id, "UAPP1", "approve", rules, now)).toMatchObject({ outcome: "refused" });
+    expect(await store.decide(a.id, "UAPP2", "approve", rules, now)).toMatchObject({ outcome: "approved" });
+    const [row] = await sql<{ status: string; version: number }>(
+      url,
+      "select status, version from dbbackup_approvals where id = $1",
+      [a.id],
+    );
+    expect(row).toEqual({ status: "approved", version: 3 });
+    const expired = await store.expire(new Date(now.getTime() + 1000));
+    expect(expired.map((e) => [e.id, e.status])).toEqual([[stale.id, "expired"]]);
+    expect(await store.pending()).toEqual([]);
+    expect(await store.decide(stale.id, "UAPP1", "approve", rules, now)).toMatchObject({
+      outcome: "refused",
+      reason: expect.stringMatching(/already expired/),
+    });
+  });
+
+  it("approvals a state database kept in one document before move to rows when it is migrated", async () => {
+    const url = await freshStateUrl();
+    const store = new ApprovalStore(storeOf(url));
+    const a = await store.create({
+      env: "prod",
+      label: "kept",
+      reason: null,
+      requestedBy: "UREQ",
+      ttlMs: 600_000,
+    });
+    // The database as dbbackup left it before approvals had a table: schema version 3, one document.
+    await sql(
+      url,
+      `insert into dbbackup_docs (name, value)
+         select 'approvals', jsonb_build_object('approvals', jsonb_agg(body)) from dbbackup_approvals;
+       drop table dbbackup_approvals;
+       delete from dbbackup_migrations where version = 4;`,
+    );
+    const upgraded = new ApprovalStore(storeOf(url));
+    expect((await upgraded.pending()).map((p) => [p.id, p.label])).toEqual([[a.id, "kept"]]);
+    expect((await sql(url, "select 1 from dbbackup_docs where name = 'approvals'")).length).toBe(0);
   });
 
   it("the same request claimed 30 times by each of two processes and this one: exactly one wins; expired, it is free again", async () => {
