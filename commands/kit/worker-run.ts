@@ -12,6 +12,9 @@ import type { AnyVerb, SlackJobViews } from "./verb.js";
 export const QUEUED_VERBS: ReadonlySet<string> = new Set(["backup", "restore-test"]);
 
 const FOLLOW_MS = 250;
+
+/** The abort reason of a bot that stalled past its lease: another bot follows its worker jobs now. */
+export const LEASE_LOST = "lease-lost";
 /** A queued job is followed at most this long (a day of waiting and running): every loop ends. */
 const FOLLOW_AT_MOST_MS = 24 * 3600_000;
 
@@ -39,6 +42,16 @@ export async function runOnWorker(
     maxAttempts: ctx.config.workerAttempts,
   });
   ctx.onNote?.(`queued for a worker as ${id}`);
+  return followWorkerJob(id, ctx);
+}
+
+/**
+ * A queued job followed to its end: its events passed on as they come, a cancel passed to the
+ * worker, its result returned or its failure thrown. Any bot can follow any job: a replica takes
+ * over following one whose bot died.
+ */
+export async function followWorkerJob(id: string, ctx: CommandContext): Promise<unknown> {
+  const queue = workQueueOf(stateFor(ctx.config));
   let after = 0;
   let cancelSent = false;
   const until = Date.now() + FOLLOW_AT_MOST_MS;
@@ -49,6 +62,12 @@ export async function runOnWorker(
       ctx.onEvent?.(event as BackupEvent);
       ctx.onRestoreEvent?.(event as RestoreEvent);
     }
+    if (ctx.signal?.aborted && ctx.signal.reason === LEASE_LOST)
+      throw new DbBackupError(
+        "lease_lost",
+        `This bot stalled past its lease while following job ${id}; another bot follows it now, and the worker goes on with it.`,
+        "Nothing to do here: the bot that took over finishes the job's message.",
+      );
     if (ctx.signal?.aborted && !cancelSent) {
       await queue.requestCancel(id);
       cancelSent = true;

@@ -205,7 +205,15 @@ function listenerDeps(parts: BotParts, accepting: () => boolean): ListenerDeps {
 function lifecycle(parts: BotParts, stopAccepting: () => void): Bot {
   const { options, app, state, runner, approvals } = parts;
   const { config, settings, logger } = options;
-  const recoverInterrupted = createRecovery({ app, config, channel: settings.channel, logger, state });
+  const recoverInterrupted = createRecovery({
+    app,
+    config,
+    channel: settings.channel,
+    logger,
+    state,
+    registry: parts.registry,
+    runner,
+  });
   const scheduler = parts.guard.scheduler;
   let stopHousekeeping = () => {};
   return {

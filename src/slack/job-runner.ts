@@ -4,13 +4,13 @@ import type { Logger } from "pino";
 import { runAudited } from "../../commands/kit/audited-run.js";
 import type { CommandContext, JobControl, RunningJob } from "../../commands/kit/context.js";
 import type { AnyVerb, BotHooks, SlackJobViews } from "../../commands/kit/verb.js";
-import { QUEUED_VERBS, runOnWorker } from "../../commands/kit/worker-run.js";
-import type { SlackMessage } from "../../commands/views/slack/blocks.js";
+import { followWorkerJob, LEASE_LOST, QUEUED_VERBS, runOnWorker } from "../../commands/kit/worker-run.js";
 import type { Config } from "../config.js";
 import { audit, jobAuditKinds } from "../state/audit.js";
-import { JobStore } from "../state/jobs.js";
+import { type Job, JobStore } from "../state/jobs.js";
 import type { StateStore } from "../state/store.js";
-import { clearError, onTheBotsHost, slackErrorCode } from "./failures.js";
+import { slackErrorCode } from "./failures.js";
+import { JobMessages } from "./job-messages.js";
 import { SlackProgress } from "./progress.js";
 
 export interface JobRunnerDeps {
@@ -36,8 +36,35 @@ export interface JobRequest {
   askedIn?: string;
 }
 
-type Live = { job: RunningJob; abort: AbortController; kinds: ReturnType<typeof jobAuditKinds> };
+type Live = {
+  job: RunningJob;
+  abort: AbortController;
+  kinds: ReturnType<typeof jobAuditKinds>;
+  /** Run by a worker and followed from here: losing our lease stops the following, not the job. */
+  followed?: boolean;
+};
 type Views = SlackJobViews<unknown, unknown>;
+
+function viewsOf(verb: AnyVerb): Views {
+  const views = verb.slack?.job as Views | undefined;
+  if (!views) throw new Error(`${verb.name} is not a job in Slack`);
+  return views;
+}
+
+function liveEntry(views: Views, args: unknown, requestedBy: string, id: string, startedAt: string): Live {
+  return {
+    job: {
+      id,
+      env: views.env(args),
+      label: views.label(args),
+      title: views.title(args),
+      requestedBy,
+      startedAt,
+    },
+    abort: new AbortController(),
+    kinds: jobAuditKinds(views.auditAs),
+  };
+}
 
 /**
  * The bot's long work, for every verb whose Slack side is a job: one channel message each, updated
@@ -46,41 +73,81 @@ type Views = SlackJobViews<unknown, unknown>;
  */
 export class JobRunner {
   private readonly jobStore: JobStore;
+  private readonly messages: JobMessages;
   private readonly live = new Map<string, Live>();
   private readonly started = new Set<Promise<void>>();
 
   constructor(private readonly deps: JobRunnerDeps) {
     this.jobStore = new JobStore(deps.state);
+    this.messages = new JobMessages(deps);
     // Our lease lapsed (the process stalled): another bot may have reported our jobs interrupted.
     deps.state.onLeaseLost((why) => {
       deps.logger.error({ why }, "this bot lost its lease; stopping the jobs it runs");
-      for (const { abort } of this.live.values()) abort.abort();
+      for (const { abort, followed } of this.live.values()) abort.abort(followed ? LEASE_LOST : undefined);
     });
   }
 
   /** Runs one job to its end: announced, run with progress, reported; never throws for the job's failure. */
   readonly runJob = async (verb: AnyVerb, args: unknown, request: JobRequest): Promise<void> => {
-    const views = verb.slack?.job as Views | undefined;
-    if (!views) throw new Error(`${verb.name} is not a job in Slack`);
-    const userId = request.requestedBy;
-    const entry: Live = {
-      job: {
-        id: randomUUID().slice(0, 8),
-        env: views.env(args),
-        label: views.label(args),
-        title: views.title(args),
-        requestedBy: userId,
-        startedAt: new Date().toISOString(),
-      },
-      abort: new AbortController(),
-      kinds: jobAuditKinds(views.auditAs),
-    };
+    const views = viewsOf(verb);
+    const entry = liveEntry(
+      views,
+      args,
+      request.requestedBy,
+      randomUUID().slice(0, 8),
+      new Date().toISOString(),
+    );
+    // DBBACKUP_RUN_ON=workers: the long verbs are queued for a worker, which audits them.
+    entry.followed = this.deps.config.runOn === "workers" && QUEUED_VERBS.has(verb.name);
     const ts = await this.begin(views, args, request, entry);
+    const approvedBy = request.approvedBy ?? null;
+    await this.execute(verb, args, entry, ts, request, (ctx, checked) =>
+      entry.followed
+        ? runOnWorker(verb, ctx, checked, approvedBy)
+        : runAudited(verb, ctx, checked, approvedBy),
+    );
+  };
+
+  /**
+   * A job a dead replica was following on a worker: the worker still runs it, so this bot follows it
+   * from here on (on the record as its own) and finishes the same channel message.
+   */
+  readonly adopt = async (verb: AnyVerb, args: unknown, orphan: Job): Promise<void> => {
+    const views = viewsOf(verb);
+    const entry = {
+      ...liveEntry(views, args, orphan.requestedBy, orphan.id, orphan.startedAt),
+      followed: true,
+    };
+    if (views.recorded)
+      await this.jobStore.add({
+        ...entry.job,
+        approvedBy: orphan.approvedBy,
+        channel: orphan.channel,
+        ts: orphan.ts,
+      });
+    this.live.set(entry.job.id, entry);
+    const request = { requestedBy: orphan.requestedBy, approvedBy: orphan.approvedBy };
+    await this.execute(verb, args, entry, orphan.ts ?? undefined, request, (ctx) =>
+      followWorkerJob(orphan.id, ctx),
+    );
+  };
+
+  /** The job's work with progress on its message, then its report; its record gone at the end. */
+  private async execute(
+    verb: AnyVerb,
+    args: unknown,
+    entry: Live,
+    ts: string | undefined,
+    request: JobRequest,
+    work: (ctx: CommandContext, checked: unknown) => Promise<unknown>,
+  ): Promise<void> {
+    const views = viewsOf(verb);
+    const userId = request.requestedBy;
     const progressView = views.progress;
     const progress = progressView
       ? new SlackProgress(
           (p) => progressView(args, userId, p),
-          this.updater(ts),
+          this.messages.updater(ts),
           this.deps.progressIntervalMs,
         )
       : undefined;
@@ -93,23 +160,23 @@ export class JobRunner {
       ...(progress ? { onEvent: progress.handle } : {}),
     };
     try {
-      const checked = verb.args.parse(args);
-      const approvedBy = request.approvedBy ?? null;
-      // DBBACKUP_RUN_ON=workers: the long verbs are queued for a worker, which audits them.
-      const result =
-        this.deps.config.runOn === "workers" && QUEUED_VERBS.has(verb.name)
-          ? await runOnWorker(verb, ctx, checked, approvedBy)
-          : await runAudited(verb, ctx, checked, approvedBy);
+      const result = await work(ctx, verb.args.parse(args));
       progress?.close();
-      await this.succeeded(verb, views, result, entry, ts, request.askedIn);
+      await this.messages.succeeded(verb, views, result, entry.job, ts, request.askedIn);
     } catch (error) {
       progress?.close();
-      await this.failed(verb, views, args, error, entry, ts, request.askedIn);
+      // Stalled past our lease while a worker runs it: the bot that took it over finishes its message.
+      if (entry.followed && entry.abort.signal.reason === LEASE_LOST)
+        this.deps.logger.warn(
+          { job: entry.job.id },
+          "stopped following a worker job: another bot follows it now",
+        );
+      else await this.messages.failed(verb, views, args, error, entry.job, ts, request.askedIn);
     } finally {
       this.live.delete(entry.job.id);
       if (views.recorded) await this.jobStore.remove(entry.job.id);
     }
-  };
+  }
 
   /** Status and cancel, as the verbs see them. */
   readonly control: JobControl = {
@@ -156,36 +223,6 @@ export class JobRunner {
     return `Cancelling the ${target.job.title} \`${target.job.id}\`: it is stopped and nothing is kept.`;
   }
 
-  /** What a person in Slack reads of an error: no path on the bot's host. */
-  private say(text: string): string {
-    return onTheBotsHost(text, this.deps.config.backupsDir);
-  }
-
-  private async post(message: SlackMessage, extra: { thread_ts?: string } = {}): Promise<string | undefined> {
-    const r = await this.deps.app.client.chat.postMessage({
-      channel: this.deps.channel,
-      ...message,
-      ...extra,
-    });
-    return r.ts;
-  }
-
-  private updater(ts: string | undefined) {
-    return async (message: SlackMessage) => {
-      if (ts) await this.deps.app.client.chat.update({ channel: this.deps.channel, ts, ...message });
-    };
-  }
-
-  /** Tells the asker privately when the channel can't be posted to: the job still runs. */
-  private async tellRequester(userId: string, askedIn: string | undefined, text: string): Promise<void> {
-    if (!askedIn) return;
-    await this.deps.app.client.chat
-      .postEphemeral({ channel: askedIn, user: userId, text })
-      .catch((error: unknown) => {
-        this.deps.logger.warn({ err: error, userId }, "could not tell the requester either");
-      });
-  }
-
   /** Records and announces a job; its channel message's ts, when the channel could be posted to. */
   private async begin(views: Views, args: unknown, request: JobRequest, entry: Live) {
     const { job } = entry;
@@ -194,67 +231,18 @@ export class JobRunner {
       await this.jobStore.add({ ...job, approvedBy: request.approvedBy ?? null, channel: null, ts: null });
     this.live.set(job.id, entry);
     try {
-      const ts = await this.post(views.started(args, job.requestedBy));
+      const ts = await this.messages.post(views.started(args, job.requestedBy));
       if (ts && views.recorded) await this.jobStore.setMessage(job.id, channel, ts);
       return ts;
     } catch (error) {
       const code = slackErrorCode(error);
       logger.error({ err: error, code, channel }, "could not post to DBBACKUP_CHANNEL");
-      await this.tellRequester(
+      await this.messages.tellRequester(
         job.requestedBy,
         request.askedIn,
         `I can't post in <#${channel}> (${code}); the ${job.title} runs anyway. Invite me there: /invite @dbbackup`,
       );
       return undefined;
     }
-  }
-
-  private async succeeded(
-    verb: AnyVerb,
-    views: Views,
-    result: unknown,
-    entry: Live,
-    ts: string | undefined,
-    askedIn: string | undefined,
-  ): Promise<void> {
-    const { job } = entry;
-    await this.updater(ts)(
-      verb.slack?.render(result, new Date(), job.requestedBy) ?? { text: "done", blocks: [] },
-    ).catch((error: unknown) => this.deps.logger.error({ err: error }, "final update failed"));
-    const thread = views.thread?.(result);
-    if (thread && ts) await this.post(thread, { thread_ts: ts });
-    views.after?.(result, this.deps.hooks);
-    if (!ts) await this.tellRequester(job.requestedBy, askedIn, views.doneText(result));
-  }
-
-  private async failed(
-    verb: AnyVerb,
-    views: Views,
-    args: unknown,
-    error: unknown,
-    entry: Live,
-    ts: string | undefined,
-    askedIn: string | undefined,
-  ): Promise<void> {
-    const { job } = entry;
-    const clear = clearError(error);
-    this.deps.logger.error(
-      { err: error, verb: verb.name, userId: job.requestedBy },
-      "a job from Slack failed",
-    );
-    const view = views.failed(
-      args,
-      job.requestedBy,
-      this.say(clear.message),
-      this.say(clear.hint),
-      clear.code,
-    );
-    await (ts ? this.updater(ts)(view) : this.post(view).then(() => undefined)).catch(() => {});
-    if (!ts)
-      await this.tellRequester(
-        job.requestedBy,
-        askedIn,
-        `The ${job.title} failed: ${this.say(clear.message)}`,
-      );
   }
 }

@@ -12,6 +12,7 @@ export type AuditKind =
   | "backup-failed"
   | "backup-cancelled"
   | "backup-interrupted"
+  | "job-followed-elsewhere"
   | "restore-test-started"
   | "restore-test-finished"
   | "restore-test-failed"

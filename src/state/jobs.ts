@@ -53,9 +53,11 @@ export class JobStore {
     }));
   }
 
+  /** This instance's record of the job (another bot may have taken the job over under the same id). */
   remove(id: string): Promise<void> {
+    const me = this.store.instance().id;
     return updateDoc(this.store, jobsDoc, (s) => ({
-      next: { running: s.running.filter((j) => j.id !== id) },
+      next: { running: s.running.filter((j) => j.id !== id || j.instance !== me) },
       result: undefined,
     }));
   }

@@ -121,6 +121,36 @@ describe("dump workers", () => {
     expect(table.stdout).toMatch(new RegExp(`_e1_drain .*${os.hostname()}`));
   });
 
+  it("a backup pruned on its host leaves every host's list: the shared catalog says it is gone", async () => {
+    const taker = workdir({
+      DBBACKUP_STATE_URL: stateUrl,
+      DATABASE_URL_E9: tiny,
+      DBBACKUP_KEEP_ON_DEMAND: "1",
+    });
+    const elsewhere = workdir({ DBBACKUP_STATE_URL: stateUrl, DATABASE_URL_E9: tiny });
+    hosts.push(taker, elsewhere);
+    for (const label of ["older", "newer"]) {
+      const made = await runCli(["e9", label], { cwd: taker.dir });
+      expect(made.exitCode, made.stderr).toBe(0);
+    }
+    const listedIds = async () =>
+      (
+        JSON.parse((await runCli(["list", "e9", "--json"], { cwd: elsewhere.dir })).stdout) as {
+          backups: { id: string }[];
+        }
+      ).backups.map((b) => b.id.split("_").slice(3).join("_"));
+    expect((await listedIds()).sort()).toEqual(["newer", "older"]);
+    const pruned = await runCli(["prune", "e9"], { cwd: taker.dir });
+    expect(pruned.exitCode, pruned.stderr).toBe(0);
+    expect(backupsOf(taker, "_e9_older")).toEqual([]);
+    expect(await listedIds()).toEqual(["newer"]);
+    const gone = await sql<{ gone: boolean }>(
+      stateUrl,
+      "select gone_at is not null as gone from dbbackup_catalog where id like '%_e9_older'",
+    );
+    expect(gone).toEqual([{ gone: true }]);
+  });
+
   it("a worker killed -9 mid-dump: a job allowed 2 attempts runs again on another, one allowed 1 fails saying so", async () => {
     const lock = await holdLock(tiny, "public.items");
     const first = await startWorker({}, "--concurrency", "2");
@@ -220,6 +250,78 @@ describe("dump workers", () => {
         await lock.release();
       }
       expect(backupsOf(worker.host, "_staging_to-cancel")).toEqual([]);
+      worker.worker.kill("SIGTERM");
+      await worker.worker.catch(() => undefined);
+    });
+  });
+
+  describe("two bots with DBBACKUP_RUN_ON=workers, one killed -9 while a worker runs its backup", () => {
+    const SECRET = "worker-bots-signing-secret-0123456789";
+    const CHANNEL = "C0OPS0012";
+    let slack: FakeSlack;
+    let bots: BotProcess[] = [];
+    let botHosts: { dir: string; remove(): void }[] = [];
+    const shown = (c: { body: Record<string, unknown> }) =>
+      `${visibleText(c.body)} ${visibleText({ blocks: (c.body.attachments as { blocks?: unknown }[] | undefined)?.[0]?.blocks })}`;
+
+    beforeAll(async () => {
+      slack = await startFakeSlack();
+      botHosts = [1, 2].map(() =>
+        workdir({
+          DATABASE_URL_STAGING: tiny,
+          DBBACKUP_STATE_URL: stateUrl,
+          DBBACKUP_RUN_ON: "workers",
+          DBBACKUP_LEASE: "4s",
+        }),
+      );
+      bots = await Promise.all(
+        botHosts.map((h) => startBotProcess({ slack, signingSecret: SECRET, channel: CHANNEL, cwd: h.dir })),
+      );
+    });
+    afterAll(async () => {
+      await killAll(bots);
+      await slack?.close();
+      for (const h of botHosts) h.remove();
+    });
+
+    it("the other bot follows the job from there and finishes its message; nobody is told it was lost", async () => {
+      const worker = await startWorker();
+      const lock = await holdLock(tiny, "public.items");
+      let ts: unknown;
+      try {
+        await slashCommand(bots[0]!.events, SECRET, {
+          text: "staging followed",
+          user_id: "U0ALICE01",
+          channel_id: CHANNEL,
+        });
+        const started = await slack.waitForCall(
+          "chat.postMessage",
+          (c) => shown(c).includes("staging backup") && shown(c).includes("followed"),
+          20_000,
+        );
+        ts = started.response.ts;
+        await waitForAsync(
+          "the worker's dump waiting on the lock",
+          async () => ((await dbbackupWaitingOnLocks(tiny)) > 0 ? true : undefined),
+          20_000,
+        );
+        await bots[0]!.kill();
+      } finally {
+        await lock.release();
+      }
+      const done = await slack.waitForCall(
+        "chat.update",
+        (c) => shown(c).includes("staging backup verified") && shown(c).includes("(followed)"),
+        60_000,
+      );
+      // The same message, finished by the bot that took over.
+      expect(done.body.ts).toBe(ts);
+      expect(backupsOf(worker.host, "_staging_followed")).toHaveLength(1);
+      const lost = slack.calls.filter((c) => /The bot running this backup stopped/.test(shown(c)));
+      expect(lost).toEqual([]);
+      const audit = (await store.readLog("audit")) as { kind: string; job?: string }[];
+      expect(audit.filter((l) => l.kind === "job-followed-elsewhere")).toHaveLength(1);
+      expect(audit.filter((l) => l.kind === "backup-interrupted")).toEqual([]);
       worker.worker.kill("SIGTERM");
       await worker.worker.catch(() => undefined);
     });
