@@ -1,7 +1,9 @@
 import { existsSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isBackupId } from "../../src/backup/ids.js";
+import { newestFiled } from "../../src/backup/shared-catalog.js";
 import { DbBackupError, isDbBackupError } from "../../src/errors.js";
 import { stateFor } from "../../src/state/open.js";
 import { type JobFailure, type QueuedJob, workQueueOf } from "../../src/state/work-queue.js";
@@ -66,14 +68,26 @@ export async function runWorker(ctx: CommandContext, options: WorkerOptions): Pr
 }
 
 /**
- * A restore test of a backup another host took: with off-site copies set up, this worker tests the
- * bucket's copy (the backup may be on a host that is gone), as `restore-test --from offsite` would.
+ * A restore test asked of a worker: `latest` is the newest verified backup of the env on any host
+ * (the shared catalog says which); one another host took is tested from the bucket's copy when
+ * off-site copies are set up (that host may be gone), as `restore-test --from offsite` would.
  */
-function fetchedIfElsewhere(ctx: CommandContext, verb: string, args: unknown): unknown {
-  if (verb !== "restore-test" || !ctx.config.offsite) return args;
-  const test = args as { ref?: unknown; from?: unknown };
-  if (test.from !== "local" || typeof test.ref !== "string" || !isBackupId(test.ref)) return args;
-  return existsSync(path.join(ctx.config.backupsDir, test.ref)) ? args : { ...test, from: "offsite" };
+async function restoreTestTarget(ctx: CommandContext, verb: string, args: unknown): Promise<unknown> {
+  if (verb !== "restore-test") return args;
+  const test = args as { ref?: unknown; from?: unknown; env?: unknown };
+  if (test.from !== "local" || typeof test.ref !== "string") return args;
+  const newest =
+    test.ref === "latest" && typeof test.env === "string"
+      ? await newestFiled(stateFor(ctx.config), test.env)
+      : undefined;
+  const ref = newest?.id ?? test.ref;
+  if (!isBackupId(ref) || existsSync(path.join(ctx.config.backupsDir, ref))) return { ...test, ref };
+  if (ctx.config.offsite) return { ...test, ref, from: "offsite" };
+  throw new DbBackupError(
+    "not_found",
+    `${ref} is on ${newest?.host ?? "another host"}, not on this worker (${os.hostname()}), and there are no off-site copies to test instead.`,
+    "Set up off-site copies (DBBACKUP_S3_URL) so any worker can test any backup, or run the restore test on that host.",
+  );
 }
 
 async function runOne(
@@ -117,7 +131,7 @@ async function runOne(
       onEvent: send,
       onRestoreEvent: send,
     };
-    const args = fetchedIfElsewhere(ctx, job.verb, verb.args.parse(job.args));
+    const args = await restoreTestTarget(ctx, job.verb, verb.args.parse(job.args));
     const result = await runAudited(verb, run, args, job.approved_by);
     await sending;
     await queue.finish(job.id, worker, result);

@@ -63,3 +63,19 @@ export async function backupsElsewhere(
   }
   return out;
 }
+
+/** The newest verified backup of `env` on any host, and where it is; undefined without the state database. */
+export async function newestFiled(
+  store: StateStore,
+  env: string,
+): Promise<{ id: string; host: string } | undefined> {
+  if (!hasSql(store)) return undefined;
+  // Backup ids start with their UTC time, so the greatest id is the newest.
+  const r = await store.sql<{ id: string; host: string }>(
+    `select id, host from dbbackup_catalog
+      where env = $1 and gone_at is null and summary ->> 'stage' is not null
+      order by id desc limit 1`,
+    [env],
+  );
+  return r.rows[0];
+}

@@ -364,8 +364,35 @@ describe("dump workers", () => {
       expect(test?.error ?? null).toBeNull();
       expect(test).toMatchObject({ status: "done", result: { ok: true } });
       expect(backupsOf(tester.host, id)).toEqual([]);
+      // "latest" is the newest of the env on any host, as the catalog says: that one, from the bucket.
+      const latest = (jobId: string) =>
+        queue.enqueue({
+          id: jobId,
+          verb: "restore-test",
+          env: "e3",
+          args: { ref: "latest", env: "e3", from: "local" },
+          requestedBy: "U0REQ0001",
+          approvedBy: null,
+          maxAttempts: 1,
+        });
+      await latest("fleet-latest");
+      const [newest] = await settled(["fleet-latest"]);
+      expect(newest).toMatchObject({ status: "done", result: { ok: true, id } });
       tester.worker.kill("SIGTERM");
       await tester.worker.catch(() => undefined);
+      // A worker with no bucket to fetch from says where the backup is instead of testing an older one.
+      const plain = await startWorker();
+      await latest("fleet-latest-unreachable");
+      const [unreachable] = await settled(["fleet-latest-unreachable"]);
+      expect(unreachable).toMatchObject({
+        status: "failed",
+        error: {
+          code: "not_found",
+          message: expect.stringContaining(`${id} is on ${os.hostname()}, not on this worker`),
+        },
+      });
+      plain.worker.kill("SIGTERM");
+      await plain.worker.catch(() => undefined);
     });
   });
 });
