@@ -124,7 +124,9 @@ describe("the Slack bot: real Bolt and WebClient, a fake Slack Web API, a real P
     );
     expect(visibleText(done.body)).toMatch(/stage 3 restored/);
     expect(visibleText(done.body)).toMatch(/\d+ matched, 0 expected differences, 0 failed/);
-    expect(visibleText(done.body)).toMatch(/compared: tables, views, extensions, policies, sequences, functions/);
+    expect(visibleText(done.body)).toMatch(
+      /compared: tables, views, extensions, policies, sequences, functions/,
+    );
     const bad = await slash("restore-test ../../etc");
     expect((JSON.parse(bad.body) as { text: string }).text).toMatch(/is not a backup id/);
   });
