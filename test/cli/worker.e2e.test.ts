@@ -124,29 +124,29 @@ describe("dump workers", () => {
   it("a backup pruned on its host leaves every host's list: the shared catalog says it is gone", async () => {
     const taker = workdir({
       DBBACKUP_STATE_URL: stateUrl,
-      DATABASE_URL_E9: tiny,
+      DATABASE_URL_PRUNED: tiny,
       DBBACKUP_KEEP_ON_DEMAND: "1",
     });
-    const elsewhere = workdir({ DBBACKUP_STATE_URL: stateUrl, DATABASE_URL_E9: tiny });
+    const elsewhere = workdir({ DBBACKUP_STATE_URL: stateUrl, DATABASE_URL_PRUNED: tiny });
     hosts.push(taker, elsewhere);
     for (const label of ["older", "newer"]) {
-      const made = await runCli(["e9", label], { cwd: taker.dir });
+      const made = await runCli(["pruned", label], { cwd: taker.dir });
       expect(made.exitCode, made.stderr).toBe(0);
     }
     const listedIds = async () =>
       (
-        JSON.parse((await runCli(["list", "e9", "--json"], { cwd: elsewhere.dir })).stdout) as {
+        JSON.parse((await runCli(["list", "pruned", "--json"], { cwd: elsewhere.dir })).stdout) as {
           backups: { id: string }[];
         }
       ).backups.map((b) => b.id.split("_").slice(3).join("_"));
     expect((await listedIds()).sort()).toEqual(["newer", "older"]);
-    const pruned = await runCli(["prune", "e9"], { cwd: taker.dir });
+    const pruned = await runCli(["prune", "pruned"], { cwd: taker.dir });
     expect(pruned.exitCode, pruned.stderr).toBe(0);
-    expect(backupsOf(taker, "_e9_older")).toEqual([]);
+    expect(backupsOf(taker, "_pruned_older")).toEqual([]);
     expect(await listedIds()).toEqual(["newer"]);
     const gone = await sql<{ gone: boolean }>(
       stateUrl,
-      "select gone_at is not null as gone from dbbackup_catalog where id like '%_e9_older'",
+      "select gone_at is not null as gone from dbbackup_catalog where id like '%_pruned_older'",
     );
     expect(gone).toEqual([{ gone: true }]);
   });
