@@ -3,7 +3,9 @@ import { TOOL_VERSION } from "../version.js";
 import { securityInvokerTrue } from "./catalog-read.js";
 import { type CatalogSnapshot, openSnapshotSession, type SnapshotSession } from "./catalog-snapshot.js";
 import { EXTENSIONS_FILE, VERSION_FILE, VIEWS_FILE, writeCompanions } from "./companions.js";
-import { compressionArgs, defaultCompression } from "./compression.js";
+import { compressionArgs } from "./compression.js";
+import type { CompressionChoice } from "./compression-choice.js";
+import { chooseCompression } from "./compression-sample.js";
 import { type ChildConnection, childConnection } from "./connection.js";
 import {
   type DumpProgress,
@@ -87,11 +89,13 @@ async function dumpAndVerify(run: Run): Promise<Manifest> {
   const config = ctx.request.config;
   ctx.log.line(`server: ${session.version}`);
   const tools = await toolsFor(run);
-  const compression = config.compress ?? defaultCompression(tools.major);
-  const compressArgs = compressionArgs(compression, tools.major);
+  // A setting pg_dump can't take is refused before anything is read.
+  if (config.compress !== undefined) compressionArgs(config.compress, tools.major);
   const conn = childConnection(ctx.target, ctx.jobId);
 
   await refuseUnreadable(session);
+  const choice = await chooseIn(run, tools);
+  const compressArgs = compressionArgs(choice.spec, tools.major);
   const progress: DumpProgress = { tablesTotal: await session.countDataTables() };
   // The full dump runs alone: it is the long pole, and on a small machine anything beside it
   // slows it down. Everything else reads the same snapshot afterwards, alongside stage 2's
@@ -110,9 +114,18 @@ async function dumpAndVerify(run: Run): Promise<Manifest> {
   );
   const stages = reportStages(ctx, stage1, stage2);
   refuseUnkept(ctx.request.signal, stages);
-  const manifest = buildManifest(run, { tools, compression, stage1, stage2, catalog, stages });
+  const manifest = buildManifest(run, { tools, choice, stage1, stage2, catalog, stages });
   await timed(ctx, "finalize", () => writeManifest(ctx.dir, manifest), durations);
   return manifest;
+}
+
+/** The dump's compression for this database (see compression-sample.ts), logged with its reason. */
+async function chooseIn({ ctx, session, durations }: Run, tools: PgTools): Promise<CompressionChoice> {
+  const t0 = performance.now();
+  const choice = await chooseCompression(session, tools.major, ctx.request.config.compress);
+  if (choice.chosenBy === "sample") durations.sample = Math.round(performance.now() - t0);
+  ctx.log.line(`compression ${choice.spec} (${choice.chosenBy}: ${choice.why})`);
+  return choice;
 }
 
 /** The pg_dump and pg_restore that match the server; their warnings are told and kept for the manifest. */
@@ -195,7 +208,7 @@ function refuseUnkept(signal: AbortSignal | undefined, stages: readonly StageRes
 
 interface Verified {
   tools: PgTools;
-  compression: string;
+  choice: CompressionChoice;
   stage1: Stage1Result;
   stage2: Stage2Result;
   catalog: CatalogSnapshot;
@@ -223,7 +236,8 @@ function buildManifest({ ctx, durations, warnings }: Run, v: Verified): Manifest
     durationsMs: durations,
     server: { version: catalog.version, versionNum: catalog.serverVersionNum, major: catalog.serverMajor },
     client: { pgDump: tools.pgDump, version: tools.version, major: tools.major },
-    compression: v.compression,
+    compression: v.choice.spec,
+    compressionChoice: withoutSpec(v.choice),
     lockWaitTimeoutSeconds: request.config.lockWaitTimeoutSeconds,
     snapshot: true,
     files: stage1.files,
@@ -236,6 +250,10 @@ function buildManifest({ ctx, durations, warnings }: Run, v: Verified): Manifest
     verification: { stage: "readable", stages: v.stages },
     warnings,
   };
+}
+
+function withoutSpec({ spec: _spec, ...why }: CompressionChoice): Manifest["compressionChoice"] {
+  return why;
 }
 
 function catalogSection(catalog: CatalogSnapshot): Manifest["catalog"] {

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { DbBackupError } from "../errors.js";
 import { NOT_EXTENSION_MEMBER, readCatalog, type ServerVersion, USER_NAMESPACE } from "./catalog-read.js";
+import { type RowSample, readRowSample, type SampleLimits } from "./compression-sample.js";
 import { explainConnectError } from "./connect-errors.js";
 import { clientConfig } from "./connection.js";
 import { type DatabaseIdentity, readIdentity } from "./database-identity.js";
@@ -78,6 +79,8 @@ export interface SnapshotSession {
   readability(): Promise<{ role: string; relations: ReadableRelation[] }>;
   /** Reads the catalog and row counts in the snapshot. */
   readCatalog(): Promise<CatalogSnapshot>;
+  /** Rows of the biggest tables as text, for choosing the compression (compression-sample.ts). */
+  sampleRows(limits: SampleLimits): Promise<RowSample>;
   close(): Promise<void>;
 }
 
@@ -240,6 +243,14 @@ export async function openSnapshotSession(
           return { ...catalog, identity: await readIdentity(client) };
         } catch (error) {
           throw explainQueryError(error, target, options);
+        } finally {
+          reading--;
+        }
+      },
+      async sampleRows(limits) {
+        reading++;
+        try {
+          return await readRowSample(client, limits);
         } finally {
           reading--;
         }
