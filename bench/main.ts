@@ -10,7 +10,8 @@
  *   BENCH_SURVEY      gzip levels to also dump at (raw pg_dump + pg_restore), printing time and size of
  *                     each, e.g. "default,1,2,3"; unset: no survey
  *   BENCH_ENTROPY_MB  size of the second, high-entropy database (issue 15), default 560
- *   BENCH_ONLY        "entropy": only the high-entropy database's backup rows (a ~4 min check)
+ *   BENCH_ONLY        "entropy": only the high-entropy database's backup rows (a ~5 min check);
+ *                     "backups": only the backup rows of both databases (~10 min)
  *
  * Off-site copy (bench/offsite.ts): needs `age` and `age-keygen` on PATH; s3rver on 127.0.0.1.
  * Workers (bench/workers.ts): 10 small databases (BENCH_WORKER_ROWS rows each, default 50,000) on the
@@ -53,7 +54,8 @@ interface BenchConfig {
   rounds: number;
   /** "" skips the second dbbackup run. */
   altCompress: string;
-  onlyEntropy: boolean;
+  /** BENCH_ONLY; "" runs everything. */
+  only: "" | "entropy" | "backups";
 }
 
 function readConfig(): BenchConfig {
@@ -62,16 +64,25 @@ function readConfig(): BenchConfig {
   const rounds = positiveInt("BENCH_REPEAT", 3);
   const altCompress = process.env.BENCH_ALT_COMPRESS ?? "gzip:1";
   const only = process.env.BENCH_ONLY ?? "";
-  if (only !== "" && only !== "entropy")
-    throw new Error(`BENCH_ONLY must be "entropy" or unset, not ${only}`);
-  return { targetBytes, entropyBytes, rounds, altCompress, onlyEntropy: only === "entropy" };
+  if (only !== "" && only !== "entropy" && only !== "backups")
+    throw new Error(`BENCH_ONLY must be "entropy", "backups" or unset, not ${only}`);
+  return { targetBytes, entropyBytes, rounds, altCompress, only };
 }
 
-/** BENCH_ONLY=entropy: the server and the high-entropy database's backup rows, nothing else. */
-async function runEntropyOnly({ entropyBytes, rounds }: BenchConfig, workspace: Workspace): Promise<void> {
+/** BENCH_ONLY: the backup rows of the high-entropy database, and of the first one with "backups". */
+async function runBackupsOnly(config: BenchConfig, workspace: Workspace): Promise<void> {
+  const { targetBytes, entropyBytes, rounds, altCompress } = config;
   const server = await startBenchServer(workspace);
-  const entropy = await entropyDataset(server, entropyBytes, rounds, workspace.fresh);
-  const table = renderTable([HEADER, ...backupRows(entropy)], entropyBytes, rounds);
+  const rows = [HEADER];
+  let databaseBytes = entropyBytes;
+  if (config.only === "backups") {
+    const url = server.url("bench");
+    databaseBytes = (await prepareBenchDatabase(url, targetBytes)).databaseBytes;
+    const timed = await timedRuns(url, { rounds, altCompress, raw: true }, workspace.fresh);
+    rows.push(...backupRows({ prefix: "", timed, altCompress }));
+  }
+  rows.push(...backupRows(await entropyDataset(server, entropyBytes, rounds, workspace.fresh)));
+  const table = renderTable(rows, databaseBytes, rounds);
   if (table !== undefined) process.stdout.write(table);
 }
 
@@ -126,7 +137,7 @@ async function runBench(config: BenchConfig, workspace: Workspace): Promise<void
 async function main(): Promise<void> {
   const config = readConfig();
   await withWorkspace((workspace) =>
-    config.onlyEntropy ? runEntropyOnly(config, workspace) : runBench(config, workspace),
+    config.only ? runBackupsOnly(config, workspace) : runBench(config, workspace),
   );
 }
 

@@ -4,8 +4,8 @@ import { securityInvokerTrue } from "./catalog-read.js";
 import { type CatalogSnapshot, openSnapshotSession, type SnapshotSession } from "./catalog-snapshot.js";
 import { EXTENSIONS_FILE, VERSION_FILE, VIEWS_FILE, writeCompanions } from "./companions.js";
 import { compressionArgs } from "./compression.js";
-import type { CompressionChoice } from "./compression-choice.js";
-import { chooseCompression } from "./compression-sample.js";
+import { type CompressionChoice, chooseCompression, type Measured } from "./compression-choice.js";
+import { sampleCompression } from "./compression-sample.js";
 import { type ChildConnection, childConnection } from "./connection.js";
 import {
   type DumpProgress,
@@ -88,13 +88,15 @@ async function dumpAndVerify(run: Run): Promise<Manifest> {
   const { ctx, session, abort, durations } = run;
   const config = ctx.request.config;
   ctx.log.line(`server: ${session.version}`);
+  // The sample reads in the snapshot and compresses off the event loop while pg_dump is looked for.
+  const sampled = sampleCompression(session, config.compress);
   const tools = await toolsFor(run);
   // A setting pg_dump can't take is refused before anything is read.
   if (config.compress !== undefined) compressionArgs(config.compress, tools.major);
   const conn = childConnection(ctx.target, ctx.jobId);
 
   await refuseUnreadable(session);
-  const choice = await chooseIn(run, tools);
+  const choice = chooseIn(run, tools, await sampled);
   const compressArgs = compressionArgs(choice.spec, tools.major);
   const progress: DumpProgress = { tablesTotal: await session.countDataTables() };
   // The full dump runs alone: it is the long pole, and on a small machine anything beside it
@@ -120,10 +122,9 @@ async function dumpAndVerify(run: Run): Promise<Manifest> {
 }
 
 /** The dump's compression for this database (see compression-sample.ts), logged with its reason. */
-async function chooseIn({ ctx, session, durations }: Run, tools: PgTools): Promise<CompressionChoice> {
-  const t0 = performance.now();
-  const choice = await chooseCompression(session, tools.major, ctx.request.config.compress);
-  if (choice.chosenBy === "sample") durations.sample = Math.round(performance.now() - t0);
+function chooseIn({ ctx, durations }: Run, tools: PgTools, measured: Measured): CompressionChoice {
+  const choice = chooseCompression(measured, tools.major, ctx.request.config.compress);
+  if (choice.sample) durations.sample = choice.sample.ms;
   ctx.log.line(`compression ${choice.spec} (${choice.chosenBy}: ${choice.why})`);
   return choice;
 }

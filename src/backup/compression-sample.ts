@@ -1,22 +1,18 @@
 /**
  * A small sample of the database's biggest tables, read in the backup's own snapshot and compressed
  * here at the levels pg_dump would use, so the compression fits this database's data rather than
- * one build's guess. Costs ~0.1 s; never fails the backup (the default is kept, and why).
+ * one build's guess. Costs ~0.1–0.2 s, beside the search for pg_dump; never fails the backup.
  */
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import type pg from "pg";
 import { NOT_EXTENSION_MEMBER, USER_NAMESPACE } from "./catalog-read.js";
 import type { SnapshotSession } from "./catalog-snapshot.js";
-import { defaultCompression } from "./compression.js";
 import {
   type CandidateFigure,
-  type CompressionChoice,
-  chooseFromSample,
-  defaultChoice,
+  type Measured,
+  SAMPLE_ALLOWANCE,
   type SampleFigures,
-  SIZE_ALLOWANCE,
-  settingChoice,
 } from "./compression-choice.js";
 
 export interface SampleLimits {
@@ -46,20 +42,29 @@ interface BigTable {
   name: string;
   bytes: number;
   rows: number;
+  /** The row as COPY's text prints it, near enough: columns tab-separated, NULL as \N. */
+  line: string;
 }
 
 async function largestTables(client: pg.Client, limit: number): Promise<BigTable[]> {
-  const r = await client.query<{ name: string; bytes: string; rows: string }>(
+  // The column list is quoted by the server (format %I), so it is safe to put into the next query.
+  const r = await client.query<{ name: string; bytes: string; rows: string; columns: string | null }>(
     `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name,
-            pg_table_size(c.oid) as bytes, c.reltuples::bigint as rows
+            pg_table_size(c.oid) as bytes, c.reltuples::bigint as rows,
+            (select string_agg(format('coalesce(t.%I::text, %L)', a.attname, '\\N'), ', ' order by a.attnum)
+               from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where c.relkind = 'r' and ${USER_NAMESPACE} and ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
       order by pg_table_size(c.oid) desc limit $1`,
     [limit],
   );
-  return r.rows
-    .map((row) => ({ name: row.name, bytes: Number(row.bytes), rows: Number(row.rows) }))
-    .filter((t) => t.bytes > 0);
+  const tables: BigTable[] = [];
+  for (const row of r.rows) {
+    if (row.columns === null || Number(row.bytes) <= 0) continue;
+    const line = `concat_ws(E'\\t', ${row.columns})`;
+    tables.push({ name: row.name, bytes: Number(row.bytes), rows: Number(row.rows), line });
+  }
+  return tables;
 }
 
 /** One table's share of the sample: random pages (TABLESAMPLE SYSTEM), rows as text, cut at `share`. */
@@ -69,8 +74,9 @@ async function sampleTable(client: pg.Client, table: BigTable, share: number): P
   // Twice the pages the share needs: a row's text is often longer than its place on disk.
   const percent = Math.min(100, Math.max(0.001, (100 * 2 * share) / table.bytes));
   const r = await client.query<{ sample: string | null }>(
-    `select left(string_agg(left(s.r::text, ${MAX_ROW_CHARS}), E'\\n'), $1) as sample
-       from (select t as r from ${table.name} as t tablesample system ($2::real) limit $3) as s`,
+    `select left(string_agg(s.line, E'\\n'), $1) as sample
+       from (select left(${table.line}, ${MAX_ROW_CHARS}) as line
+               from ${table.name} as t tablesample system ($2::real) limit $3) as s`,
     [Math.ceil(share), percent, rows],
   );
   return r.rows[0]?.sample ?? "";
@@ -117,52 +123,46 @@ async function measureLevel(text: Buffer, level: number): Promise<CandidateFigur
 
 /**
  * gzip:6 (the size to stay near), no compression, then gzip:1 upwards until a level is within
- * SIZE_ALLOWANCE of gzip:6's size: a higher level is slower still, so it is not measured.
+ * SAMPLE_ALLOWANCE of gzip:6's size: a higher level is slower still, so it is not measured.
  */
 export async function measureSample(sample: RowSample, started: number): Promise<SampleFigures> {
+  const readMs = Math.round(performance.now() - started);
   const reference = await measureLevel(sample.text, 6);
   const candidates: CandidateFigure[] = [reference, { spec: "none", bytes: sample.text.length, ms: 0 }];
   for (let level = 1; level <= 5; level++) {
     const figure = await measureLevel(sample.text, level);
     candidates.push(figure);
-    if (figure.bytes <= reference.bytes * SIZE_ALLOWANCE) break;
+    if (figure.bytes <= reference.bytes * SAMPLE_ALLOWANCE) break;
   }
   const round = (c: CandidateFigure) => ({ ...c, ms: Math.round(c.ms * 10) / 10 });
   return {
     rawBytes: sample.text.length,
     tables: sample.tables,
+    readMs,
     ms: Math.round(performance.now() - started),
     candidates: candidates.map(round),
   };
 }
 
 /**
- * DBBACKUP_COMPRESS when set; else, on pg_dump ≤ 15, what a sample of the data says; else the
- * default. Never throws: a failed sample keeps the default and says why.
+ * Reads and measures a sample unless none is needed: DBBACKUP_COMPRESS is set, or the server is 16
+ * or newer, so its pg_dump is too and compresses with zstd. Started as soon as the snapshot is
+ * open, so it runs while the pg_dump binaries are looked for. Never rejects: a failure is a reason.
  */
-export async function chooseCompression(
+export async function sampleCompression(
   session: SnapshotSession,
-  clientMajor: number,
   setting: string | undefined,
-): Promise<CompressionChoice> {
-  if (setting !== undefined) return settingChoice(setting);
-  const fallback = defaultCompression(clientMajor);
-  if (clientMajor >= 16) {
-    return defaultChoice(
-      fallback,
-      `pg_dump ${clientMajor}: ${fallback}, not sampled (this Node's zlib has no zstd to measure it with)`,
-    );
-  }
+): Promise<Measured> {
+  if (setting !== undefined) return { none: "not sampled: DBBACKUP_COMPRESS is set" };
+  if (session.serverMajor >= 16) return { none: `not sampled: the server is ${session.serverMajor}` };
   const started = performance.now();
   try {
     const sample = await session.sampleRows(SAMPLE_LIMITS);
     if (sample.text.length < MIN_SAMPLE_BYTES) {
-      const kb = Math.round(sample.text.length / 1024);
-      return defaultChoice(fallback, `too little data to sample (${kb} KB): the default, ${fallback}`);
+      return { none: `too little data to sample (${Math.round(sample.text.length / 1024)} KB)` };
     }
-    return chooseFromSample(await measureSample(sample, started), fallback);
+    return { figures: await measureSample(sample, started) };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return defaultChoice(fallback, `sample failed (${message}): the default, ${fallback}`);
+    return { none: `sample failed (${error instanceof Error ? error.message : String(error)})` };
   }
 }

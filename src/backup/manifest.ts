@@ -40,7 +40,13 @@ const compressionChoice = z.object({
   chosenBy: z.enum(["sample", "setting", "default"]),
   why: z.string(),
   sample: z
-    .object({ rawBytes: z.number(), tables: z.number(), ms: z.number(), candidates: z.array(candidate) })
+    .object({
+      rawBytes: z.number(),
+      tables: z.number(),
+      readMs: z.number(),
+      ms: z.number(),
+      candidates: z.array(candidate),
+    })
     .optional(),
 });
 

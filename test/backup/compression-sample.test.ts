@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSnapshotSession } from "../../src/backup/catalog-snapshot.js";
-import { chooseCompression } from "../../src/backup/compression-sample.js";
+import { chooseCompression } from "../../src/backup/compression-choice.js";
+import { sampleCompression } from "../../src/backup/compression-sample.js";
 import { readManifest } from "../../src/backup/manifest.js";
 import { runBackup } from "../../src/backup/pipeline.js";
 import { parseTarget } from "../../src/backup/target.js";
@@ -84,7 +85,7 @@ describe("the compression a backup chooses for its database (pg_dump 15)", () =>
         exactCountMaxRows: 1_000_000,
       });
       try {
-        const choice = await chooseCompression(session, 15, undefined);
+        const choice = chooseCompression(await sampleCompression(session, undefined), 15, undefined);
         expect(choice.spec).toBe("gzip:4");
         expect(choice.chosenBy).toBe("default");
         expect(choice.why).toMatch(
