@@ -95,8 +95,9 @@ async function dumpAndVerify(run: Run): Promise<Manifest> {
   if (config.compress !== undefined) compressionArgs(config.compress, tools.major);
   const conn = childConnection(ctx.target, ctx.jobId);
 
-  await refuseUnreadable(session);
+  // The session reads one thing at a time: the sample is done before the checks below ask it.
   const choice = chooseIn(run, tools, await sampled);
+  await refuseUnreadable(session);
   const compressArgs = compressionArgs(choice.spec, tools.major);
   const progress: DumpProgress = { tablesTotal: await session.countDataTables() };
   // The full dump runs alone: it is the long pole, and on a small machine anything beside it

@@ -228,33 +228,43 @@ export async function openSnapshotSession(
     const server: ServerVersion = { version: row?.version ?? "", serverVersionNum: Number(row?.num) };
     let reading = 0;
     let closed: Promise<void> | undefined;
+    // One read at a time: pg would interleave two reads' queries, and one of them (the sample) runs
+    // in a savepoint whose timeout and rollback must not touch the other's.
+    let queue: Promise<unknown> = Promise.resolve();
+    const serial = <T>(read: () => Promise<T>): Promise<T> => {
+      const run = queue.then(read, read);
+      queue = run.catch(() => {});
+      return run;
+    };
     return {
       snapshotId: row?.id ?? "",
       ...server,
       serverMajor: Math.floor(server.serverVersionNum / 10_000),
-      describeObject: (catalog, oid) => describeObject(client, catalog, oid),
-      readability: () => readReadability(client),
-      countDataTables: () => countDataTables(client),
-      async readCatalog() {
-        reading++;
-        try {
-          // One connection: its queries run one after the other anyway.
-          const catalog = await readCatalog(client, options.exactCountMaxRows, target.database, server);
-          return { ...catalog, identity: await readIdentity(client) };
-        } catch (error) {
-          throw explainQueryError(error, target, options);
-        } finally {
-          reading--;
-        }
-      },
-      async sampleRows(limits) {
-        reading++;
-        try {
-          return await readRowSample(client, limits);
-        } finally {
-          reading--;
-        }
-      },
+      describeObject: (catalog, oid) => serial(() => describeObject(client, catalog, oid)),
+      readability: () => serial(() => readReadability(client)),
+      countDataTables: () => serial(() => countDataTables(client)),
+      readCatalog: () =>
+        serial(async () => {
+          reading++;
+          try {
+            // One connection: its queries run one after the other anyway.
+            const catalog = await readCatalog(client, options.exactCountMaxRows, target.database, server);
+            return { ...catalog, identity: await readIdentity(client) };
+          } catch (error) {
+            throw explainQueryError(error, target, options);
+          } finally {
+            reading--;
+          }
+        }),
+      sampleRows: (limits) =>
+        serial(async () => {
+          reading++;
+          try {
+            return await readRowSample(client, limits);
+          } finally {
+            reading--;
+          }
+        }),
       close() {
         closed ??= (async () => {
           // A read still waiting (on a migration's lock, say) would hold a queued ROLLBACK, and so

@@ -77,6 +77,24 @@ describe("the compression a backup chooses for its database (pg_dump 15)", () =>
     );
   });
 
+  it("a backup whose sample can't finish (a migration holds a table a moment) keeps the default and completes", async () => {
+    await withClient(entropyUrl, async (locker) => {
+      await locker.query("begin; lock table public.sessions in access exclusive mode");
+      const release = setTimeout(() => void locker.query("rollback").catch(() => {}), 2_500);
+      try {
+        const manifest = await backup(entropyUrl, { DBBACKUP_LOCK_WAIT_TIMEOUT: "30s" });
+        expect(manifest.compression).toBe("gzip:4");
+        expect(manifest.compressionChoice?.why).toBe(
+          "sample failed (canceling statement due to statement timeout): the default, gzip:4",
+        );
+        expect(manifest.verification.stage).toBe("readable");
+      } finally {
+        clearTimeout(release);
+        await locker.query("rollback").catch(() => {});
+      }
+    });
+  });
+
   it("a sample that can't finish (a table locked past its timeout) keeps the default and the snapshot", async () => {
     await withClient(entropyUrl, async (locker) => {
       await locker.query("begin; lock table public.sessions in access exclusive mode");
