@@ -1,3 +1,4 @@
+import os from "node:os";
 import { DbBackupError } from "../errors.js";
 import { TOOL_VERSION } from "../version.js";
 import { securityInvokerTrue } from "./catalog-read.js";
@@ -99,7 +100,7 @@ async function dumpAndVerify(run: Run): Promise<Manifest> {
   const choice = chooseIn(run, tools, await sampled);
   await refuseUnreadable(session);
   const compressArgs = compressionArgs(choice.spec, tools.major);
-  const progress: DumpProgress = { tablesTotal: await session.countDataTables() };
+  const progress: DumpProgress = { tablesTotal: await session.countDataTables(), tableMs: new Map() };
   // The full dump runs alone: it is the long pole, and on a small machine anything beside it
   // slows it down. Everything else reads the same snapshot afterwards, alongside stage 2's
   // full read of the archive, which leaves a core free for it.
@@ -112,7 +113,7 @@ async function dumpAndVerify(run: Run): Promise<Manifest> {
   const [stage1, stage2, catalog] = await timed(
     ctx,
     "verify",
-    () => verifyInSnapshot(run, tools, conn),
+    () => verifyInSnapshot(run, tools, conn, progress.tableMs),
     durations,
   );
   const stages = reportStages(ctx, stage1, stage2);
@@ -153,6 +154,7 @@ async function verifyInSnapshot(
   { ctx, session, abort, durations }: Run,
   tools: PgTools,
   conn: ChildConnection,
+  tableMs: ReadonlyMap<string, number>,
 ): Promise<readonly [Stage1Result, Stage2Result, CatalogSnapshot]> {
   const { dir } = ctx;
   const guard = <T>(promise: Promise<T>): Promise<T> =>
@@ -168,7 +170,13 @@ async function verifyInSnapshot(
       dir,
       tools.pgRestore,
       catalogRead.then((c) => c.counts),
-      { signal: abort.signal, owner: ctx.store },
+      {
+        signal: abort.signal,
+        owner: ctx.store,
+        // One reader per core, the tables shared out by the time pg_dump spent on each.
+        parts: os.availableParallelism(),
+        weight: (table) => tableMs.get(table) ?? 0,
+      },
     ),
   );
   const dumped = guard(Promise.all([schema, companions]).then(() => verifyDumped(dir, [...ARTIFACTS])));
