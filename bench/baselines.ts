@@ -3,7 +3,8 @@
  * - the runbook's script as a person runs it today: one step after another, pg_dump -Fc with its
  *   default compression, then pg_dump -s, then psql three times;
  * - raw pg_dump -Fc at a given compression followed by reading every block back with
- *   `pg_restore -f /dev/null`: the floor for "dumped and verified readable".
+ *   `pg_restore -f /dev/null`: the floor for "dumped and verified readable" at that compression;
+ * - `pg_dump -Fc -Z0` to a file: the floor of any backup (nothing compressed, nothing read back).
  * Binaries are found on PATH (as the runbook's script would) unless `binDir` is given.
  */
 import { mkdir, stat } from "node:fs/promises";
@@ -112,4 +113,25 @@ export async function rawDumpAndRead(
   );
   const ms = performance.now() - started;
   return { ms, dumpBytes: (await stat(dump)).size, steps };
+}
+
+/**
+ * `pg_dump -Fc -Z0 -f db_full.dump` alone: the floor of any verified backup on this machine (the
+ * server sends every row, nothing is compressed or read back). dbbackup's wall over it is how far
+ * it is from the limit.
+ */
+export async function dumpFloor(
+  url: string,
+  outDir: string,
+  options: BaselineOptions = {},
+): Promise<BaselineResult> {
+  const run = { stdin: "ignore", timeout: options.timeoutMs ?? 60 * 60 * 1000 } as const;
+  await mkdir(outDir, { recursive: true });
+  const dump = path.join(outDir, "db_full.dump");
+  const steps: StepTiming[] = [];
+  const started = performance.now();
+  await step(steps, "pg_dump -Fc -Z0", () =>
+    execa(tool("pg_dump", options), ["-Fc", "-Z0", "-f", dump, url], run),
+  );
+  return { ms: performance.now() - started, dumpBytes: (await stat(dump)).size, steps };
 }

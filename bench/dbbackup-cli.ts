@@ -4,6 +4,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { manifestSchema } from "../src/backup/manifest.js";
 import { measureCommand } from "./measure.js";
 
 /** The repository root: bench/ (run by tsx) sits below it. */
@@ -27,6 +28,9 @@ export interface DbbackupRun {
   /** The real manifest it wrote: the template of the 1,000 backups `list` reads. */
   manifest: Record<string, unknown>;
   compression: string;
+  /** How dbbackup chose it, from the manifest: sample, setting or default, and why. */
+  chosenBy: string;
+  why: string;
 }
 
 /** One real backup of `url` to stage 2 through the CLI, timed, with the CLI process's peak RSS. */
@@ -60,7 +64,16 @@ export async function dbbackupBackup(
     unknown
   >;
   const compression = typeof manifest.compression === "string" ? manifest.compression : "?";
-  return { ms: run.ms, dumpBytes, peakRssBytes: run.rss.peakBytes, manifest, compression };
+  const choice = manifestSchema.shape.compressionChoice.safeParse(manifest.compressionChoice).data;
+  return {
+    ms: run.ms,
+    dumpBytes,
+    peakRssBytes: run.rss.peakBytes,
+    manifest,
+    compression,
+    chosenBy: choice?.chosenBy ?? "?",
+    why: choice?.why ?? "?",
+  };
 }
 
 /**

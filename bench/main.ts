@@ -9,6 +9,9 @@
  *   BENCH_COMPRESS    pg_dump 15 compression args of the raw baseline, default "-Z 1" (dbbackup's gzip:1)
  *   BENCH_SURVEY      gzip levels to also dump at (raw pg_dump + pg_restore), printing time and size of
  *                     each, e.g. "default,1,2,3"; unset: no survey
+ *   BENCH_ENTROPY_MB  size of the second, high-entropy database (issue 15), default 560
+ *   BENCH_ONLY        "entropy": only the high-entropy database's backup rows (a ~5 min check);
+ *                     "backups": only the backup rows of both databases (~10 min)
  *
  * Off-site copy (bench/offsite.ts): needs `age` and `age-keygen` on PATH; s3rver on 127.0.0.1.
  * Workers (bench/workers.ts): 10 small databases (BENCH_WORKER_ROWS rows each, default 50,000) on the
@@ -18,8 +21,11 @@
  * are removed at the end, also on Ctrl-C.
  */
 
+import { backupRows } from "./backup-rows.js";
 import { DEFAULT_TARGET_BYTES } from "./dataset.js";
+import { ENTROPY_TARGET_BYTES } from "./dataset-entropy.js";
 import { dbbackupIdleRss } from "./dbbackup-cli.js";
+import { entropyDataset } from "./entropy-bench.js";
 import { log } from "./format.js";
 import { dbbackupList } from "./list-times.js";
 import { MB } from "./measure.js";
@@ -27,7 +33,7 @@ import { makeAgeKey, measureOffsite } from "./offsite.js";
 import { measureReplicaAcks } from "./replica-acks.js";
 import { restoreComparison } from "./restore-compare.js";
 import { freshRestoreComparison } from "./restore-fresh.js";
-import { renderTable, resultRows } from "./results-table.js";
+import { HEADER, renderTable, resultRows } from "./results-table.js";
 import { prepareBenchDatabase, startBenchServer, type Workspace, withWorkspace } from "./setup.js";
 import { measureAcks } from "./slack-ack.js";
 import { compressionSurvey, timedRuns } from "./timed-runs.js";
@@ -44,23 +50,45 @@ function positiveInt(name: string, fallback: number): number {
 
 interface BenchConfig {
   targetBytes: number;
+  entropyBytes: number;
   rounds: number;
   /** "" skips the second dbbackup run. */
   altCompress: string;
+  /** BENCH_ONLY; "" runs everything. */
+  only: "" | "entropy" | "backups";
 }
 
 function readConfig(): BenchConfig {
   const targetBytes = positiveInt("BENCH_TARGET_MB", DEFAULT_TARGET_BYTES / MB) * MB;
+  const entropyBytes = positiveInt("BENCH_ENTROPY_MB", ENTROPY_TARGET_BYTES / MB) * MB;
   const rounds = positiveInt("BENCH_REPEAT", 3);
   const altCompress = process.env.BENCH_ALT_COMPRESS ?? "gzip:1";
-  return { targetBytes, rounds, altCompress };
+  const only = process.env.BENCH_ONLY ?? "";
+  if (only !== "" && only !== "entropy" && only !== "backups")
+    throw new Error(`BENCH_ONLY must be "entropy", "backups" or unset, not ${only}`);
+  return { targetBytes, entropyBytes, rounds, altCompress, only };
+}
+
+/** BENCH_ONLY: the backup rows of the high-entropy database, and of the first one with "backups". */
+async function runBackupsOnly(config: BenchConfig, workspace: Workspace): Promise<void> {
+  const { targetBytes, entropyBytes, rounds, altCompress } = config;
+  const server = await startBenchServer(workspace);
+  const rows = [HEADER];
+  let databaseBytes = entropyBytes;
+  if (config.only === "backups") {
+    const url = server.url("bench");
+    databaseBytes = (await prepareBenchDatabase(url, targetBytes)).databaseBytes;
+    const timed = await timedRuns(url, { rounds, altCompress, raw: true }, workspace.fresh);
+    rows.push(...backupRows({ prefix: "", timed, altCompress }));
+  }
+  rows.push(...backupRows(await entropyDataset(server, entropyBytes, rounds, workspace.fresh)));
+  const table = renderTable(rows, databaseBytes, rounds);
+  if (table !== undefined) process.stdout.write(table);
 }
 
 /** Every figure, in order, then the table on stdout. */
-async function runBench(
-  { targetBytes, rounds, altCompress }: BenchConfig,
-  workspace: Workspace,
-): Promise<void> {
+async function runBench(config: BenchConfig, workspace: Workspace): Promise<void> {
+  const { targetBytes, rounds, altCompress } = config;
   const { fresh } = workspace;
   // The off-site rows' throwaway age key, first: no age, no waiting for a database to find out.
   const ageKey = await makeAgeKey(workspace.work);
@@ -69,7 +97,7 @@ async function runBench(
   const url = server.url("bench");
   const db = await prepareBenchDatabase(url, targetBytes);
 
-  const timed = await timedRuns(url, rounds, altCompress, fresh);
+  const timed = await timedRuns(url, { rounds, altCompress, raw: true }, fresh);
   await compressionSurvey(url, timed.runbook, fresh);
 
   const { keptBackup } = timed;
@@ -86,6 +114,8 @@ async function runBench(
   const workers = await measureWorkers(server, fresh(), log);
   const replicaAcks = await measureReplicaAcks(server, url);
   log(`replica acks: ${JSON.stringify(replicaAcks)}`);
+  // Last, so the first database's figures are taken as before, with its pages alone in memory.
+  const entropy = await entropyDataset(server, config.entropyBytes, rounds, fresh);
 
   const rows = resultRows({
     timed,
@@ -98,6 +128,7 @@ async function runBench(
     offsite,
     workers,
     replicaAcks,
+    entropy,
   });
   const table = renderTable(rows, db.databaseBytes, rounds);
   if (table !== undefined) process.stdout.write(table);
@@ -105,7 +136,9 @@ async function runBench(
 
 async function main(): Promise<void> {
   const config = readConfig();
-  await withWorkspace((workspace) => runBench(config, workspace));
+  await withWorkspace((workspace) =>
+    config.only ? runBackupsOnly(config, workspace) : runBench(config, workspace),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,6 @@
 /** The bench's one table of results: a row per figure (medians against a baseline and a target), as markdown. */
 import os from "node:os";
-import { compressArgs } from "./compression.js";
+import { backupRows, type Dataset } from "./backup-rows.js";
 import { mebibytes, median, ratio, seconds } from "./format.js";
 import type { ListTimes } from "./list-times.js";
 import { MB } from "./measure.js";
@@ -16,6 +16,8 @@ export interface Figures {
   timed: TimedRuns;
   /** BENCH_ALT_COMPRESS; "" when skipped. */
   altCompress: string;
+  /** The second, high-entropy database's backup rows (issue 15); undefined when not run. */
+  entropy: Dataset | undefined;
   restore: RestoreComparison | undefined;
   /** `dbbackup restore --to-url` into a fresh database vs raw pg_restore (issue 13). */
   freshRestore: FreshRestore | undefined;
@@ -26,59 +28,6 @@ export interface Figures {
   offsite: OffsiteRound[] | undefined;
   workers: WorkerThroughput | undefined;
   replicaAcks: ReplicaAcks | undefined;
-}
-
-/** Time to stage 2 and dump size against the runbook's script, then time against raw pg_dump. */
-function backupRows({ timed, altCompress }: Figures): string[][] {
-  const runbookMs = median(timed.runbook.map((r) => r.ms));
-  const runbookBytes = median(timed.runbook.map((r) => r.dumpBytes));
-  const rawMs = median(timed.raw.map((r) => r.ms));
-  const ourMs = median(timed.dbbackup.map((r) => r.ms));
-  const ourBytes = median(timed.dbbackup.map((r) => r.dumpBytes));
-  const altMs = median(timed.dbbackupAlt.map((r) => r.ms));
-  const altBytes = median(timed.dbbackupAlt.map((r) => r.dumpBytes));
-  const defaultCompression = timed.dbbackup[0]?.compression ?? "?";
-  return [
-    [
-      `time to stage 2 vs runbook script (default ${defaultCompression})`,
-      seconds(ourMs),
-      seconds(runbookMs),
-      ratio(ourMs, runbookMs),
-      "≤ 0.65",
-    ],
-    [
-      `dump size vs runbook's (default ${defaultCompression})`,
-      mebibytes(ourBytes),
-      mebibytes(runbookBytes),
-      ratio(ourBytes, runbookBytes),
-      "≤ 1.10",
-    ],
-    ...(altCompress
-      ? [
-          [
-            `time to stage 2 vs runbook script (DBBACKUP_COMPRESS=${altCompress})`,
-            seconds(altMs),
-            seconds(runbookMs),
-            ratio(altMs, runbookMs),
-            "≤ 0.65",
-          ],
-          [
-            `dump size vs runbook's (DBBACKUP_COMPRESS=${altCompress})`,
-            mebibytes(altBytes),
-            mebibytes(runbookBytes),
-            ratio(altBytes, runbookBytes),
-            "≤ 1.10",
-          ],
-        ]
-      : []),
-    [
-      `time vs raw pg_dump ${compressArgs(timed.dbbackup[0]?.compression).join(" ")} + pg_restore -f /dev/null`,
-      seconds(ourMs),
-      seconds(rawMs),
-      ratio(ourMs, rawMs),
-      "≤ 1.05",
-    ],
-  ];
 }
 
 function restoreRow({ restore }: Figures): string[] {
@@ -142,11 +91,15 @@ function listRows({ listMs }: Figures): string[][] {
   ];
 }
 
+export const HEADER = ["metric", "dbbackup", "baseline", "ratio", "target"];
+
 /** The header row, then one row per figure, in the README's order. */
 export function resultRows(figures: Figures): string[][] {
+  const { timed, altCompress, entropy } = figures;
   return [
-    ["metric", "dbbackup", "baseline", "ratio", "target"],
-    ...backupRows(figures),
+    HEADER,
+    ...backupRows({ prefix: "", timed, altCompress }),
+    ...(entropy ? backupRows(entropy) : []),
     restoreRow(figures),
     freshRestoreRow(figures.freshRestore),
     ...botRows(figures),

@@ -88,7 +88,7 @@ export async function prepareBenchDatabase(url: string, targetBytes: number): Pr
 }
 
 /** Read every table once so the first timed run doesn't pay for cold pages. */
-async function warmUp(url: string): Promise<void> {
+export async function warmUp(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -1,9 +1,10 @@
 /**
- * The timed backups behind the time and size rows: dbbackup (default and BENCH_ALT_COMPRESS), the
- * runbook's script and raw pg_dump + pg_restore, in rounds; then the optional BENCH_SURVEY dumps.
+ * The timed backups behind the time and size rows: dbbackup (its own choice and BENCH_ALT_COMPRESS),
+ * the runbook's script, raw pg_dump + pg_restore and the -Z0 floor, in rounds; then the optional
+ * BENCH_SURVEY dumps.
  */
 import { rm } from "node:fs/promises";
-import { type BaselineResult, rawDumpAndRead, runbookScript } from "./baselines.js";
+import { type BaselineResult, dumpFloor, rawDumpAndRead, runbookScript } from "./baselines.js";
 import { compressArgs, surveyLevels } from "./compression.js";
 import { type DbbackupRun, dbbackupBackup } from "./dbbackup-cli.js";
 import { log, mebibytes, median, ratio, seconds } from "./format.js";
@@ -11,6 +12,8 @@ import { log, mebibytes, median, ratio, seconds } from "./format.js";
 export interface TimedRuns {
   runbook: BaselineResult[];
   raw: BaselineResult[];
+  /** pg_dump -Fc -Z0 to a file. */
+  floor: BaselineResult[];
   dbbackup: DbbackupRun[];
   dbbackupAlt: DbbackupRun[];
   /** The first dbbackup backup's folder, kept for the restore-test and off-site rows. */
@@ -29,7 +32,7 @@ function stepsLine(result: BaselineResult): string {
   return result.steps.map((s) => `${s.step} ${seconds(s.ms)}`).join(", ");
 }
 
-function dbbackupJob(url: string, fresh: FreshDir, runs: TimedRuns): Job {
+function dbbackupJob(url: string, fresh: FreshDir, runs: TimedRuns, keep: boolean): Job {
   return {
     name: "dbbackup",
     run: async () => {
@@ -37,11 +40,24 @@ function dbbackupJob(url: string, fresh: FreshDir, runs: TimedRuns): Job {
       const result = await dbbackupBackup(url, out);
       runs.dbbackup.push(result);
       log(
-        `dbbackup: ${seconds(result.ms)}, dump ${mebibytes(result.dumpBytes)} (${result.compression}), peak RSS ${mebibytes(result.peakRssBytes)}, steps ${JSON.stringify(result.manifest.durationsMs)}`,
+        `dbbackup: ${seconds(result.ms)}, dump ${mebibytes(result.dumpBytes)} (${result.compression}: ${result.why}), peak RSS ${mebibytes(result.peakRssBytes)}, steps ${JSON.stringify(result.manifest.durationsMs)}`,
       );
       // The first backup stays for the restore-test comparison.
-      if (runs.keptBackup === undefined) runs.keptBackup = out;
+      if (keep && runs.keptBackup === undefined) runs.keptBackup = out;
       else await rm(out, { recursive: true, force: true });
+    },
+  };
+}
+
+function floorJob(url: string, fresh: FreshDir, runs: TimedRuns): Job {
+  return {
+    name: "pg_dump -Z0 floor",
+    run: async () => {
+      const out = fresh();
+      const result = await dumpFloor(url, out);
+      runs.floor.push(result);
+      log(`floor pg_dump -Fc -Z0: ${seconds(result.ms)}, dump ${mebibytes(result.dumpBytes)}`);
+      await rm(out, { recursive: true, force: true });
     },
   };
 }
@@ -96,19 +112,31 @@ function rawJob(url: string, fresh: FreshDir, runs: TimedRuns): Job {
   };
 }
 
+export interface TimedOptions {
+  rounds: number;
+  /** A second DBBACKUP_COMPRESS to time; "" for none. */
+  altCompress: string;
+  /** Also time raw pg_dump + pg_restore at dbbackup's compression, and keep a backup for the rows after. */
+  raw: boolean;
+}
+
 /** `rounds` rounds of every timed backup; dbbackup runs first in round one (the raw run needs its compression). */
-export async function timedRuns(
-  url: string,
-  rounds: number,
-  altCompress: string,
-  fresh: FreshDir,
-): Promise<TimedRuns> {
-  const runs: TimedRuns = { runbook: [], raw: [], dbbackup: [], dbbackupAlt: [], keptBackup: undefined };
+export async function timedRuns(url: string, options: TimedOptions, fresh: FreshDir): Promise<TimedRuns> {
+  const { rounds, altCompress, raw } = options;
+  const runs: TimedRuns = {
+    runbook: [],
+    raw: [],
+    floor: [],
+    dbbackup: [],
+    dbbackupAlt: [],
+    keptBackup: undefined,
+  };
   const jobs: Job[] = [
-    dbbackupJob(url, fresh, runs),
+    dbbackupJob(url, fresh, runs, raw),
     runbookJob(url, fresh, runs),
     ...altCompressJobs(url, altCompress, fresh, runs),
-    rawJob(url, fresh, runs),
+    ...(raw ? [rawJob(url, fresh, runs)] : []),
+    floorJob(url, fresh, runs),
   ];
   // Rotate the order every round so drift on a noisy machine doesn't always hit the same run.
   for (let round = 0; round < rounds; round++) {

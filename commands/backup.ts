@@ -42,6 +42,8 @@ export interface BackupResult {
   serverVersion: string;
   pgDumpVersion: string;
   compression: string;
+  /** Why that compression ("sample of 0.5 MB …", "DBBACKUP_COMPRESS=…"); absent in older manifests. */
+  compressionWhy?: string;
   files: FileEntry[];
   totalBytes: number;
   databaseBytes: number;
@@ -95,6 +97,7 @@ export function backupResult(manifest: Manifest, dir: string, withHint: boolean,
     serverVersion: manifest.server.version,
     pgDumpVersion: manifest.client.version,
     compression: manifest.compression,
+    ...(manifest.compressionChoice ? { compressionWhy: manifest.compressionChoice.why } : {}),
     files: manifest.files,
     totalBytes: manifest.totalBytes,
     databaseBytes: manifest.catalog.databaseBytes,

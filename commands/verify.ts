@@ -1,3 +1,4 @@
+import os from "node:os";
 import { z } from "zod/v3";
 import { annotateBackup } from "../src/backup/annotate-backup.js";
 import { locateBackup, recordableId } from "../src/backup/locate.js";
@@ -59,13 +60,20 @@ export async function verifyBackup(ctx: CommandContext, input: VerifyArgs): Prom
       import("../src/backup/verify.js"),
     ]);
     const tools = await findPgTools(manifest.client.major, manifest.client.version, ctx.config.pgBinDir);
+    const rowsByTable = new Map(manifest.catalog.tables.map((t) => [`${t.schema}.${t.name}`, t.rows]));
     const [stage1, stage2] = await Promise.all([
       verifyDumped(
         dir,
         manifest.files.map((f) => f.name),
         manifest.files,
       ),
-      verifyReadable(dir, tools.pgRestore, manifest.catalog.counts, { signal: ctx.signal, owner: state }),
+      verifyReadable(dir, tools.pgRestore, manifest.catalog.counts, {
+        signal: ctx.signal,
+        owner: state,
+        // One reader per core, the tables shared out by their row counts at backup time.
+        parts: os.availableParallelism(),
+        weight: (table) => rowsByTable.get(table) ?? 0,
+      }),
     ]);
     const stages = inOrder([stage1.result, stage2.result]);
     const ok = stages.every((s) => s.ok);

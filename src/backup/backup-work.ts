@@ -1,9 +1,12 @@
+import os from "node:os";
 import { DbBackupError } from "../errors.js";
 import { TOOL_VERSION } from "../version.js";
 import { securityInvokerTrue } from "./catalog-read.js";
 import { type CatalogSnapshot, openSnapshotSession, type SnapshotSession } from "./catalog-snapshot.js";
 import { EXTENSIONS_FILE, VERSION_FILE, VIEWS_FILE, writeCompanions } from "./companions.js";
-import { compressionArgs, defaultCompression } from "./compression.js";
+import { compressionArgs } from "./compression.js";
+import { type CompressionChoice, chooseCompression, type Measured } from "./compression-choice.js";
+import { sampleCompression } from "./compression-sample.js";
 import { type ChildConnection, childConnection } from "./connection.js";
 import {
   type DumpProgress,
@@ -86,13 +89,18 @@ async function dumpAndVerify(run: Run): Promise<Manifest> {
   const { ctx, session, abort, durations } = run;
   const config = ctx.request.config;
   ctx.log.line(`server: ${session.version}`);
+  // The sample reads in the snapshot and compresses off the event loop while pg_dump is looked for.
+  const sampled = sampleCompression(session, config.compress);
   const tools = await toolsFor(run);
-  const compression = config.compress ?? defaultCompression(tools.major);
-  const compressArgs = compressionArgs(compression, tools.major);
+  // A setting pg_dump can't take is refused before anything is read.
+  if (config.compress !== undefined) compressionArgs(config.compress, tools.major);
   const conn = childConnection(ctx.target, ctx.jobId);
 
+  // The session reads one thing at a time: the sample is done before the checks below ask it.
+  const choice = chooseIn(run, tools, await sampled);
   await refuseUnreadable(session);
-  const progress: DumpProgress = { tablesTotal: await session.countDataTables() };
+  const compressArgs = compressionArgs(choice.spec, tools.major);
+  const progress: DumpProgress = { tablesTotal: await session.countDataTables(), tableMs: new Map() };
   // Sequences are outside the snapshot: read before pg_dump, the archive's can only be at or past these.
   const sequences = await session.readSequences();
   // The full dump runs alone: it is the long pole, and on a small machine anything beside it
@@ -107,14 +115,14 @@ async function dumpAndVerify(run: Run): Promise<Manifest> {
   const [stage1, stage2, catalog] = await timed(
     ctx,
     "verify",
-    () => verifyInSnapshot(run, tools, conn),
+    () => verifyInSnapshot(run, tools, conn, progress.tableMs),
     durations,
   );
   const stages = reportStages(ctx, stage1, stage2);
   refuseUnkept(ctx.request.signal, stages);
   const manifest = buildManifest(run, {
     tools,
-    compression,
+    choice,
     stage1,
     stage2,
     catalog: { ...catalog, sequences },
@@ -122,6 +130,14 @@ async function dumpAndVerify(run: Run): Promise<Manifest> {
   });
   await timed(ctx, "finalize", () => writeManifest(ctx.dir, manifest), durations);
   return manifest;
+}
+
+/** The dump's compression for this database (see compression-sample.ts), logged with its reason. */
+function chooseIn({ ctx, durations }: Run, tools: PgTools, measured: Measured): CompressionChoice {
+  const choice = chooseCompression(measured, tools.major, ctx.request.config.compress);
+  if (choice.sample) durations.sample = choice.sample.ms;
+  ctx.log.line(`compression ${choice.spec} (${choice.chosenBy}: ${choice.why})`);
+  return choice;
 }
 
 /** The pg_dump and pg_restore that match the server; their warnings are told and kept for the manifest. */
@@ -147,6 +163,7 @@ async function verifyInSnapshot(
   { ctx, session, abort, durations }: Run,
   tools: PgTools,
   conn: ChildConnection,
+  tableMs: ReadonlyMap<string, number>,
 ): Promise<readonly [Stage1Result, Stage2Result, CatalogSnapshot]> {
   const { dir } = ctx;
   const guard = <T>(promise: Promise<T>): Promise<T> =>
@@ -162,7 +179,13 @@ async function verifyInSnapshot(
       dir,
       tools.pgRestore,
       catalogRead.then((c) => c.counts),
-      { signal: abort.signal, owner: ctx.store },
+      {
+        signal: abort.signal,
+        owner: ctx.store,
+        // One reader per core, the tables shared out by the time pg_dump spent on each.
+        parts: os.availableParallelism(),
+        weight: (table) => tableMs.get(table) ?? 0,
+      },
     ),
   );
   const dumped = guard(Promise.all([schema, companions]).then(() => verifyDumped(dir, [...ARTIFACTS])));
@@ -204,7 +227,7 @@ function refuseUnkept(signal: AbortSignal | undefined, stages: readonly StageRes
 
 interface Verified {
   tools: PgTools;
-  compression: string;
+  choice: CompressionChoice;
   stage1: Stage1Result;
   stage2: Stage2Result;
   catalog: CatalogSnapshot;
@@ -232,7 +255,8 @@ function buildManifest({ ctx, durations, warnings }: Run, v: Verified): Manifest
     durationsMs: durations,
     server: { version: catalog.version, versionNum: catalog.serverVersionNum, major: catalog.serverMajor },
     client: { pgDump: tools.pgDump, version: tools.version, major: tools.major },
-    compression: v.compression,
+    compression: v.choice.spec,
+    compressionChoice: withoutSpec(v.choice),
     lockWaitTimeoutSeconds: request.config.lockWaitTimeoutSeconds,
     snapshot: true,
     files: stage1.files,
@@ -245,6 +269,10 @@ function buildManifest({ ctx, durations, warnings }: Run, v: Verified): Manifest
     verification: { stage: "readable", stages: v.stages },
     warnings,
   };
+}
+
+function withoutSpec({ spec: _spec, ...why }: CompressionChoice): Manifest["compressionChoice"] {
+  return why;
 }
 
 function catalogSection(catalog: CatalogSnapshot): Manifest["catalog"] {

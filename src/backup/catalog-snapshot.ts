@@ -3,6 +3,7 @@ import { DbBackupError } from "../errors.js";
 import { type AppObjects, readSequencePositions, type SequencePosition } from "./app-objects.js";
 import { readCatalog, type ServerVersion } from "./catalog-read.js";
 import { NOT_EXTENSION_MEMBER, USER_NAMESPACE } from "./catalog-rules.js";
+import { type RowSample, readRowSample, type SampleLimits } from "./compression-sample.js";
 import { explainConnectError } from "./connect-errors.js";
 import { clientConfig } from "./connection.js";
 import { type DatabaseIdentity, readIdentity } from "./database-identity.js";
@@ -86,6 +87,8 @@ export interface SnapshotSession {
   readCatalog(): Promise<CatalogSnapshot>;
   /** Every sequence's position now: call before pg_dump starts (sequences are outside snapshots). */
   readSequences(): Promise<SequencePosition[]>;
+  /** Rows of the biggest tables as text, for choosing the compression (compression-sample.ts). */
+  sampleRows(limits: SampleLimits): Promise<RowSample>;
   close(): Promise<void>;
 }
 
@@ -233,29 +236,49 @@ export async function openSnapshotSession(
     const server: ServerVersion = { version: row?.version ?? "", serverVersionNum: Number(row?.num) };
     let reading = 0;
     let closed: Promise<void> | undefined;
+    // One read at a time: pg would interleave two reads' queries, and one of them (the sample) runs
+    // in a savepoint whose timeout and rollback must not touch the other's.
+    let queue: Promise<unknown> = Promise.resolve();
+    const serial = <T>(read: () => Promise<T>): Promise<T> => {
+      const run = queue.then(read, read);
+      queue = run.catch(() => {});
+      return run;
+    };
     return {
       snapshotId: row?.id ?? "",
       ...server,
       serverMajor: Math.floor(server.serverVersionNum / 10_000),
-      describeObject: (catalog, oid) => describeObject(client, catalog, oid),
-      readability: () => readReadability(client),
-      countDataTables: () => countDataTables(client),
+      describeObject: (catalog, oid) => serial(() => describeObject(client, catalog, oid)),
+      readability: () => serial(() => readReadability(client)),
+      countDataTables: () => serial(() => countDataTables(client)),
       readSequences: () =>
-        readSequencePositions(client).catch((e: unknown) => {
-          throw explainQueryError(e, target, options);
+        serial(() =>
+          readSequencePositions(client).catch((e: unknown) => {
+            throw explainQueryError(e, target, options);
+          }),
+        ),
+      readCatalog: () =>
+        serial(async () => {
+          reading++;
+          try {
+            // One connection: its queries run one after the other anyway.
+            const catalog = await readCatalog(client, options.exactCountMaxRows, target.database, server);
+            return { ...catalog, identity: await readIdentity(client) };
+          } catch (error) {
+            throw explainQueryError(error, target, options);
+          } finally {
+            reading--;
+          }
         }),
-      async readCatalog() {
-        reading++;
-        try {
-          // One connection: its queries run one after the other anyway.
-          const catalog = await readCatalog(client, options.exactCountMaxRows, target.database, server);
-          return { ...catalog, identity: await readIdentity(client) };
-        } catch (error) {
-          throw explainQueryError(error, target, options);
-        } finally {
-          reading--;
-        }
-      },
+      sampleRows: (limits) =>
+        serial(async () => {
+          reading++;
+          try {
+            return await readRowSample(client, limits);
+          } finally {
+            reading--;
+          }
+        }),
       close() {
         closed ??= (async () => {
           // A read still waiting (on a migration's lock, say) would hold a queued ROLLBACK, and so

@@ -1,9 +1,9 @@
 import { DbBackupError } from "../errors.js";
 
 /**
- * Measured, not guessed (`npm run bench`, 550 MB of realistic rows): gzip:1 dumps 2.3x faster than
- * pg_dump's default but 1.20x bigger; gzip:4 is still 1.9x faster at 1.06x the size, so it meets
- * both the speed and the size goal. zstd (pg_dump ≥ 16) beats gzip on both at once.
+ * When nothing better is known (no sample, see compression-sample.ts). Measured, not guessed (`npm
+ * run bench`, 550 MB of prose-like rows): gzip:1 dumps 2.3x faster than pg_dump's default but 1.20x
+ * bigger; gzip:4 is still 1.9x faster at 1.06x the size. zstd (pg_dump ≥ 16) beats gzip on both.
  */
 export function defaultCompression(clientMajor: number): string {
   return clientMajor >= 16 ? "zstd" : "gzip:4";

@@ -70,6 +70,8 @@ export async function refuseUnreadable(session: SnapshotSession): Promise<void> 
 export interface DumpProgress {
   /** Tables with data of their own (partitions, not their parents): what pg_dump --verbose counts. */
   tablesTotal: number | undefined;
+  /** "public.orders" → ms pg_dump spent on its rows (from --verbose), to share out stage 2's reading. */
+  tableMs: Map<string, number>;
 }
 
 const VERBOSE_TABLE = /dumping contents of table "?([^"]+)"?/;
@@ -115,6 +117,11 @@ export async function dumpFull(
   const dumpFile = path.join(dir, DUMP_FILE);
   let tablesDone = 0;
   const dumpStarted = performance.now();
+  // A table's time runs from its "dumping contents" line to the next one (or the dump's end).
+  let current: { table: string; since: number } | undefined;
+  const tableDone = (now: number) => {
+    if (current) progress.tableMs.set(current.table, now - current.since);
+  };
   const poll = setInterval(() => {
     stat(dumpFile).then(
       (s) => emit({ type: "bytes", bytes: s.size, elapsedMs: Math.round(performance.now() - dumpStarted) }),
@@ -140,12 +147,16 @@ export async function dumpFull(
           log.line(`pg_dump: ${line.replace(/^pg_dump: /, "")}`);
           const m = VERBOSE_TABLE.exec(line);
           if (m?.[1]) {
+            const now = performance.now();
+            tableDone(now);
+            current = { table: m[1], since: now };
             tablesDone += 1;
             emit({ type: "tables", done: tablesDone, total: progress.tablesTotal, table: m[1] });
           }
         },
       },
     );
+    tableDone(performance.now());
     await failed(ctx, result, abort);
   } finally {
     clearInterval(poll);

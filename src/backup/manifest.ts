@@ -34,6 +34,23 @@ const counts = z.object({
   sequences: z.number(),
 });
 
+const candidate = z.object({ spec: z.string(), bytes: z.number(), ms: z.number() });
+
+/** Why `compression` is what it is (absent in manifests before it was chosen per database). */
+const compressionChoice = z.object({
+  chosenBy: z.enum(["sample", "setting", "default"]),
+  why: z.string(),
+  sample: z
+    .object({
+      rawBytes: z.number(),
+      tables: z.number(),
+      readMs: z.number(),
+      ms: z.number(),
+      candidates: z.array(candidate),
+    })
+    .optional(),
+});
+
 const fileEntry = z.object({ name: z.string(), bytes: z.number(), sha256: z.string() });
 export type FileEntry = z.infer<typeof fileEntry>;
 
@@ -56,6 +73,7 @@ export const manifestSchema = z.object({
   server: z.object({ version: z.string(), versionNum: z.number(), major: z.number() }),
   client: z.object({ pgDump: z.string(), version: z.string(), major: z.number() }),
   compression: z.string(),
+  compressionChoice: compressionChoice.optional(),
   lockWaitTimeoutSeconds: z.number(),
   snapshot: z.boolean(),
   files: z.array(fileEntry),

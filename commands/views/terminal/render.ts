@@ -61,6 +61,7 @@ export function renderBackup(r: BackupResult, s: Style): string {
         "  server",
         `${shortVersion(r.serverVersion)}, dumped with pg_dump ${r.pgDumpVersion}, ${r.compression}`,
       ],
+      ...(r.compressionWhy ? [["  compressed", `${r.compression} (${r.compressionWhy})`]] : []),
       [
         "  size",
         `db_full.dump ${formatBytes(dump?.bytes ?? 0)}, schema.sql ${formatBytes(schema?.bytes ?? 0)}, total ${formatBytes(r.totalBytes)} (database ${formatBytes(r.databaseBytes)})`,

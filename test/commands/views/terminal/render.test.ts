@@ -56,6 +56,19 @@ describe("renderBackup (plain)", () => {
     expect(text).not.toContain("x86_64-pc-linux-gnu");
   });
 
+  it("says how the compression was chosen when the manifest records it, and nothing when it doesn't", () => {
+    expect(text).not.toContain("compressed");
+    const chosen = manifest({
+      compressionChoice: {
+        chosenBy: "sample",
+        why: "sample of 0.5 MB from 3 tables: gzip:1 1.02x gzip:6's size, 1.31x faster",
+      },
+    });
+    expect(renderBackup(result(chosen), PLAIN)).toContain(
+      "compressed  gzip:1 (sample of 0.5 MB from 3 tables: gzip:1 1.02x gzip:6's size, 1.31x faster)\n",
+    );
+  });
+
   it("gives sizes in readable units", () => {
     expect(text).toMatch(
       /size +db_full\.dump 150 MB, schema\.sql 47\.1 KB, total 150 MB \(database 200 MB\)/,
