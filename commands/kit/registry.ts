@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AnyVerb, OptionSpec } from "./verb.js";
@@ -60,25 +60,27 @@ export function buildRegistry(verbs: AnyVerb[]): Registry {
   };
 }
 
+/** commands/<name>, imported and checked; undefined when there is no such file. */
+export async function importVerb(name: string): Promise<AnyVerb | undefined> {
+  const file = `${name}${EXT}`;
+  const full = path.join(COMMANDS_DIR, file);
+  if (!existsSync(full)) return undefined;
+  const module = (await import(pathToFileURL(full).href)) as { verb?: unknown };
+  if (!isVerb(module.verb, name))
+    throw new Error(`commands/${file} must export a verb named "${name}" (see commands/kit/verb.ts)`);
+  return module.verb;
+}
+
 let loaded: Promise<Registry> | undefined;
 
 /** The verbs in commands/, loaded once. Each is light: its engine loads when it runs. */
 export function loadVerbs(): Promise<Registry> {
   loaded ??= (async () => {
-    const files = readdirSync(COMMANDS_DIR)
+    const names = readdirSync(COMMANDS_DIR)
       .filter((f) => f.endsWith(EXT) && !f.endsWith(`.d${EXT}`))
-      .sort();
-    const verbs = await Promise.all(
-      files.map(async (file) => {
-        const name = path.basename(file, EXT);
-        const module = (await import(pathToFileURL(path.join(COMMANDS_DIR, file)).href)) as {
-          verb?: unknown;
-        };
-        if (!isVerb(module.verb, name))
-          throw new Error(`commands/${file} must export a verb named "${name}" (see commands/kit/verb.ts)`);
-        return module.verb;
-      }),
-    );
+      .sort()
+      .map((f) => path.basename(f, EXT));
+    const verbs = await Promise.all(names.map(async (name) => (await importVerb(name)) as AnyVerb));
     return buildRegistry(verbs);
   })();
   return loaded;

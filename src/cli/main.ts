@@ -1,6 +1,7 @@
 import { ZodError } from "zod/v3";
 import { runAudited } from "../../commands/kit/audited-run.js";
 import type { CommandContext } from "../../commands/kit/context.js";
+import { loadNamedVerb } from "../../commands/kit/named-verb.js";
 import { loadVerbs } from "../../commands/kit/registry.js";
 import { usageFromZod } from "../../commands/kit/words.js";
 import { COLOR, PLAIN, renderError, type Style } from "../../commands/views/terminal/render.js";
@@ -101,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   const { config, configError } = tryLoadConfig();
-  const registry = await loadVerbs();
+  const registry = (await loadNamedVerb(argv)) ?? (await loadVerbs());
   let parsed: ParsedCli;
   try {
     parsed = parseArgv(argv, config?.environments.keys() ?? [], registry);
