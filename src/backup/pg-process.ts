@@ -1,5 +1,4 @@
 import path from "node:path";
-import { execa } from "execa";
 import type { StateStore } from "../state/store.js";
 import { tiedToUs } from "./child-lifetime.js";
 import type { ChildFailure } from "./dump-errors.js";
@@ -36,6 +35,8 @@ export async function runPgProcess(
   const spawn = options.owner
     ? tiedToUs(options.owner, binary, args)
     : { file: binary, args, env: {} as Record<string, string> };
+  // Loaded on first use (~0.1 s of modules): by then findPgTools has loaded it beside other work.
+  const { execa } = await import("execa");
   const child = execa(spawn.file, spawn.args, {
     env: { ...options.env, ...spawn.env, LC_MESSAGES: "C", PATH: process.env.PATH ?? "/usr/bin:/bin" },
     extendEnv: false,

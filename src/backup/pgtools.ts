@@ -1,6 +1,5 @@
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
 import { DbBackupError } from "../errors.js";
 
 export interface PgTools {
@@ -53,6 +52,8 @@ async function probe(dir: string): Promise<Candidate | undefined> {
   if (versionCache.has(dir)) return versionCache.get(dir);
   let found: Candidate | undefined;
   try {
+    // Loaded on first use: a restore's start-up then loads it beside the target's inspection.
+    const { execa } = await import("execa");
     const { stdout } = await execa(path.join(dir, "pg_dump"), ["--version"], { timeout: 10_000 });
     const parsed = parseClientVersion(stdout);
     if (parsed) found = { dir, ...parsed };
@@ -72,9 +73,12 @@ export async function findPgTools(
   serverVersion: string,
   pgBinDir?: string,
 ): Promise<PgTools> {
-  const candidates = (await Promise.all(candidateDirs(serverMajor, pgBinDir).map(probe))).filter(
-    (c): c is Candidate => c !== undefined,
-  );
+  const dirs = candidateDirs(serverMajor, pgBinDir);
+  // The first dir is the likeliest match (PG_BIN_DIR, then the server's major): when it is one, the
+  // rest (Debian's pg_wrapper is a Perl script, ~0.1 s a run) need no probe.
+  const first = dirs[0] === undefined ? undefined : await probe(dirs[0]);
+  const rest = first?.major === serverMajor ? [] : await Promise.all(dirs.slice(1).map(probe));
+  const candidates = [first, ...rest].filter((c): c is Candidate => c !== undefined);
   const tools = (c: Candidate, warnings: string[]): PgTools => ({
     pgDump: path.join(c.dir, "pg_dump"),
     pgRestore: path.join(c.dir, "pg_restore"),

@@ -3,7 +3,6 @@ import { createReadStream } from "node:fs";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { execa } from "execa";
 import type { StateStore } from "../state/store.js";
 import type { CatalogCounts } from "./catalog-snapshot.js";
 import type { Check, FileEntry, StageResult } from "./manifest.js";
@@ -24,6 +23,7 @@ let sha256sumMissing = false;
 async function sha256(file: string): Promise<string> {
   if (!sha256sumMissing) {
     try {
+      const { execa } = await import("execa");
       const { stdout } = await execa("sha256sum", ["--binary", "--", file], { env: { LC_ALL: "C" } });
       const digest = /^([0-9a-f]{64})\s/.exec(stdout)?.[1];
       if (digest) return digest;

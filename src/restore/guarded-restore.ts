@@ -18,9 +18,9 @@ import { runPgRestore } from "./pg-restore.js";
 import { compareWithBackup, createRoles } from "./restore-compare.js";
 import type { RestoreError } from "./restore-errors.js";
 import { planRestore, type RestorePlan } from "./restore-plan.js";
-import { readVerifiedManifest } from "./restore-test.js";
 import { inspectTarget } from "./target-inventory.js";
 import { type ArchiveOverlap, archiveOverlap, withUseList } from "./use-list.js";
+import { readVerifiedManifest } from "./verified-manifest.js";
 
 export interface RestoreRequest {
   config: Config;

@@ -1,11 +1,10 @@
 import { annotateBackup } from "../backup/annotate-backup.js";
 import { locateBackup, recordableId } from "../backup/locate.js";
-import { type Manifest, readManifest, type StageResult } from "../backup/manifest.js";
+import type { Manifest, StageResult } from "../backup/manifest.js";
 import { findPgTools } from "../backup/pgtools.js";
 import { markInUse } from "../backup/restore-lock.js";
 import { DUMP_FILE, verifyDumped } from "../backup/verify.js";
 import type { Config } from "../config.js";
-import { DbBackupError } from "../errors.js";
 import type { RestoreTestRecord } from "../state/annotations.js";
 import { appendDrill } from "../state/drill-log.js";
 import { stateFor } from "../state/open.js";
@@ -13,6 +12,7 @@ import type { StateStore } from "../state/store.js";
 import type { ComparedKind, Parity, ParityRow } from "./parity.js";
 import { type RestoreStep, restoreAndCompare, type Step } from "./restore-compare.js";
 import { type ScratchServer, startScratchServer } from "./scratch-server.js";
+import { readVerifiedManifest } from "./verified-manifest.js";
 
 export type { RestoreStep } from "./restore-compare.js";
 
@@ -46,24 +46,6 @@ export interface RestoreTestOutcome {
   recorded: boolean;
   /** Only with keepServer: the scratch server, still running. */
   server?: ScratchServer;
-}
-
-/** The backup's manifest, which must be readable and must have passed stage 2. */
-export async function readVerifiedManifest(dir: string): Promise<Manifest> {
-  let manifest: Manifest;
-  try {
-    manifest = await readManifest(dir);
-  } catch (error) {
-    throw new DbBackupError(
-      "bad_manifest",
-      `${dir} has no readable manifest.json: ${error instanceof Error ? error.message : String(error)}`,
-      "Only a complete dbbackup backup can be restore-tested; take a new one.",
-    );
-  }
-  if (manifest.verification.stage === null) {
-    throw new DbBackupError("not_verified", `${manifest.id} never passed stage 2.`, "Take a new backup.");
-  }
-  return manifest;
 }
 
 /** A Step that reports each step's start and finish (with its time) through `emit`. */
