@@ -29,6 +29,30 @@ function missing(
     : { kind, name, expected, actual: "missing", result: "failed" };
 }
 
+type Named = { schema: string; name: string };
+
+/**
+ * Each object the dump recorded against the restored one of the same name: missing (failed, or
+ * expected when an expected restore error explains it), else as `judge` says of the two.
+ */
+function eachRecorded<T extends Named>(
+  kind: ParityRow["kind"],
+  recorded: readonly T[],
+  restored: readonly T[],
+  errors: readonly RestoreError[],
+  shown: (o: T) => string,
+  judge: (want: T, got: T, row: Omit<ParityRow, "result">) => ParityRow,
+): ParityRow[] {
+  const restoredBy = new Map(restored.map((o) => [qualified(o), o]));
+  return recorded.map((want) => {
+    const name = qualified(want);
+    const got = restoredBy.get(name);
+    const expected = shown(want);
+    if (!got) return missing(kind, name, expected, errors, want.name);
+    return judge(want, got, { kind, name, expected, actual: shown(got) });
+  });
+}
+
 /** -1 behind, 0 level, 1 ahead: where `b` stands against `a` in the sequence's direction. */
 function sequenceOrder(a: SequencePosition, b: SequencePosition): number {
   const descending = a.increment.startsWith("-");
@@ -47,38 +71,19 @@ export function sequenceRows(
   kept: ReadonlySet<string>,
   errors: readonly RestoreError[],
 ): ParityRow[] {
-  const restoredBy = new Map(restored.map((s) => [qualified(s), s]));
-  return recorded.map((s): ParityRow => {
-    const name = qualified(s);
-    const got = restoredBy.get(name);
-    const expected = position(s);
-    if (!got) return missing("sequence", name, expected, errors, s.name);
-    const actual = position(got);
-    if (kept.has(name))
-      return {
-        kind: "sequence",
-        name,
-        expected,
-        actual,
-        result: "expected",
-        note: "the project's own, kept with its rows",
-      };
-    const order = sequenceOrder(s, got);
-    if (order === 0) return { kind: "sequence", name, expected, actual, result: "ok" };
+  return eachRecorded("sequence", recorded, restored, errors, position, (want, got, row) => {
+    if (kept.has(row.name))
+      return { ...row, result: "expected", note: "the project's own, kept with its rows" };
+    const order = sequenceOrder(want, got);
+    if (order === 0) return { ...row, result: "ok" };
     if (order > 0)
       return {
-        kind: "sequence",
-        name,
-        expected,
-        actual,
+        ...row,
         result: "expected",
         note: "it moved on while pg_dump ran (sequences are outside the snapshot); ahead is safe",
       };
     return {
-      kind: "sequence",
-      name,
-      expected,
-      actual,
+      ...row,
       result: "failed",
       note: "behind what the dump recorded: the next insert can get an id the table already has",
     };
@@ -129,40 +134,19 @@ export function materializedViewRows(
   restored: readonly MaterializedViewInfo[],
   errors: readonly RestoreError[],
 ): ParityRow[] {
-  const restoredBy = new Map(restored.map((m) => [qualified(m), m]));
-  return recorded.map((m): ParityRow => {
-    const name = qualified(m);
-    const got = restoredBy.get(name);
-    const expected = content(m);
-    if (!got) return missing("materialized view", name, expected, errors, m.name);
-    const actual = content(got);
-    if (m.populated !== got.populated)
+  return eachRecorded("materialized view", recorded, restored, errors, content, (want, got, row) => {
+    if (want.populated !== got.populated)
       return {
-        kind: "materialized view",
-        name,
-        expected,
-        actual,
+        ...row,
         result: "failed",
         note: got.populated
           ? "populated here though it wasn't at dump time"
           : "reading it fails until someone runs REFRESH MATERIALIZED VIEW",
       };
-    if (!m.populated || (m.exact && m.rows === got.rows))
-      return { kind: "materialized view", name, expected, actual, result: "ok" };
-    if (!m.exact)
-      return {
-        kind: "materialized view",
-        name,
-        expected,
-        actual,
-        result: "ok",
-        note: "dump-time figure was an estimate",
-      };
+    if (!want.populated || (want.exact && want.rows === got.rows)) return { ...row, result: "ok" };
+    if (!want.exact) return { ...row, result: "ok", note: "dump-time figure was an estimate" };
     return {
-      kind: "materialized view",
-      name,
-      expected,
-      actual,
+      ...row,
       result: "expected",
       note: "the restore rebuilt it from the restored tables; the source's copy was refreshed before they last changed",
     };

@@ -41,6 +41,10 @@ async function lockHolder(command: string, args: string[]) {
   return { process: holder };
 }
 
+/** A prod backup request by UREQ, open ten minutes (or `ttlMs`). */
+const prodRequest = (store: ApprovalStore, label: string, now = new Date(), ttlMs = 600_000) =>
+  store.create({ env: "prod", label, reason: null, requestedBy: "UREQ", ttlMs, now });
+
 const increments = (url: string, count: number, tag: string) =>
   inAnotherProcess(
     url,
@@ -106,14 +110,7 @@ describe("state in Postgres: documents, logs, claims", () => {
     const url = await freshStateUrl();
     const store = new ApprovalStore(storeOf(url));
     const now = new Date();
-    const a = await store.create({
-      env: "prod",
-      label: "x",
-      reason: null,
-      requestedBy: "UREQ",
-      ttlMs: 600_000,
-      now,
-    });
+    const a = await prodRequest(store, "x", now);
     const approvals = distModule("state/approvals");
     const clicks = (from: number) =>
       inAnotherProcess(
@@ -148,22 +145,8 @@ describe("state in Postgres: documents, logs, claims", () => {
     const store = new ApprovalStore(storeOf(url));
     const now = new Date();
     const rules = { approvers: new Set(["UAPP1", "UAPP2"]), minApprovers: 2 };
-    const a = await store.create({
-      env: "prod",
-      label: "x",
-      reason: null,
-      requestedBy: "UREQ",
-      ttlMs: 600_000,
-      now,
-    });
-    const stale = await store.create({
-      env: "prod",
-      label: "y",
-      reason: null,
-      requestedBy: "UREQ",
-      ttlMs: 1,
-      now,
-    });
+    const a = await prodRequest(store, "x", now);
+    const stale = await prodRequest(store, "y", now, 1);
     const rows = await sql<{ id: string; status: string; version: number }>(
       url,
       "select id, status, version from dbbackup_approvals order by requested_at, id",
@@ -194,13 +177,7 @@ describe("state in Postgres: documents, logs, claims", () => {
   it("approvals a state database kept in one document before move to rows when it is migrated", async () => {
     const url = await freshStateUrl();
     const store = new ApprovalStore(storeOf(url));
-    const a = await store.create({
-      env: "prod",
-      label: "kept",
-      reason: null,
-      requestedBy: "UREQ",
-      ttlMs: 600_000,
-    });
+    const a = await prodRequest(store, "kept");
     // The database as dbbackup left it before approvals had a table: schema version 3, one document.
     await sql(
       url,
