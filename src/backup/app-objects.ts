@@ -1,5 +1,12 @@
 import { z } from "zod/v3";
-import { NOT_EXTENSION_MEMBER, rowsToCount, USER_NAMESPACE } from "./catalog-rules.js";
+import {
+  countExactly,
+  NOT_EXTENSION_MEMBER,
+  quoteIdent,
+  rowsToCount,
+  type ToCount,
+  USER_NAMESPACE,
+} from "./catalog-rules.js";
 
 /**
  * What breaks an app after a restore though every table came back: a sequence behind its table
@@ -41,8 +48,6 @@ export type AppObjects = z.infer<typeof appObjectsSchema>;
 interface Queryable {
   query<R extends object>(text: string): Promise<{ rows: R[] }>;
 }
-
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** [key, value] pairs → values per key, in the order given. */
 function grouped(pairs: [string, string][]): Record<string, string[]> {
@@ -147,25 +152,16 @@ async function readMaterializedViews(
       order by 1, 2`,
   );
   const views: MaterializedViewInfo[] = [];
+  const toCount: ToCount[] = [];
   for (const m of rows) {
     const sized = rowsToCount(Number(m.reltuples), Number(m.bytes));
     // Counting an unpopulated one is an error; a big one is left at the planner's figure.
-    if (!m.populated || sized.atMost > exactCountMaxRows) {
-      const rows = m.populated ? sized.estimate : 0;
-      views.push({ schema: m.schema, name: m.name, populated: m.populated, rows, exact: !m.populated });
-      continue;
-    }
-    const count = await client.query<{ n: string }>(
-      `select count(*) as n from ${quoteIdent(m.schema)}.${quoteIdent(m.name)}`,
-    );
-    views.push({
-      schema: m.schema,
-      name: m.name,
-      populated: true,
-      rows: Number(count.rows[0]?.n),
-      exact: true,
-    });
+    if (m.populated && sized.atMost <= exactCountMaxRows)
+      toCount.push({ at: views.length, schema: m.schema, name: m.name });
+    const rows = m.populated ? sized.estimate : 0;
+    views.push({ schema: m.schema, name: m.name, populated: m.populated, rows, exact: !m.populated });
   }
+  await countExactly(client, views, toCount);
   return views;
 }
 

@@ -1,6 +1,12 @@
 import pg from "pg";
 import { readAppObjects, readSequencePositions } from "./app-objects.js";
-import { NOT_EXTENSION_MEMBER, rowsToCount, USER_NAMESPACE } from "./catalog-rules.js";
+import {
+  countExactly,
+  NOT_EXTENSION_MEMBER,
+  rowsToCount,
+  type ToCount,
+  USER_NAMESPACE,
+} from "./catalog-rules.js";
 import type { CatalogSnapshot, ExtensionInfo, TableInfo, ViewInfo } from "./catalog-snapshot.js";
 
 /**
@@ -16,13 +22,6 @@ export function securityInvokerTrue(view: ViewInfo): boolean {
     const [key, value] = option.split("=");
     return key === "security_invoker" && value !== undefined && TRUE_WORDS.has(value.toLowerCase());
   });
-}
-
-/** Tables counted per query (a UNION ALL of count(*)s). */
-const COUNT_BATCH = 50;
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 export interface ServerVersion {
@@ -104,13 +103,6 @@ async function readTablesAndCounts(client: pg.Client) {
   return { tables: tables.rows, counts: counts.rows[0] ?? {} };
 }
 
-interface ToCount {
-  /** Index into the table infos. */
-  at: number;
-  schema: string;
-  name: string;
-}
-
 /**
  * Every table at its estimate (partitioned parents hold no rows), and which are small enough to
  * count exactly. Pure.
@@ -138,36 +130,6 @@ function planTableCounts(
     });
   }
   return { tableInfos, toCount };
-}
-
-/** Counts the queued tables exactly, writing the counts into `tableInfos`. */
-async function countExactly(client: pg.Client, tableInfos: TableInfo[], toCount: ToCount[]): Promise<void> {
-  // Exact counts in a few round trips, not one per table: over a remote link each costs tens of ms.
-  for (let i = 0; i < toCount.length; i += COUNT_BATCH) {
-    const batch = toCount.slice(i, i + COUNT_BATCH);
-    const r = await client
-      .query<{ i: number; n: string }>(
-        batch
-          .map(
-            (t, j) =>
-              `select ${j} as i, count(*) as n from only ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`,
-          )
-          .join(" union all "),
-      )
-      .catch((error: unknown) => {
-        const names = batch.map((t) => `${t.schema}.${t.name}`);
-        const table =
-          names.length === 1
-            ? names[0]
-            : `one of ${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}`;
-        throw Object.assign(error as object, { table });
-      });
-    for (const row of r.rows) {
-      const t = batch[row.i];
-      const info = t ? tableInfos[t.at] : undefined;
-      if (info) Object.assign(info, { rows: Number(row.n), exact: true });
-    }
-  }
 }
 
 export async function readCatalog(

@@ -165,13 +165,17 @@ export async function openSnapshotSession(
     );
     const row = snap.rows[0];
     const server: ServerVersion = { version: row?.version ?? "", serverVersionNum: Number(row?.num) };
+    /** Reads asked for and not finished (queued or running). */
     let reading = 0;
     let closed: Promise<void> | undefined;
     // One read at a time: pg would interleave two reads' queries, and one of them (the sample) runs
     // in a savepoint whose timeout and rollback must not touch the other's.
     let queue: Promise<unknown> = Promise.resolve();
     const serial = <T>(read: () => Promise<T>): Promise<T> => {
-      const run = queue.then(read, read);
+      reading++;
+      const run = queue.then(read, read).finally(() => {
+        reading--;
+      });
       queue = run.catch(() => {});
       return run;
     };
@@ -190,26 +194,15 @@ export async function openSnapshotSession(
         ),
       readCatalog: () =>
         serial(async () => {
-          reading++;
           try {
             // One connection: its queries run one after the other anyway.
             const catalog = await readCatalog(client, options.exactCountMaxRows, target.database, server);
             return { ...catalog, identity: await readIdentity(client) };
           } catch (error) {
             throw explainQueryError(error, target, options);
-          } finally {
-            reading--;
           }
         }),
-      sampleRows: (limits) =>
-        serial(async () => {
-          reading++;
-          try {
-            return await readRowSample(client, limits);
-          } finally {
-            reading--;
-          }
-        }),
+      sampleRows: (limits) => serial(() => readRowSample(client, limits)),
       close() {
         closed ??= (async () => {
           // A read still waiting (on a migration's lock, say) would hold a queued ROLLBACK, and so

@@ -1,4 +1,4 @@
-import { parseToc } from "./toc.js";
+import { parseToc, useList } from "./toc.js";
 
 /**
  * Stage 2 reads every data block of the archive with pg_restore, which inflates on one core. Split
@@ -20,30 +20,24 @@ export function splitUseLists(
   parts: number,
   weight: (qualifiedName: string) => number,
 ): string[] {
-  const lines = listText.split("\n");
-  const data: { index: number; weight: number }[] = [];
-  lines.forEach((line, index) => {
-    const entry = parseToc(line).entries[0];
-    if (entry?.desc !== SPLIT_DESC) return;
-    const name = entry.namespace ? `${entry.namespace}.${entry.tag}` : entry.tag;
-    data.push({ index, weight: Math.max(0, weight(name)) });
-  });
+  const entries = parseToc(listText).entries;
+  const data = entries
+    .filter((e) => e.desc === SPLIT_DESC)
+    .map((e) => ({
+      id: e.dumpId,
+      weight: Math.max(0, weight(e.namespace ? `${e.namespace}.${e.tag}` : e.tag)),
+    }));
   const count = Math.max(1, Math.min(Math.floor(parts), data.length));
   const owner = new Map<number, number>();
   const load = new Array<number>(count).fill(0);
   // Longest processing time first: each table to the part with the least so far.
-  for (const d of [...data].sort((a, b) => b.weight - a.weight || a.index - b.index)) {
+  for (const d of [...data].sort((a, b) => b.weight - a.weight)) {
     const part = load.indexOf(Math.min(...load));
-    owner.set(d.index, part);
+    owner.set(d.id, part);
     load[part] = (load[part] ?? 0) + d.weight;
   }
-  return Array.from({ length: count }, (_, part) =>
-    lines
-      .map((line, index) => {
-        const entry = /^\d+;/.test(line);
-        const mine = owner.has(index) ? owner.get(index) === part : part === 0;
-        return entry && !mine ? `;${line}` : line;
-      })
-      .join("\n"),
-  );
+  // An entry nobody owns (not table data) is the first part's.
+  const skipped = (part: number) =>
+    new Set(entries.map((e) => e.dumpId).filter((id) => (owner.get(id) ?? 0) !== part));
+  return Array.from({ length: count }, (_, part) => useList(listText, skipped(part)));
 }

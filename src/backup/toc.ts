@@ -102,3 +102,14 @@ export function tocCounts(toc: Toc): TocCounts {
     tableData: count("TABLE DATA"),
   };
 }
+
+/** `pg_restore --list` with the skipped entries commented out: a file for --use-list, order kept. */
+export function useList(listText: string, skip: ReadonlySet<number>): string {
+  return listText
+    .split("\n")
+    .map((line) => {
+      const id = /^(\d+);/.exec(line)?.[1];
+      return id !== undefined && skip.has(Number(id)) ? `;${line}` : line;
+    })
+    .join("\n");
+}

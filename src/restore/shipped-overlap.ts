@@ -105,17 +105,6 @@ export function overlapWith(
   return { kept, keptRows, keptSequences, rowsIntoExisting, skip };
 }
 
-/** `pg_restore --list` with the skipped entries commented out: a file for --use-list, order kept. */
-export function useList(listText: string, skip: ReadonlySet<number>): string {
-  return listText
-    .split("\n")
-    .map((line) => {
-      const id = /^(\d+);/.exec(line)?.[1];
-      return id !== undefined && skip.has(Number(id)) ? `;${line}` : line;
-    })
-    .join("\n");
-}
-
 const some = (items: readonly string[], max = 6) =>
   `${items.slice(0, max).join(", ")}${items.length > max ? ` and ${items.length - max} more` : ""}`;
 

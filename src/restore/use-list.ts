@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { runPgProcess } from "../backup/pg-process.js";
-import { parseToc } from "../backup/toc.js";
+import { parseToc, useList } from "../backup/toc.js";
 import { DbBackupError } from "../errors.js";
 import type { StateStore } from "../state/store.js";
-import { overlapWith, type ShippedOverlap, useList } from "./shipped-overlap.js";
+import { overlapWith, type ShippedOverlap } from "./shipped-overlap.js";
 import { PLATFORM_SCHEMAS, type TargetInventory } from "./target-inventory.js";
 
 export interface ArchiveOverlap extends ShippedOverlap {

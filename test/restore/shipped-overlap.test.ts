@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseToc } from "../../src/backup/toc.js";
-import { overlapWith, useList } from "../../src/restore/shipped-overlap.js";
+import { parseToc, useList } from "../../src/backup/toc.js";
+import { overlapWith } from "../../src/restore/shipped-overlap.js";
 import { PLATFORM_SCHEMAS } from "../../src/restore/target-inventory.js";
 
 /** Real `pg_restore --list` of the Supabase-shaped sample (see test/backup/toc.test.ts). */
