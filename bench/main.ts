@@ -11,7 +11,9 @@
  *                     each, e.g. "default,1,2,3"; unset: no survey
  *   BENCH_ENTROPY_MB  size of the second, high-entropy database (issue 15), default 560
  *   BENCH_ONLY        "entropy": only the high-entropy database's backup rows (a ~5 min check);
- *                     "backups": only the backup rows of both databases (~10 min)
+ *                     "backups": only the backup rows of both databases (~10 min);
+ *                     "workers": only the workers' throughput row (~3 min);
+ *                     "restore": only the restore rows of the first database (~10 min)
  *
  * Off-site copy (bench/offsite.ts): needs `age` and `age-keygen` on PATH; s3rver on 127.0.0.1.
  * Workers (bench/workers.ts): 10 small databases (BENCH_WORKER_ROWS rows each, default 50,000) on the
@@ -32,12 +34,12 @@ import { MB } from "./measure.js";
 import { makeAgeKey, measureOffsite } from "./offsite.js";
 import { measureReplicaAcks } from "./replica-acks.js";
 import { restoreComparison } from "./restore-compare.js";
-import { freshRestoreComparison } from "./restore-fresh.js";
-import { HEADER, renderTable, resultRows } from "./results-table.js";
+import { freshRestoreComparison, freshRestoreRow } from "./restore-fresh.js";
+import { HEADER, renderTable, restoreRow, resultRows } from "./results-table.js";
 import { prepareBenchDatabase, startBenchServer, type Workspace, withWorkspace } from "./setup.js";
 import { measureAcks } from "./slack-ack.js";
 import { compressionSurvey, timedRuns } from "./timed-runs.js";
-import { measureWorkers } from "./workers.js";
+import { measureWorkers, workersRow } from "./workers.js";
 
 function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -55,7 +57,7 @@ interface BenchConfig {
   /** "" skips the second dbbackup run. */
   altCompress: string;
   /** BENCH_ONLY; "" runs everything. */
-  only: "" | "entropy" | "backups";
+  only: "" | "entropy" | "backups" | "workers" | "restore";
 }
 
 function readConfig(): BenchConfig {
@@ -64,8 +66,8 @@ function readConfig(): BenchConfig {
   const rounds = positiveInt("BENCH_REPEAT", 3);
   const altCompress = process.env.BENCH_ALT_COMPRESS ?? "gzip:1";
   const only = process.env.BENCH_ONLY ?? "";
-  if (only !== "" && only !== "entropy" && only !== "backups")
-    throw new Error(`BENCH_ONLY must be "entropy", "backups" or unset, not ${only}`);
+  if (only !== "" && only !== "entropy" && only !== "backups" && only !== "workers" && only !== "restore")
+    throw new Error(`BENCH_ONLY must be "entropy", "backups", "workers", "restore" or unset, not ${only}`);
   return { targetBytes, entropyBytes, rounds, altCompress, only };
 }
 
@@ -84,6 +86,27 @@ async function runBackupsOnly(config: BenchConfig, workspace: Workspace): Promis
   rows.push(...backupRows(await entropyDataset(server, entropyBytes, rounds, workspace.fresh)));
   const table = renderTable(rows, databaseBytes, rounds);
   if (table !== undefined) process.stdout.write(table);
+}
+
+/** BENCH_ONLY=workers: the workers' row alone. */
+async function runWorkersOnly(workspace: Workspace): Promise<void> {
+  const server = await startBenchServer(workspace);
+  const workers = await measureWorkers(server, workspace.fresh(), log);
+  process.stdout.write(`${renderTable([HEADER, workersRow(workers)], 0, 1) ?? ""}`);
+}
+
+/** BENCH_ONLY=restore: one dbbackup backup of the first database, then both restore rows. */
+async function runRestoreOnly(config: BenchConfig, workspace: Workspace): Promise<void> {
+  const server = await startBenchServer(workspace);
+  const url = server.url("bench");
+  const db = await prepareBenchDatabase(url, config.targetBytes);
+  const timed = await timedRuns(url, { rounds: 1, altCompress: "", raw: true }, workspace.fresh);
+  const { keptBackup } = timed;
+  if (!keptBackup) throw new Error("the bench backup failed: nothing to restore");
+  const restore = await restoreComparison(keptBackup, workspace.fresh());
+  const freshRestore = await freshRestoreComparison(server, keptBackup, config.rounds, workspace.fresh());
+  const rows = [HEADER, restoreRow(restore), freshRestoreRow(freshRestore)];
+  process.stdout.write(renderTable(rows, db.databaseBytes, config.rounds) ?? "");
 }
 
 /** Every figure, in order, then the table on stdout. */
@@ -137,7 +160,13 @@ async function runBench(config: BenchConfig, workspace: Workspace): Promise<void
 async function main(): Promise<void> {
   const config = readConfig();
   await withWorkspace((workspace) =>
-    config.only ? runBackupsOnly(config, workspace) : runBench(config, workspace),
+    config.only === "workers"
+      ? runWorkersOnly(workspace)
+      : config.only === "restore"
+        ? runRestoreOnly(config, workspace)
+        : config.only
+          ? runBackupsOnly(config, workspace)
+          : runBench(config, workspace),
   );
 }
 

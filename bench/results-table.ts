@@ -30,7 +30,7 @@ export interface Figures {
   replicaAcks: ReplicaAcks | undefined;
 }
 
-function restoreRow({ restore }: Figures): string[] {
+export function restoreRow(restore: RestoreComparison | undefined): string[] {
   return [
     `restore-test (stage 3${restore?.ok === false ? ", FAILED" : ""}) vs server start + raw pg_restore -j2`,
     seconds(restore?.dbbackupMs),
@@ -100,7 +100,7 @@ export function resultRows(figures: Figures): string[][] {
     HEADER,
     ...backupRows({ prefix: "", timed, altCompress }),
     ...(entropy ? backupRows(entropy) : []),
-    restoreRow(figures),
+    restoreRow(figures.restore),
     freshRestoreRow(figures.freshRestore),
     ...botRows(figures),
     cliRssRow(figures),

@@ -97,7 +97,7 @@ async function drain(
   const dirs = Array.from({ length: workers }, (_, i) => path.join(work, `${round}-worker-${i}`));
   for (const dir of dirs) {
     await mkdir(dir, { recursive: true });
-    const lines = Object.entries({ ...envs, DBBACKUP_STATE_URL: stateUrl }).map(([k, v]) => `${k}=${v}`);
+    const lines = Object.entries({ ...envs, DBBACKUP_STATE_URL: stateUrl, ...(process.env.BENCH_X_COMPRESS ? { DBBACKUP_COMPRESS: process.env.BENCH_X_COMPRESS } : {}) }).map(([k, v]) => `${k}=${v}`);
     await writeFile(path.join(dir, ".env"), `${lines.join("\n")}\n`);
   }
   const children = await Promise.all(dirs.map((dir) => startWorker(dir)));
@@ -109,6 +109,7 @@ async function drain(
       env: key.slice("DATABASE_URL_".length).toLowerCase(),
     }));
     const before = cpuTicks();
+    const perf = process.env.BENCH_PERF ? spawn("perf", ["record", "-a", "-F", "999", "-o", `/tmp/perf-${round}.data`], { stdio: "ignore" }) : undefined;
     for (const { id, env } of ids)
       await queue.enqueue({
         id,
@@ -131,6 +132,17 @@ async function drain(
          from dbbackup_queue`,
     );
     const after = cpuTicks();
+    if (process.env.BENCH_WORKER_TIMELINE) await import("node:fs/promises").then((fs) => fs.cp(work, `/tmp/worker-logs-${round}`, { recursive: true, filter: (src) => !src.endsWith(".dump") }));
+    if (perf) { perf.kill("SIGINT"); await new Promise((r) => perf.once("exit", r)); }
+    if (process.env.BENCH_WORKER_TIMELINE) {
+      const timeline = await store.sql<{ id: string; worker: string; wait: number; run: number }>(
+        `select id, worker, extract(epoch from started_at - min(created_at) over ()) * 1000 as wait,
+                extract(epoch from finished_at - started_at) * 1000 as run
+           from dbbackup_queue order by started_at`,
+      );
+      for (const r of timeline.rows)
+        process.stderr.write(`  ${r.id} ${r.worker.slice(0, 8)} start ${Number(r.wait).toFixed(0)} ms, ran ${Number(r.run).toFixed(0)} ms\n`);
+    }
     const cores =
       ((after.busy - before.busy) / Math.max(1, after.total - before.total)) * os.availableParallelism();
     const row = span.rows[0];

@@ -7,12 +7,12 @@ import { EXTENSIONS_FILE, VERSION_FILE, VIEWS_FILE, writeCompanions } from "./co
 import { compressionArgs } from "./compression.js";
 import { type CompressionChoice, chooseCompression, type Measured } from "./compression-choice.js";
 import { sampleCompression } from "./compression-sample.js";
-import { type ChildConnection, childConnection } from "./connection.js";
+import { childConnection } from "./connection.js";
 import {
   type DumpProgress,
   dumpFull,
-  dumpSchema,
   refuseUnreadable,
+  schemaFromArchive,
   timed,
   type WorkContext,
 } from "./dump-steps.js";
@@ -22,6 +22,7 @@ import { tocCounts } from "./toc.js";
 import {
   DUMP_FILE,
   inOrder,
+  listArchive,
   SCHEMA_FILE,
   type Stage1Result,
   type Stage2Result,
@@ -115,7 +116,7 @@ async function dumpAndVerify(run: Run): Promise<Manifest> {
   const [stage1, stage2, catalog] = await timed(
     ctx,
     "verify",
-    () => verifyInSnapshot(run, tools, conn, progress.tableMs),
+    () => verifyInSnapshot(run, tools, progress.tableMs),
     durations,
   );
   const stages = reportStages(ctx, stage1, stage2);
@@ -156,13 +157,12 @@ async function toolsFor({ ctx, session, warnings }: Run): Promise<PgTools> {
 }
 
 /**
- * After the dump, all at once in the same snapshot: read the catalog, dump the schema, write the
- * companions, and run stages 1 and 2. The first to fail stops the others.
+ * After the dump, all at once: read the catalog in the dump's snapshot, write schema.sql from the
+ * archive and the companions, and run stages 1 and 2. The first to fail stops the others.
  */
 async function verifyInSnapshot(
   { ctx, session, abort, durations }: Run,
   tools: PgTools,
-  conn: ChildConnection,
   tableMs: ReadonlyMap<string, number>,
 ): Promise<readonly [Stage1Result, Stage2Result, CatalogSnapshot]> {
   const { dir } = ctx;
@@ -172,7 +172,11 @@ async function verifyInSnapshot(
       throw error;
     });
   const catalogRead = guard(timed(ctx, "catalog", () => session.readCatalog(), durations));
-  const schema = guard(timed(ctx, "schema", () => dumpSchema(ctx, tools, conn, session, abort), durations));
+  const tie = { signal: abort.signal, owner: ctx.store };
+  const listed = listArchive(dir, tools.pgRestore, tie);
+  const schema = guard(
+    timed(ctx, "schema", async () => schemaFromArchive(ctx, tools, await listed, abort), durations),
+  );
   const companions = guard(catalogRead.then((c) => writeCompanions(dir, c, tools.version)));
   const readable = guard(
     verifyReadable(
@@ -180,8 +184,8 @@ async function verifyInSnapshot(
       tools.pgRestore,
       catalogRead.then((c) => c.counts),
       {
-        signal: abort.signal,
-        owner: ctx.store,
+        ...tie,
+        listed,
         // One reader per core, the tables shared out by the time pg_dump spent on each.
         parts: os.availableParallelism(),
         weight: (table) => tableMs.get(table) ?? 0,

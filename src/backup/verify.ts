@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { StateStore } from "../state/store.js";
@@ -15,12 +15,19 @@ export const SCHEMA_FILE = "schema.sql";
 
 let sha256sumMissing = false;
 
+/** Up to this size a file is hashed here at once (a few ms): a child costs more than the hashing. */
+const HASH_HERE_BYTES = 4 * 1024 * 1024;
+
 /**
  * coreutils' sha256sum in a child: the dump's bytes stay out of this process and hashing a
  * gigabyte doesn't stall the event loop (the Slack bot must keep acking meanwhile). Node's own
- * hash, 1 MiB at a time, only where sha256sum is missing.
+ * hash, 1 MiB at a time, where sha256sum is missing; small files in one go.
  */
-async function sha256(file: string): Promise<string> {
+async function sha256(file: string, bytes: number): Promise<string> {
+  if (bytes <= HASH_HERE_BYTES)
+    return createHash("sha256")
+      .update(await readFile(file))
+      .digest("hex");
   if (!sha256sumMissing) {
     try {
       const { execa } = await import("execa");
@@ -86,7 +93,7 @@ export async function verifyDumped(
         return { name, ok: false, detail: "missing" };
       }
       if (bytes === 0) return { name, ok: false, detail: "empty (0 bytes)" };
-      const digest = await sha256(file);
+      const digest = await sha256(file, bytes);
       files.push({ name, bytes, sha256: digest });
       const before = recorded?.find((f) => f.name === name);
       if (before && before.sha256 !== digest) {
@@ -112,6 +119,8 @@ const COMPARED: (keyof CatalogCounts)[] = ["tables", "views", "materializedViews
 
 export interface ReadOptions {
   signal?: AbortSignal | undefined;
+  /** `pg_restore --list` of the archive, already running (the backup shares it); run here otherwise. */
+  listed?: Promise<ArchiveList>;
   owner?: StateStore | undefined;
   /** pg_restore processes reading the data at once (its inflating is single-threaded); default 1. */
   parts?: number;
@@ -120,6 +129,23 @@ export interface ReadOptions {
 }
 
 const PG_ENV = { PGSERVICEFILE: "/dev/null" };
+
+export type ArchiveList = { ok: true; stdout: string } | { ok: false; stderr: string };
+
+/** `pg_restore --list` of the archive in `dir` (~0.01 s): its TOC, as text. */
+export async function listArchive(
+  dir: string,
+  pgRestore: string,
+  options: Pick<ReadOptions, "signal" | "owner"> = {},
+): Promise<ArchiveList> {
+  const listed = await runPgProcess(pgRestore, ["--list", path.join(dir, DUMP_FILE)], {
+    env: PG_ENV,
+    captureStdout: true,
+    signal: options.signal,
+    ...(options.owner ? { owner: options.owner } : {}),
+  });
+  return listed.ok ? { ok: true, stdout: listed.stdout } : { ok: false, stderr: listed.stderr };
+}
 
 /**
  * `pg_restore -f /dev/null` over the whole archive: every data block read and inflated. In `parts`
@@ -168,13 +194,8 @@ export async function verifyReadable(
   const liveCounts = Promise.resolve(live);
   liveCounts.catch(() => {}); // awaited below; a failure meanwhile must not count as unhandled
   const dump = path.join(dir, DUMP_FILE);
-  const tie = { signal: options.signal, ...(options.owner ? { owner: options.owner } : {}) };
-  // The list first (~0.1 s): it says which tables there are to share out among the readers.
-  const listed = await runPgProcess(pgRestore, ["--list", dump], {
-    env: PG_ENV,
-    captureStdout: true,
-    ...tie,
-  });
+  // The list first: it says which tables there are to share out among the readers.
+  const listed = await (options.listed ?? listArchive(dir, pgRestore, options));
   const readAll = await readEveryBlock(dump, pgRestore, listed.ok ? listed.stdout : undefined, options);
   const checks: Check[] = [];
   let toc: Toc | undefined;

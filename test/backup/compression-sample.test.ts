@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSnapshotSession } from "../../src/backup/catalog-snapshot.js";
 import { chooseCompression } from "../../src/backup/compression-choice.js";
-import { sampleCompression } from "../../src/backup/compression-sample.js";
+import { SMALL_DATA_BYTES, sampleCompression } from "../../src/backup/compression-sample.js";
 import { readManifest } from "../../src/backup/manifest.js";
 import { runBackup } from "../../src/backup/pipeline.js";
 import { parseTarget } from "../../src/backup/target.js";
@@ -10,7 +10,7 @@ import type { ScratchServer } from "../../src/restore/scratch-server.js";
 import { workdir } from "../helpers/cli.js";
 import { createDatabase, sql, startTestServer, withClient } from "../helpers/postgres.js";
 
-/** ~6 MB of what Supabase tables are full of: uuids, hex hashes, base64-ish tokens, jsonb carrying them. */
+/** ~10 MB (more than SMALL_DATA_BYTES) of what Supabase tables are full of: uuids, hex hashes, base64-ish tokens, jsonb carrying them. */
 const HIGH_ENTROPY_SQL = `
   create table public.sessions (
     id uuid primary key, user_id uuid not null, token_hash text not null, refresh text not null,
@@ -20,8 +20,15 @@ const HIGH_ENTROPY_SQL = `
            translate(encode(decode(md5('r' || g) || md5('s' || g), 'hex'), 'base64'), '+/=', '-_'),
            jsonb_build_object('sub', md5('u' || g)::uuid, 'jti', md5('j' || g), 'ip', '10.' || g % 250 || '.1.' || g % 200),
            timestamptz '2024-01-01' + g * interval '37 seconds', (g % 100000) / 100.0
-      from generate_series(1, 25000) g;
+      from generate_series(1, 40000) g;
   analyze public.sessions;`;
+
+async function sizeOfTables(url: string): Promise<number> {
+  return withClient(url, async (client) => {
+    const r = await client.query<{ bytes: string }>("select pg_table_size('public.sessions') as bytes");
+    return Number(r.rows[0]?.bytes);
+  });
+}
 
 describe("the compression a backup chooses for its database (pg_dump 15)", () => {
   let server: ScratchServer;
@@ -54,6 +61,7 @@ describe("the compression a backup chooses for its database (pg_dump 15)", () =>
     expect(manifest.compressionChoice?.why).toMatch(
       new RegExp(`^sample of [0-9.]+ MB from 1 table: ${manifest.compression} 1\\.0[0-9]x gzip:6's size`),
     );
+    expect(await sizeOfTables(entropyUrl)).toBeGreaterThan(SMALL_DATA_BYTES);
     const sample = manifest.compressionChoice?.sample;
     expect(sample?.rawBytes).toBeGreaterThan(256 * 1024);
     expect(sample?.rawBytes).toBeLessThanOrEqual(512 * 1024);
@@ -68,12 +76,12 @@ describe("the compression a backup chooses for its database (pg_dump 15)", () =>
     expect(manifest.durationsMs.sample).toBeUndefined();
   });
 
-  it("too little data to measure: the default, saying so", async () => {
+  it("too little data to be worth a sample: the default, saying so", async () => {
     const manifest = await backup(tinyUrl);
     expect(manifest.compression).toBe("gzip:4");
     expect(manifest.compressionChoice).toMatchObject({ chosenBy: "default" });
     expect(manifest.compressionChoice?.why).toMatch(
-      /^too little data to sample \(0 KB\): the default, gzip:4$/,
+      /^not sampled: 0\.0 MB of tables dump in a moment at any level: the default, gzip:4$/,
     );
   });
 
@@ -112,7 +120,7 @@ describe("the compression a backup chooses for its database (pg_dump 15)", () =>
         await locker.query("rollback");
         // The snapshot's transaction survived the failed sample: the catalog still reads in it.
         const catalog = await session.readCatalog();
-        expect(catalog.tables.find((t) => t.name === "sessions")?.rows).toBe(25_000);
+        expect(catalog.tables.find((t) => t.name === "sessions")?.rows).toBe(40_000);
       } finally {
         await session.close();
       }

@@ -60,7 +60,7 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
     const lock = await holdLock(url, "public.documents");
     const running = startCli(["pre-upgrade"], { cwd: work.dir });
     const seen = await waitFor("pg_dump to start", () => {
-      // The full dump runs first (the schema-only one follows it, built from the same arguments).
+      // The one pg_dump (schema.sql is made from its archive).
       const lines = commandLinesOf("pg_dump").filter((l) => l.includes(String(server.port)));
       return lines.length >= 1 ? lines : undefined;
     });
@@ -167,6 +167,20 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
       exact: true,
     });
     expect(readFileSync(path.join(dir, "schema.sql"), "utf8")).toContain("CREATE POLICY");
+  });
+
+  it("writes schema.sql as pg_dump -s would: the same text, materialized views not refreshed", async () => {
+    // psql's \restrict key is random on every run; everything else must be the same line for line.
+    const unkeyed = (text: string) => text.replace(/^\\(un)?restrict \S+$/gm, "\\$1restrict KEY");
+    const { stdout } = await execa(
+      "pg_dump",
+      ["--schema-only", `--dbname=postgresql://postgres@127.0.0.1:${server.port}/postgres`],
+      { env: { PGPASSWORD: PASSWORD }, stripFinalNewline: false },
+    );
+    const written = readFileSync(path.join(onlyBackup(), "schema.sql"), "utf8");
+    expect(written).toContain("CREATE MATERIALIZED VIEW public.tenant_monthly_activity");
+    expect(written).not.toContain("REFRESH MATERIALIZED VIEW");
+    expect(unkeyed(written)).toBe(unkeyed(stdout));
   });
 
   it("passes the runbook's own quick checks", async () => {
