@@ -45,8 +45,11 @@ export interface SampleFigures {
   candidates: CandidateFigure[];
 }
 
-/** What sampling gave: its figures, or why there are none. */
-export type Measured = { figures: SampleFigures } | { none: string };
+/** What sampling gave: its figures, why there are none, or that the data is too small to sample. */
+export type Measured = { figures: SampleFigures } | { none: string } | { small: string };
+
+/** Data too small to sample gets the fastest level: its dump is at most a few hundred KB bigger. */
+export const SMALL_DATA_SPEC = "gzip:1";
 
 export interface CompressionChoice {
   spec: string;
@@ -122,5 +125,7 @@ export function chooseCompression(
     );
   }
   if ("none" in measured) return defaultChoice(fallback, `${measured.none}: the default, ${fallback}`);
+  if ("small" in measured)
+    return defaultChoice(SMALL_DATA_SPEC, `${measured.small}: the fastest level, ${SMALL_DATA_SPEC}`);
   return chooseFromSample(measured.figures, fallback);
 }

@@ -125,6 +125,16 @@ describe("chooseCompression", () => {
     });
   });
 
+  it("pg_dump 15 and older, data too small to sample: the fastest level; DBBACKUP_COMPRESS still wins", () => {
+    const small = { small: "4.1 MB of tables, too little for a sample to pay" };
+    expect(chooseCompression(small, 15, undefined)).toEqual({
+      spec: "gzip:1",
+      chosenBy: "default",
+      why: "4.1 MB of tables, too little for a sample to pay: the fastest level, gzip:1",
+    });
+    expect(chooseCompression(small, 15, "gzip:6")).toMatchObject({ spec: "gzip:6", chosenBy: "setting" });
+  });
+
   it("pg_dump 16 and newer: zstd, not sampled, saying why", () => {
     expect(chooseCompression(sampled, 17, undefined)).toEqual({
       spec: "zstd",

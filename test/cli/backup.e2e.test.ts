@@ -153,7 +153,9 @@ describe("dbbackup against Postgres 15 with the Supabase-shaped fixture", () => 
     expect(manifest.env).toBe("staging");
     expect(manifest.label).toBe("pre-upgrade");
     expect(manifest.requestedBy).toBe("tester");
+    // The lock held to watch pg_dump also stops the sample: the default, and why.
     expect(manifest.compression).toBe("gzip:4");
+    expect(manifest.compressionChoice?.why).toMatch(/^sample failed .*statement timeout/);
     expect(manifest.verification.stage).toBe("readable");
     expect(manifest.files.map((f) => f.name)).toContain("db_full.dump");
     for (const f of manifest.files) expect(f.sha256).toMatch(/^[0-9a-f]{64}$/);
