@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { isBackupId } from "../../src/backup/ids.js";
 import { newestFiled } from "../../src/backup/shared-catalog.js";
 import { DbBackupError, isDbBackupError } from "../../src/errors.js";
+import { JobEventWriter } from "../../src/state/job-events.js";
 import { stateFor } from "../../src/state/open.js";
 import { type JobFailure, type QueuedJob, workQueueOf } from "../../src/state/work-queue.js";
 import { runAudited } from "./audited-run.js";
@@ -108,11 +109,9 @@ async function runOne(
     });
   }, 1_000);
   watch.unref();
-  // Events go to the state database in order, one insert at a time, for the bot's message.
-  let sending = Promise.resolve();
-  const send = (event: unknown) => {
-    sending = sending.then(() => queue.addEvent(job.id, event)).catch(() => {});
-  };
+  // Events go to the state database in order (those sent during an insert, in the next one).
+  const events = new JobEventWriter(queue, job.id);
+  const send = (event: unknown) => events.send(event);
   try {
     const verb = registry.named(job.verb);
     if (!verb || !QUEUED_VERBS.has(job.verb))
@@ -133,7 +132,7 @@ async function runOne(
     };
     const args = await restoreTestTarget(ctx, job.verb, verb.args.parse(job.args));
     const result = await runAudited(verb, run, args, job.approved_by);
-    await sending;
+    await events.flushed();
     await queue.finish(job.id, worker, result);
     return undefined;
   } catch (error) {
@@ -144,7 +143,7 @@ async function runOne(
           message: error instanceof Error ? error.message : String(error),
           hint: "See the worker's log.",
         };
-    await sending;
+    await events.flushed();
     await queue.fail(job.id, worker, failure).catch(() => {});
     return failure;
   } finally {

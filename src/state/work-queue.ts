@@ -41,6 +41,9 @@ export interface JobToQueue {
 
 export type JobFailure = { code: string; message: string; hint: string };
 
+/** A statement's parameters are at most 65535: a long run of events is written a thousand at a time. */
+const EVENTS_PER_INSERT = 1_000;
+
 const COLUMNS =
   "id, verb, env, args, requested_by, approved_by, status, worker, worker_host, attempts, max_attempts, cancel_requested, result, error";
 
@@ -119,11 +122,15 @@ export class WorkQueue {
     await this.store.sql("update dbbackup_queue set cancel_requested = true where id = $1", [id]);
   }
 
-  async addEvent(id: string, event: unknown): Promise<void> {
-    await this.store.sql("insert into dbbackup_job_events (job_id, event) values ($1, $2)", [
-      id,
-      JSON.stringify(event),
-    ]);
+  /** Events of job `id`, in their order, a thousand an insert: ids are taken row by row as VALUES lists them. */
+  async addEvents(id: string, events: readonly unknown[]): Promise<void> {
+    for (let from = 0; from < events.length; from += EVENTS_PER_INSERT) {
+      const some = events.slice(from, from + EVENTS_PER_INSERT);
+      await this.store.sql(
+        `insert into dbbackup_job_events (job_id, event) values ${some.map((_, i) => `($1, $${i + 2})`).join(", ")}`,
+        [id, ...some.map((event) => JSON.stringify(event))],
+      );
+    }
   }
 
   /** Events of job `id` after event `after`, oldest first, with the id to read on from. */
