@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { isBackupId } from "../../src/backup/ids.js";
 import { newestFiled } from "../../src/backup/shared-catalog.js";
 import { DbBackupError, isDbBackupError } from "../../src/errors.js";
@@ -13,6 +12,7 @@ import type { CommandContext } from "./context.js";
 import { loadVerbs } from "./registry.js";
 import { QUEUED_VERBS } from "./worker-run.js";
 
+/** How often an idle worker looks for work when nothing woke it (the enqueue's notification was missed). */
 const POLL_MS = 500;
 
 export interface WorkerOptions {
@@ -24,6 +24,8 @@ export interface WorkerOptions {
   onNote?: (line: string) => void;
   /** Stop once this many jobs were run (tests and benchmarks; unbounded when absent). */
   maxJobs?: number;
+  /** The idle poll's interval (tests; POLL_MS when absent). */
+  pollMs?: number;
 }
 
 export interface WorkerSummary {
@@ -44,8 +46,12 @@ export async function runWorker(ctx: CommandContext, options: WorkerOptions): Pr
     `worker ${state.instance().id} ready: taking ${options.envs?.join(", ") ?? "every env"}'s jobs from ${state.location}`,
   );
   let taken = 0;
+  // An idle lane sleeps until a job is queued (or the poll interval passes, should that news be lost).
+  const wakeups = queue.wakeups(options.envs);
+  wakeups.start();
   const lane = async () => {
     while (!options.signal.aborted && (options.maxJobs === undefined || taken < options.maxJobs)) {
+      const since = wakeups.seen;
       await queue.recoverFromDeadWorkers().catch(() => []);
       const me = state.instance();
       const job = await queue.claim({ id: me.id, host: me.host }, options.envs).catch((error: unknown) => {
@@ -53,7 +59,7 @@ export async function runWorker(ctx: CommandContext, options: WorkerOptions): Pr
         return undefined;
       });
       if (!job) {
-        await sleep(POLL_MS, undefined, { signal: options.signal }).catch(() => {});
+        await wakeups.wait(options.pollMs ?? POLL_MS, since, options.signal);
         continue;
       }
       taken++;
@@ -64,7 +70,11 @@ export async function runWorker(ctx: CommandContext, options: WorkerOptions): Pr
       options.onNote?.(`${job.id}: ${failure ? `failed: ${failure.message}` : "done"}`);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, lane));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, lane));
+  } finally {
+    await wakeups.close();
+  }
   return summary;
 }
 

@@ -1,6 +1,7 @@
 import { z } from "zod/v3";
 import { DbBackupError } from "../errors.js";
 import { PgStateStore } from "./pg-store.js";
+import { QUEUE_CHANNEL, QueueWakeups, WAKEUPS_APPLICATION } from "./queue-wakeups.js";
 import type { StateStore } from "./store.js";
 
 /**
@@ -61,10 +62,13 @@ export function workQueueOf(store: StateStore): WorkQueue {
 export class WorkQueue {
   constructor(private readonly store: PgStateStore) {}
 
+  /** Queued, and idle workers told at once: the notification goes when the insert commits (one statement). */
   async enqueue(job: JobToQueue): Promise<void> {
     await this.store.sql(
-      `insert into dbbackup_queue (id, verb, env, args, requested_by, approved_by, max_attempts)
-       values ($1, $2, $3, $4, $5, $6, $7)`,
+      `with queued as (
+         insert into dbbackup_queue (id, verb, env, args, requested_by, approved_by, max_attempts)
+         values ($1, $2, $3, $4, $5, $6, $7) returning env)
+       select pg_notify('${QUEUE_CHANNEL}', json_build_object('env', env)::text) from queued`,
       [
         job.id,
         job.verb,
@@ -131,6 +135,11 @@ export class WorkQueue {
         [id, ...some.map((event) => JSON.stringify(event))],
       );
     }
+  }
+
+  /** Wakes this process's idle workers when a job of `envs` (any, when null) is queued; start it, close it. */
+  wakeups(envs: readonly string[] | null): QueueWakeups {
+    return new QueueWakeups(() => this.store.ownClient(WAKEUPS_APPLICATION), envs);
   }
 
   /** Events of job `id` after event `after`, oldest first, with the id to read on from. */
