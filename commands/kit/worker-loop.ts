@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { isBackupId } from "../../src/backup/ids.js";
 import { newestFiled } from "../../src/backup/shared-catalog.js";
 import { DbBackupError, isDbBackupError } from "../../src/errors.js";
+import { JobEventWriter } from "../../src/state/job-events.js";
 import { stateFor } from "../../src/state/open.js";
 import { type JobFailure, type QueuedJob, workQueueOf } from "../../src/state/work-queue.js";
 import { runAudited } from "./audited-run.js";
@@ -12,6 +12,7 @@ import type { CommandContext } from "./context.js";
 import { loadVerbs } from "./registry.js";
 import { QUEUED_VERBS } from "./worker-run.js";
 
+/** How often an idle worker looks for work when nothing woke it (the enqueue's notification was missed). */
 const POLL_MS = 500;
 
 export interface WorkerOptions {
@@ -23,6 +24,8 @@ export interface WorkerOptions {
   onNote?: (line: string) => void;
   /** Stop once this many jobs were run (tests and benchmarks; unbounded when absent). */
   maxJobs?: number;
+  /** The idle poll's interval (tests; POLL_MS when absent). */
+  pollMs?: number;
 }
 
 export interface WorkerSummary {
@@ -43,8 +46,12 @@ export async function runWorker(ctx: CommandContext, options: WorkerOptions): Pr
     `worker ${state.instance().id} ready: taking ${options.envs?.join(", ") ?? "every env"}'s jobs from ${state.location}`,
   );
   let taken = 0;
+  // An idle lane sleeps until a job is queued (or the poll interval passes, should that news be lost).
+  const wakeups = queue.wakeups(options.envs);
+  wakeups.start();
   const lane = async () => {
     while (!options.signal.aborted && (options.maxJobs === undefined || taken < options.maxJobs)) {
+      const since = wakeups.seen;
       await queue.recoverFromDeadWorkers().catch(() => []);
       const me = state.instance();
       const job = await queue.claim({ id: me.id, host: me.host }, options.envs).catch((error: unknown) => {
@@ -52,7 +59,7 @@ export async function runWorker(ctx: CommandContext, options: WorkerOptions): Pr
         return undefined;
       });
       if (!job) {
-        await sleep(POLL_MS, undefined, { signal: options.signal }).catch(() => {});
+        await wakeups.wait(options.pollMs ?? POLL_MS, since, options.signal);
         continue;
       }
       taken++;
@@ -63,7 +70,11 @@ export async function runWorker(ctx: CommandContext, options: WorkerOptions): Pr
       options.onNote?.(`${job.id}: ${failure ? `failed: ${failure.message}` : "done"}`);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, lane));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, lane));
+  } finally {
+    await wakeups.close();
+  }
   return summary;
 }
 
@@ -108,11 +119,9 @@ async function runOne(
     });
   }, 1_000);
   watch.unref();
-  // Events go to the state database in order, one insert at a time, for the bot's message.
-  let sending = Promise.resolve();
-  const send = (event: unknown) => {
-    sending = sending.then(() => queue.addEvent(job.id, event)).catch(() => {});
-  };
+  // Events go to the state database in order (those sent during an insert, in the next one).
+  const events = new JobEventWriter(queue, job.id);
+  const send = (event: unknown) => events.send(event);
   try {
     const verb = registry.named(job.verb);
     if (!verb || !QUEUED_VERBS.has(job.verb))
@@ -133,7 +142,7 @@ async function runOne(
     };
     const args = await restoreTestTarget(ctx, job.verb, verb.args.parse(job.args));
     const result = await runAudited(verb, run, args, job.approved_by);
-    await sending;
+    await events.flushed();
     await queue.finish(job.id, worker, result);
     return undefined;
   } catch (error) {
@@ -144,7 +153,7 @@ async function runOne(
           message: error instanceof Error ? error.message : String(error),
           hint: "See the worker's log.",
         };
-    await sending;
+    await events.flushed();
     await queue.fail(job.id, worker, failure).catch(() => {});
     return failure;
   } finally {

@@ -75,6 +75,13 @@ export class PgStateStore implements StateStore {
     });
   }
 
+  /** A connection outside the pool, unconnected, for one that is held (a LISTEN); its user ends it. */
+  async ownClient(applicationName: string): Promise<pg.Client> {
+    const { default: pgModule } = await import("pg");
+    const options = { connectionString: this.url, connectionTimeoutMillis: 10_000, keepAlive: true };
+    return new pgModule.Client({ ...options, application_name: applicationName });
+  }
+
   instance(): InstanceIdentity {
     return currentInstance();
   }

@@ -1,6 +1,7 @@
 import { z } from "zod/v3";
 import { DbBackupError } from "../errors.js";
 import { PgStateStore } from "./pg-store.js";
+import { QUEUE_CHANNEL, QueueWakeups, WAKEUPS_APPLICATION } from "./queue-wakeups.js";
 import type { StateStore } from "./store.js";
 
 /**
@@ -41,6 +42,9 @@ export interface JobToQueue {
 
 export type JobFailure = { code: string; message: string; hint: string };
 
+/** A statement's parameters are at most 65535: a long run of events is written a thousand at a time. */
+const EVENTS_PER_INSERT = 1_000;
+
 const COLUMNS =
   "id, verb, env, args, requested_by, approved_by, status, worker, worker_host, attempts, max_attempts, cancel_requested, result, error";
 
@@ -58,10 +62,13 @@ export function workQueueOf(store: StateStore): WorkQueue {
 export class WorkQueue {
   constructor(private readonly store: PgStateStore) {}
 
+  /** Queued, and idle workers told at once: the notification goes when the insert commits (one statement). */
   async enqueue(job: JobToQueue): Promise<void> {
     await this.store.sql(
-      `insert into dbbackup_queue (id, verb, env, args, requested_by, approved_by, max_attempts)
-       values ($1, $2, $3, $4, $5, $6, $7)`,
+      `with queued as (
+         insert into dbbackup_queue (id, verb, env, args, requested_by, approved_by, max_attempts)
+         values ($1, $2, $3, $4, $5, $6, $7) returning env)
+       select pg_notify('${QUEUE_CHANNEL}', json_build_object('env', env)::text) from queued`,
       [
         job.id,
         job.verb,
@@ -119,11 +126,20 @@ export class WorkQueue {
     await this.store.sql("update dbbackup_queue set cancel_requested = true where id = $1", [id]);
   }
 
-  async addEvent(id: string, event: unknown): Promise<void> {
-    await this.store.sql("insert into dbbackup_job_events (job_id, event) values ($1, $2)", [
-      id,
-      JSON.stringify(event),
-    ]);
+  /** Events of job `id`, in their order, a thousand an insert: ids are taken row by row as VALUES lists them. */
+  async addEvents(id: string, events: readonly unknown[]): Promise<void> {
+    for (let from = 0; from < events.length; from += EVENTS_PER_INSERT) {
+      const some = events.slice(from, from + EVENTS_PER_INSERT);
+      await this.store.sql(
+        `insert into dbbackup_job_events (job_id, event) values ${some.map((_, i) => `($1, $${i + 2})`).join(", ")}`,
+        [id, ...some.map((event) => JSON.stringify(event))],
+      );
+    }
+  }
+
+  /** Wakes this process's idle workers when a job of `envs` (any, when null) is queued; start it, close it. */
+  wakeups(envs: readonly string[] | null): QueueWakeups {
+    return new QueueWakeups(() => this.store.ownClient(WAKEUPS_APPLICATION), envs);
   }
 
   /** Events of job `id` after event `after`, oldest first, with the id to read on from. */

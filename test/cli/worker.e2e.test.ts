@@ -5,6 +5,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ScratchServer, startScratchServer } from "../../src/restore/scratch-server.js";
 import { PgStateStore } from "../../src/state/pg-store.js";
+import { WAKEUPS_APPLICATION } from "../../src/state/queue-wakeups.js";
 import { WorkQueue } from "../../src/state/work-queue.js";
 import { type BotProcess, killAll, startBotProcess } from "../helpers/bot-process.js";
 import { runCli, startCli, workdir } from "../helpers/cli.js";
@@ -119,6 +120,32 @@ describe("dump workers", () => {
     for (const x of backups) expect(x.host).toBe(os.hostname());
     const table = await runCli(["list"], { cwd: elsewhere.dir });
     expect(table.stdout).toMatch(new RegExp(`_e1_drain .*${os.hostname()}`));
+  });
+
+  it("an idle worker, listening for jobs, stops at SIGTERM at once and closes its listening connection", async () => {
+    const listening = async () =>
+      (
+        await sql<{ pid: number }>(
+          stateUrl,
+          "select pid from pg_stat_activity where application_name = $1 and datname = current_database()",
+          [WAKEUPS_APPLICATION],
+        )
+      ).map((r) => r.pid);
+    const others = new Set(await listening());
+    const { worker } = await startWorker();
+    const [mine] = await waitForAsync("the worker listening", async () => {
+      const pids = (await listening()).filter((pid) => !others.has(pid));
+      return pids.length === 1 ? pids : undefined;
+    });
+    const asked = Date.now();
+    worker.kill("SIGTERM");
+    const ended = await worker;
+    expect(Date.now() - asked).toBeLessThan(10_000);
+    expect(ended.exitCode, String(ended.stderr)).toBe(0);
+    expect(String(ended.stdout)).toContain("worker stopped: 0 job(s) run");
+    await waitForAsync("its connection gone", async () =>
+      (await listening()).includes(mine!) ? undefined : true,
+    );
   });
 
   it("a backup pruned on its host leaves every host's list: the shared catalog says it is gone", async () => {
