@@ -17,7 +17,8 @@
  *
  * Off-site copy (bench/offsite.ts): needs `age` and `age-keygen` on PATH; s3rver on 127.0.0.1.
  * Workers (bench/workers.ts): 10 small databases (BENCH_WORKER_ROWS rows each, default 50,000) on the
- * same server, drained by `dbbackup worker` processes through a state database of their own.
+ * same server, drained by `dbbackup worker` processes through a state database of their own, by 1
+ * and by 2 workers, BENCH_REPEAT rounds each; BENCH_WORKER_TIMELINE=1 prints each drain's jobs.
  *
  * Nothing is cached across runs: the server, the database and every output live in temp dirs that
  * are removed at the end, also on Ctrl-C.
@@ -89,10 +90,10 @@ async function runBackupsOnly(config: BenchConfig, workspace: Workspace): Promis
 }
 
 /** BENCH_ONLY=workers: the workers' row alone. */
-async function runWorkersOnly(workspace: Workspace): Promise<void> {
+async function runWorkersOnly(config: BenchConfig, workspace: Workspace): Promise<void> {
   const server = await startBenchServer(workspace);
-  const workers = await measureWorkers(server, workspace.fresh(), log);
-  process.stdout.write(`${renderTable([HEADER, workersRow(workers)], 0, 1) ?? ""}`);
+  const workers = await measureWorkers(server, workspace.fresh(), config.rounds, log);
+  process.stdout.write(renderTable([HEADER, workersRow(workers)], 0, config.rounds) ?? "");
 }
 
 /** BENCH_ONLY=restore: one dbbackup backup of the first database, then both restore rows. */
@@ -134,7 +135,7 @@ async function runBench(config: BenchConfig, workspace: Workspace): Promise<void
   const template = timed.dbbackup[0]?.manifest;
   const listMs = template ? await dbbackupList(fresh(), template) : undefined;
   const offsite = keptBackup ? await measureOffsite(keptBackup, ageKey, rounds, fresh(), log) : undefined;
-  const workers = await measureWorkers(server, fresh(), log);
+  const workers = await measureWorkers(server, fresh(), rounds, log);
   const replicaAcks = await measureReplicaAcks(server, url);
   log(`replica acks: ${JSON.stringify(replicaAcks)}`);
   // Last, so the first database's figures are taken as before, with its pages alone in memory.
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
   const config = readConfig();
   await withWorkspace((workspace) =>
     config.only === "workers"
-      ? runWorkersOnly(workspace)
+      ? runWorkersOnly(config, workspace)
       : config.only === "restore"
         ? runRestoreOnly(config, workspace)
         : config.only

@@ -1,7 +1,7 @@
 /**
  * Issue 14's throughput figure: 10 queued backups of small databases, drained by one `dbbackup worker`
- * process and then by two, on the bench's server with a state database of their own. The time of a
- * drain is the state database's own: from the first job queued to the last one finished.
+ * process and by two, in rounds, on the bench's server with a state database of their own each. The
+ * time of a drain is the state database's own: from the first job queued to the last one finished.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -13,7 +13,7 @@ import pg from "pg";
 import type { ScratchServer } from "../src/restore/scratch-server.js";
 import { PgStateStore } from "../src/state/pg-store.js";
 import { WorkQueue } from "../src/state/work-queue.js";
-import { ratio, seconds } from "./format.js";
+import { median, ratio, seconds } from "./format.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.resolve(here, "..", "bin", "dbbackup.js");
@@ -84,6 +84,12 @@ async function stop(children: ChildProcess[]): Promise<void> {
   );
 }
 
+interface Drain {
+  ms: number;
+  ok: boolean;
+  cores: number;
+}
+
 /** One drain: `workers` processes, JOBS backups queued at once; ms from the first queued to the last done. */
 async function drain(
   server: ScratchServer,
@@ -91,13 +97,13 @@ async function drain(
   round: string,
   workers: number,
   envs: Record<string, string>,
-): Promise<{ ms: number; ok: boolean; cores: number }> {
+): Promise<Drain> {
   const stateUrl = server.url(`state_${round}`);
   await sql(server.url(), `create database state_${round}`);
   const dirs = Array.from({ length: workers }, (_, i) => path.join(work, `${round}-worker-${i}`));
   for (const dir of dirs) {
     await mkdir(dir, { recursive: true });
-    const lines = Object.entries({ ...envs, DBBACKUP_STATE_URL: stateUrl, ...(process.env.BENCH_X_COMPRESS ? { DBBACKUP_COMPRESS: process.env.BENCH_X_COMPRESS } : {}) }).map(([k, v]) => `${k}=${v}`);
+    const lines = Object.entries({ ...envs, DBBACKUP_STATE_URL: stateUrl }).map(([k, v]) => `${k}=${v}`);
     await writeFile(path.join(dir, ".env"), `${lines.join("\n")}\n`);
   }
   const children = await Promise.all(dirs.map((dir) => startWorker(dir)));
@@ -109,7 +115,6 @@ async function drain(
       env: key.slice("DATABASE_URL_".length).toLowerCase(),
     }));
     const before = cpuTicks();
-    const perf = process.env.BENCH_PERF ? spawn("perf", ["record", "-a", "-F", "999", "-o", `/tmp/perf-${round}.data`], { stdio: "ignore" }) : undefined;
     for (const { id, env } of ids)
       await queue.enqueue({
         id,
@@ -132,8 +137,6 @@ async function drain(
          from dbbackup_queue`,
     );
     const after = cpuTicks();
-    if (process.env.BENCH_WORKER_TIMELINE) await import("node:fs/promises").then((fs) => fs.cp(work, `/tmp/worker-logs-${round}`, { recursive: true, filter: (src) => !src.endsWith(".dump") }));
-    if (perf) { perf.kill("SIGINT"); await new Promise((r) => perf.once("exit", r)); }
     if (process.env.BENCH_WORKER_TIMELINE) {
       const timeline = await store.sql<{ id: string; worker: string; wait: number; run: number }>(
         `select id, worker, extract(epoch from started_at - min(created_at) over ()) * 1000 as wait,
@@ -141,7 +144,9 @@ async function drain(
            from dbbackup_queue order by started_at`,
       );
       for (const r of timeline.rows)
-        process.stderr.write(`  ${r.id} ${r.worker.slice(0, 8)} start ${Number(r.wait).toFixed(0)} ms, ran ${Number(r.run).toFixed(0)} ms\n`);
+        process.stderr.write(
+          `  ${r.id} ${r.worker.slice(0, 8)} start ${Number(r.wait).toFixed(0)} ms, ran ${Number(r.run).toFixed(0)} ms\n`,
+        );
     }
     const cores =
       ((after.busy - before.busy) / Math.max(1, after.total - before.total)) * os.availableParallelism();
@@ -153,9 +158,15 @@ async function drain(
   }
 }
 
+function drainLine(workers: number, d: Drain): string {
+  return `workers: ${workers} worker${workers === 1 ? "" : "s"} drained ${JOBS} backups in ${seconds(d.ms)}, ${d.cores.toFixed(2)} cores busy${d.ok ? "" : " (some FAILED)"}`;
+}
+
+/** `rounds` rounds of a drain by 1 worker and by 2, the order alternating; medians reported. */
 export async function measureWorkers(
   server: ScratchServer,
   work: string,
+  rounds: number,
   log: (line: string) => void,
 ): Promise<WorkerThroughput> {
   const envs: Record<string, string> = {};
@@ -168,15 +179,23 @@ export async function measureWorkers(
     );
     envs[`DATABASE_URL_SMALL${i}`] = server.url(`small_${i}`);
   }
-  const one = await drain(server, work, "one", 1, envs);
-  log(
-    `workers: 1 worker drained ${JOBS} backups in ${seconds(one.ms)}, ${one.cores.toFixed(2)} cores busy${one.ok ? "" : " (some FAILED)"}`,
-  );
-  const two = await drain(server, work, "two", 2, envs);
-  log(
-    `workers: 2 workers drained ${JOBS} backups in ${seconds(two.ms)}, ${two.cores.toFixed(2)} cores busy${two.ok ? "" : " (some FAILED)"}`,
-  );
-  return { oneMs: one.ms, twoMs: two.ms, oneCores: one.cores, twoCores: two.cores, ok: one.ok && two.ok };
+  const one: Drain[] = [];
+  const two: Drain[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const workers of round % 2 === 0 ? [1, 2] : [2, 1]) {
+      const d = await drain(server, work, `r${round}_${workers}`, workers, envs);
+      (workers === 1 ? one : two).push(d);
+      log(drainLine(workers, d));
+    }
+  }
+  const mid = (drains: Drain[], pick: (d: Drain) => number) => median(drains.map(pick)) ?? Number.NaN;
+  return {
+    oneMs: mid(one, (d) => d.ms),
+    twoMs: mid(two, (d) => d.ms),
+    oneCores: mid(one, (d) => d.cores),
+    twoCores: mid(two, (d) => d.cores),
+    ok: [...one, ...two].every((d) => d.ok),
+  };
 }
 
 export function workersRow(w: WorkerThroughput | undefined): string[] {

@@ -34,12 +34,24 @@ export interface WorkerSummary {
   failed: number;
 }
 
+/**
+ * What the queued verbs load when they first run (the pipelines, execa), loaded before the worker
+ * says it is ready: its first job doesn't wait ~0.15 s for modules while others wait on it.
+ */
+async function loadJobCode(): Promise<void> {
+  await Promise.all([
+    import("../../src/backup/pipeline.js"),
+    import("../../src/restore/restore-test.js"),
+    import("execa"),
+  ]);
+}
+
 /** Takes jobs from the state database's queue and runs them, `concurrency` at a time, until stopped. */
 export async function runWorker(ctx: CommandContext, options: WorkerOptions): Promise<WorkerSummary> {
   const state = stateFor(ctx.config);
   const queue = workQueueOf(state);
   state.holdLease("worker");
-  const registry = await loadVerbs();
+  const [registry] = await Promise.all([loadVerbs(), loadJobCode()]);
   const summary: WorkerSummary = { ok: true, ran: 0, failed: 0 };
   await queue.recoverFromDeadWorkers();
   options.onNote?.(
