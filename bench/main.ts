@@ -104,7 +104,7 @@ async function runRestoreOnly(config: BenchConfig, workspace: Workspace): Promis
   const timed = await timedRuns(url, { rounds: 1, altCompress: "", raw: true }, workspace.fresh);
   const { keptBackup } = timed;
   if (!keptBackup) throw new Error("the bench backup failed: nothing to restore");
-  const restore = await restoreComparison(keptBackup, workspace.fresh());
+  const restore = await restoreComparison(keptBackup, config.rounds, workspace.fresh());
   const freshRestore = await freshRestoreComparison(server, keptBackup, config.rounds, workspace.fresh());
   const rows = [HEADER, restoreRow(restore), freshRestoreRow(freshRestore)];
   process.stdout.write(renderTable(rows, db.databaseBytes, config.rounds) ?? "");
@@ -125,7 +125,7 @@ async function runBench(config: BenchConfig, workspace: Workspace): Promise<void
   await compressionSurvey(url, timed.runbook, fresh);
 
   const { keptBackup } = timed;
-  const restore = keptBackup ? await restoreComparison(keptBackup, fresh()) : undefined;
+  const restore = keptBackup ? await restoreComparison(keptBackup, rounds, fresh()) : undefined;
   const freshRestore = keptBackup
     ? await freshRestoreComparison(server, keptBackup, rounds, fresh())
     : undefined;

@@ -4,23 +4,19 @@ import path from "node:path";
 import pg from "pg";
 import { startScratchServer } from "../src/restore/scratch-server.js";
 import { cliPath } from "./dbbackup-cli.js";
-import { log, seconds } from "./format.js";
+import { log, median, seconds } from "./format.js";
 import { measureCommand } from "./measure.js";
 
 export interface RestoreComparison {
-  /** `dbbackup restore-test <id>`: server start, roles, pg_restore -j<cores>, parity, records. */
+  /** `dbbackup restore-test <id>`: server start, roles, pg_restore -j<cores>, parity, records (median). */
   dbbackupMs: number;
   /** Start a server, create an empty database, raw `pg_restore -j2` into it. */
   rawMs: number;
   ok: boolean;
 }
 
-/** Stage 3 against the least a person could do by hand to prove the same restore works. */
-export async function restoreComparison(backupsDir: string, scratch: string): Promise<RestoreComparison> {
-  const [id] = (await readdir(backupsDir)).filter((n) => !n.startsWith("."));
-  if (!id) throw new Error(`no backup kept in ${backupsDir}`);
-  const dump = path.join(backupsDir, id, "db_full.dump");
-  await mkdir(scratch, { recursive: true });
+/** Start a server, create an empty database and the dump's roles, raw pg_restore -j2 into it; stop it. */
+async function timeRaw(dump: string): Promise<number> {
   const rawStarted = performance.now();
   const server = await startScratchServer({ major: 15 });
   try {
@@ -44,11 +40,43 @@ export async function restoreComparison(backupsDir: string, scratch: string): Pr
   }
   const rawMs = performance.now() - rawStarted;
   log(`raw server start + pg_restore -j2: ${seconds(rawMs)}`);
+  return rawMs;
+}
+
+async function timeRestoreTest(backupsDir: string, id: string, scratch: string) {
   const run = await measureCommand(process.execPath, [cliPath, "restore-test", id, "--json"], {
     cwd: scratch,
     env: { DBBACKUP_DIR: backupsDir, PATH: process.env.PATH ?? "/usr/bin:/bin" },
   });
   const body = JSON.parse(run.stdout || "{}") as { ok?: boolean; summary?: string };
   log(`dbbackup restore-test: ${seconds(run.ms)}, ${body.summary ?? run.stderr.trim().slice(-300)}`);
-  return { dbbackupMs: run.ms, rawMs, ok: body.ok === true };
+  return { ms: run.ms, ok: body.ok === true };
+}
+
+/** Stage 3 against the least a person could do by hand to prove the same restore works, in rounds. */
+export async function restoreComparison(
+  backupsDir: string,
+  rounds: number,
+  scratch: string,
+): Promise<RestoreComparison> {
+  const [id] = (await readdir(backupsDir)).filter((n) => !n.startsWith("."));
+  if (!id) throw new Error(`no backup kept in ${backupsDir}`);
+  const dump = path.join(backupsDir, id, "db_full.dump");
+  await mkdir(scratch, { recursive: true });
+  const ours: number[] = [];
+  const raw: number[] = [];
+  let ok = true;
+  for (let round = 0; round < rounds; round++) {
+    const runOurs = async () => {
+      const run = await timeRestoreTest(backupsDir, id, scratch);
+      ours.push(run.ms);
+      ok &&= run.ok;
+    };
+    const runRaw = async () => {
+      raw.push(await timeRaw(dump));
+    };
+    // Alternating, so whatever the one before leaves behind (pages to write out) hits both alike.
+    for (const run of round % 2 === 0 ? [runRaw, runOurs] : [runOurs, runRaw]) await run();
+  }
+  return { dbbackupMs: median(ours) ?? Number.NaN, rawMs: median(raw) ?? Number.NaN, ok };
 }

@@ -100,31 +100,34 @@ async function timeRaw(setup: Setup, url: string): Promise<number> {
   return run.ms;
 }
 
-/** One round: two fresh databases, both restores (order by round), both databases dropped after. */
-async function oneRound(setup: Setup, round: number, result: FreshRestore): Promise<void> {
-  const ours = `bench_restore_cli_${round}`;
-  const raw = `bench_restore_raw_${round}`;
-  await admin(setup.server, [`create database ${ours}`, `create database ${raw}`]);
+/**
+ * One restore into a database of its own, created just before and dropped right after: the next
+ * run then doesn't share the machine with autovacuum working through this one's fresh tables, nor
+ * with the writing-out of its pages (a CHECKPOINT first).
+ */
+async function inFreshDatabase<T>(setup: Setup, name: string, run: (url: string) => Promise<T>): Promise<T> {
+  await admin(setup.server, [`create database ${name}`, "checkpoint"]);
   try {
-    const runOurs = async () => {
-      const run = await timeDbbackup(setup, setup.server.url(ours));
+    globalThis.gc?.();
+    return await run(setup.server.url(name));
+  } finally {
+    await admin(setup.server, [`drop database if exists ${name} with (force)`]);
+  }
+}
+
+/** One round: both restores, each into a fresh database (order by round). */
+async function oneRound(setup: Setup, round: number, result: FreshRestore): Promise<void> {
+  const runOurs = () =>
+    inFreshDatabase(setup, `bench_restore_cli_${round}`, async (url) => {
+      const run = await timeDbbackup(setup, url);
       result.dbbackupMs.push(run.ms);
       if (!run.ok) result.ok = false;
-    };
-    const runRaw = async () => {
-      result.rawMs.push(await timeRaw(setup, setup.server.url(raw)));
-    };
-    const order = round % 2 === 0 ? [runOurs, runRaw] : [runRaw, runOurs];
-    for (const run of order) {
-      globalThis.gc?.();
-      await run();
-    }
-  } finally {
-    await admin(setup.server, [
-      `drop database if exists ${ours} with (force)`,
-      `drop database if exists ${raw} with (force)`,
-    ]);
-  }
+    });
+  const runRaw = () =>
+    inFreshDatabase(setup, `bench_restore_raw_${round}`, async (url) => {
+      result.rawMs.push(await timeRaw(setup, url));
+    });
+  for (const run of round % 2 === 0 ? [runOurs, runRaw] : [runRaw, runOurs]) await run();
 }
 
 /** `rounds` rounds of dbbackup restore vs raw pg_restore, each into its own fresh database on `server`. */
