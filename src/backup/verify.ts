@@ -13,33 +13,17 @@ import { parseToc, type Toc, tocCounts } from "./toc.js";
 export const DUMP_FILE = "db_full.dump";
 export const SCHEMA_FILE = "schema.sql";
 
-let sha256sumMissing = false;
-
-/** Up to this size a file is hashed here at once (a few ms): a child costs more than the hashing. */
-const HASH_HERE_BYTES = 4 * 1024 * 1024;
+/** Up to this size a file is read and hashed in one go; bigger ones 1 MiB at a time. */
+const HASH_AT_ONCE_BYTES = 4 * 1024 * 1024;
 
 /**
- * coreutils' sha256sum in a child: the dump's bytes stay out of this process and hashing a
- * gigabyte doesn't stall the event loop (the Slack bot must keep acking meanwhile). Node's own
- * hash, 1 MiB at a time, where sha256sum is missing; small files in one go.
+ * Node's SHA-256 (OpenSSL's, with the CPU's SHA instructions): ~4x coreutils' sha256sum on a
+ * large dump (0.19 s against 0.72 s for 235 MB here), in 1 MiB steps of under a millisecond each,
+ * so the Slack bot keeps answering meanwhile.
  */
 async function sha256(file: string, bytes: number): Promise<string> {
-  if (bytes <= HASH_HERE_BYTES)
-    return createHash("sha256")
-      .update(await readFile(file))
-      .digest("hex");
-  if (!sha256sumMissing) {
-    try {
-      const { execa } = await import("execa");
-      const { stdout } = await execa("sha256sum", ["--binary", "--", file], { env: { LC_ALL: "C" } });
-      const digest = /^([0-9a-f]{64})\s/.exec(stdout)?.[1];
-      if (digest) return digest;
-    } catch (error) {
-      if ((error as { code?: string }).code !== "ENOENT") throw error;
-      sha256sumMissing = true;
-    }
-  }
   const hash = createHash("sha256");
+  if (bytes <= HASH_AT_ONCE_BYTES) return hash.update(await readFile(file)).digest("hex");
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest("hex");
 }
