@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { StateStore } from "../state/store.js";
@@ -24,7 +23,19 @@ const HASH_AT_ONCE_BYTES = 4 * 1024 * 1024;
 async function sha256(file: string, bytes: number): Promise<string> {
   const hash = createHash("sha256");
   if (bytes <= HASH_AT_ONCE_BYTES) return hash.update(await readFile(file)).digest("hex");
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  // One buffer, read into again and again: a stream's fresh chunk per MiB would pile up ~30 MB of
+  // garbage on a big dump before it is collected.
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  const handle = await open(file, "r");
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
   return hash.digest("hex");
 }
 
