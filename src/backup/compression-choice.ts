@@ -49,7 +49,9 @@ export interface SampleFigures {
 export type Measured = { figures: SampleFigures } | { none: string } | { small: string };
 
 /** Data too small to sample gets the fastest level: its dump is at most a few hundred KB bigger. */
-export const SMALL_DATA_SPEC = "gzip:1";
+export function smallDataSpec(clientMajor: number): string {
+  return clientMajor >= 16 ? "zstd:1" : "gzip:1";
+}
 
 export interface CompressionChoice {
   spec: string;
@@ -107,9 +109,14 @@ export function chooseFromSample(figures: SampleFigures, fallback: string): Comp
   };
 }
 
+/** Whether this pg_dump takes `spec`: 16 and newer take any method's levels, 15 and older gzip's. */
+function dumpTakes(spec: string, clientMajor: number): boolean {
+  return clientMajor >= 16 || spec === "none" || spec.startsWith("gzip:");
+}
+
 /**
- * DBBACKUP_COMPRESS when set; else, with pg_dump ≤ 15, what the sample says; else the default,
- * with the reason. pg_dump 16+ keeps zstd: Node 20's zlib can't measure zstd against gzip.
+ * DBBACKUP_COMPRESS when set; else what the sample says (gzip levels for pg_dump ≤ 15, zstd's for
+ * 16 and newer, each against gzip:6's size); else the default, with the reason.
  */
 export function chooseCompression(
   measured: Measured,
@@ -118,14 +125,12 @@ export function chooseCompression(
 ): CompressionChoice {
   if (setting !== undefined) return settingChoice(setting);
   const fallback = defaultCompression(clientMajor);
-  if (clientMajor >= 16) {
-    return defaultChoice(
-      fallback,
-      `pg_dump ${clientMajor}: ${fallback}, not sampled (this Node's zlib has no zstd to measure it with)`,
-    );
-  }
   if ("none" in measured) return defaultChoice(fallback, `${measured.none}: the default, ${fallback}`);
-  if ("small" in measured)
-    return defaultChoice(SMALL_DATA_SPEC, `${measured.small}: the fastest level, ${SMALL_DATA_SPEC}`);
-  return chooseFromSample(measured.figures, fallback);
+  if ("small" in measured) {
+    const fastest = smallDataSpec(clientMajor);
+    return defaultChoice(fastest, `${measured.small}: the fastest level, ${fastest}`);
+  }
+  // A newer server's sample (zstd) with an older pg_dump can't happen: pg_dump refuses newer servers.
+  const usable = measured.figures.candidates.filter((c) => dumpTakes(c.spec, clientMajor));
+  return chooseFromSample({ ...measured.figures, candidates: usable }, fallback);
 }

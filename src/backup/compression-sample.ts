@@ -3,8 +3,6 @@
  * here at the levels pg_dump would use, so the compression fits this database's data rather than
  * one build's guess. Costs ~0.1–0.2 s, beside the search for pg_dump; never fails the backup.
  */
-import { promisify } from "node:util";
-import zlib from "node:zlib";
 import type pg from "pg";
 import { NOT_EXTENSION_MEMBER, USER_NAMESPACE } from "./catalog-rules.js";
 import type { SnapshotSession } from "./catalog-snapshot.js";
@@ -14,6 +12,7 @@ import {
   SAMPLE_ALLOWANCE,
   type SampleFigures,
 } from "./compression-choice.js";
+import { canMeasure, compressSample, type Family } from "./sample-compressors.js";
 
 export interface SampleLimits {
   /** Less than this in all user tables and no sample is read (see SMALL_DATA_BYTES). */
@@ -136,32 +135,41 @@ export async function readRowSample(client: pg.Client, limits: SampleLimits): Pr
   }
 }
 
-const deflate = promisify(zlib.deflate);
 
-/** zlib at `level` over the sample, off the event loop (the bot keeps answering Slack meanwhile). */
-async function measureLevel(text: Buffer, level: number, timings: number): Promise<CandidateFigure> {
+/** `family` at `level` over the sample, off the event loop (the bot keeps answering Slack meanwhile). */
+async function measureLevel(
+  family: Family,
+  text: Buffer,
+  level: number,
+  timings: number,
+): Promise<CandidateFigure> {
   let bytes = 0;
   let ms = Number.POSITIVE_INFINITY;
   for (let i = 0; i < timings; i++) {
     const t0 = performance.now();
-    bytes = (await deflate(text, { level })).length;
+    bytes = (await compressSample(family, text, level)).length;
     ms = Math.min(ms, performance.now() - t0);
   }
-  return { spec: `gzip:${level}`, bytes, ms };
+  return { spec: `${family}:${level}`, bytes, ms };
 }
 
 /**
- * gzip:6 (the size to stay near), no compression, then gzip:1 upwards until a level is within
- * SAMPLE_ALLOWANCE of gzip:6's size: a higher level is slower still, so it is not measured.
+ * gzip:6 (the runbook's size, pg_dump's default on every version, the size to stay near), no
+ * compression, then `family` from level 1 upwards until one is within SAMPLE_ALLOWANCE of gzip:6's
+ * size: a higher level is slower still, so it is not measured. zstd for pg_dump 16 and newer.
  */
-export async function measureSample(sample: RowSample, started: number): Promise<SampleFigures> {
+export async function measureSample(
+  sample: RowSample,
+  started: number,
+  family: Family = "gzip",
+): Promise<SampleFigures> {
   const readMs = Math.round(performance.now() - started);
-  const reference = await measureLevel(sample.text, 6, TIMINGS);
+  const reference = await measureLevel("gzip", sample.text, 6, TIMINGS);
   const candidates: CandidateFigure[] = [reference, { spec: "none", bytes: sample.text.length, ms: 0 }];
   for (let level = 1; level <= 5; level++) {
-    const once = await measureLevel(sample.text, level, 1);
+    const once = await measureLevel(family, sample.text, level, 1);
     const within = once.bytes <= reference.bytes * SAMPLE_ALLOWANCE;
-    const figure = within ? await measureLevel(sample.text, level, TIMINGS - 1) : once;
+    const figure = within ? await measureLevel(family, sample.text, level, TIMINGS - 1) : once;
     candidates.push({ ...figure, ms: Math.min(once.ms, figure.ms) });
     if (within) break;
   }
@@ -176,16 +184,19 @@ export async function measureSample(sample: RowSample, started: number): Promise
 }
 
 /**
- * Reads and measures a sample unless none is needed: DBBACKUP_COMPRESS is set, or the server is 16
- * or newer, so its pg_dump is too and compresses with zstd. Started as soon as the snapshot is
- * open, so it runs while the pg_dump binaries are looked for. Never rejects: a failure is a reason.
+ * Reads and measures a sample unless none is needed or can be: DBBACKUP_COMPRESS is set, or the
+ * server is 16 or newer (so is its pg_dump, whose levels to measure are zstd's) and this Node has
+ * no zstd. Started as soon as the snapshot is open, so it runs while the pg_dump binaries are
+ * looked for. Never rejects: a failure is a reason.
  */
 export async function sampleCompression(
   session: SnapshotSession,
   setting: string | undefined,
 ): Promise<Measured> {
   if (setting !== undefined) return { none: "not sampled: DBBACKUP_COMPRESS is set" };
-  if (session.serverMajor >= 16) return { none: `not sampled: the server is ${session.serverMajor}` };
+  const family: Family = session.serverMajor >= 16 ? "zstd" : "gzip";
+  if (!canMeasure(family))
+    return { none: `not sampled: this Node (${process.version}) has no zstd to measure pg_dump ${session.serverMajor}'s with` };
   const started = performance.now();
   try {
     const sample = await session.sampleRows(SAMPLE_LIMITS);
@@ -196,7 +207,7 @@ export async function sampleCompression(
     if (sample.text.length < MIN_SAMPLE_BYTES) {
       return { none: `too little data to sample (${Math.round(sample.text.length / 1024)} KB)` };
     }
-    return { figures: await measureSample(sample, started) };
+    return { figures: await measureSample(sample, started, family) };
   } catch (error) {
     return { none: `sample failed (${error instanceof Error ? error.message : String(error)})` };
   }

@@ -135,11 +135,37 @@ describe("chooseCompression", () => {
     expect(chooseCompression(small, 15, "gzip:6")).toMatchObject({ spec: "gzip:6", chosenBy: "setting" });
   });
 
-  it("pg_dump 16 and newer: zstd, not sampled, saying why", () => {
-    expect(chooseCompression(sampled, 17, undefined)).toEqual({
+  it("pg_dump 16 and newer: the sample's zstd level within 1.07x of gzip:6's size, as pg_dump 17 spells it", () => {
+    const zstd = figures([
+      { spec: "gzip:6", bytes: 300_000, ms: 40 },
+      { spec: "none", bytes: MB, ms: 0 },
+      { spec: "zstd:1", bytes: 330_000, ms: 6 }, // 1.10x: too big for a sample
+      { spec: "zstd:2", bytes: 318_000, ms: 8 }, // 1.06x: within
+    ]);
+    const choice = chooseCompression({ figures: zstd }, 17, undefined);
+    expect(choice).toMatchObject({ spec: "zstd:2", chosenBy: "sample" });
+    expect(choice.why).toBe("sample of 1.0 MB from 3 tables: zstd:2 1.06x gzip:6's size, 5.00x faster");
+  });
+
+  it("pg_dump 15 and older never get a level they can't take; without zstd in this Node, 16+ keeps zstd and says why", () => {
+    const mixed = figures([
+      { spec: "gzip:6", bytes: 300_000, ms: 40 },
+      { spec: "zstd:1", bytes: 290_000, ms: 5 },
+    ]);
+    expect(chooseCompression({ figures: mixed }, 15, undefined).spec).toBe("gzip:6");
+    expect(
+      chooseCompression(
+        { none: "not sampled: this Node (v20.20.2) has no zstd to measure pg_dump 17's with" },
+        17,
+        undefined,
+      ),
+    ).toEqual({
       spec: "zstd",
       chosenBy: "default",
-      why: "pg_dump 17: zstd, not sampled (this Node's zlib has no zstd to measure it with)",
+      why: "not sampled: this Node (v20.20.2) has no zstd to measure pg_dump 17's with: the default, zstd",
     });
+    expect(
+      chooseCompression({ small: "2.0 MB of tables, too little for a sample to pay" }, 17, undefined).spec,
+    ).toBe("zstd:1");
   });
 });
