@@ -135,7 +135,6 @@ export async function readRowSample(client: pg.Client, limits: SampleLimits): Pr
   }
 }
 
-
 /** `family` at `level` over the sample, off the event loop (the bot keeps answering Slack meanwhile). */
 async function measureLevel(
   family: Family,
@@ -196,7 +195,9 @@ export async function sampleCompression(
   if (setting !== undefined) return { none: "not sampled: DBBACKUP_COMPRESS is set" };
   const family: Family = session.serverMajor >= 16 ? "zstd" : "gzip";
   if (!canMeasure(family))
-    return { none: `not sampled: this Node (${process.version}) has no zstd to measure pg_dump ${session.serverMajor}'s with` };
+    return {
+      none: `not sampled: this Node (${process.version}) has no zstd to measure pg_dump ${session.serverMajor}'s with`,
+    };
   const started = performance.now();
   try {
     const sample = await session.sampleRows(SAMPLE_LIMITS);

@@ -18,8 +18,11 @@ type ZstdCompress = (
 /** Node's zlib.zstdCompress and its level parameter, when this Node has them (@types/node 20 doesn't know them). */
 function nodeZstd(): { compress: ZstdCompress; levelParam: number } | undefined {
   const compress = (zlib as unknown as { zstdCompress?: ZstdCompress }).zstdCompress;
-  const levelParam = (zlib.constants as unknown as Record<string, number | undefined>).ZSTD_c_compressionLevel;
-  return typeof compress === "function" && typeof levelParam === "number" ? { compress, levelParam } : undefined;
+  const levelParam = (zlib.constants as unknown as Record<string, number | undefined>)
+    .ZSTD_c_compressionLevel;
+  return typeof compress === "function" && typeof levelParam === "number"
+    ? { compress, levelParam }
+    : undefined;
 }
 
 /** Whether `family` can be measured in this process. */
