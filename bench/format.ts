@@ -19,3 +19,15 @@ export const mebibytes = (bytes: number | undefined) =>
   bytes === undefined ? "n/a" : `${(bytes / MB).toFixed(1)} MB`;
 export const ratio = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined || b === 0 ? "n/a" : (a / b).toFixed(2);
+
+/**
+ * The median of each round's ratio: a round's two runs go back to back, so whatever slows
+ * the machine for a while (other work on these shared cores) weighs on both of them alike.
+ */
+export function pairedRatio(ours: readonly number[], raw: readonly number[]): number | undefined {
+  const ratios = ours.flatMap((ms, i) => {
+    const base = raw[i];
+    return base !== undefined && base > 0 ? [ms / base] : [];
+  });
+  return median(ratios);
+}

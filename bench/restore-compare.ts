@@ -4,14 +4,16 @@ import path from "node:path";
 import pg from "pg";
 import { startScratchServer } from "../src/restore/scratch-server.js";
 import { cliPath } from "./dbbackup-cli.js";
-import { log, median, seconds } from "./format.js";
+import { log, median, pairedRatio, seconds } from "./format.js";
 import { measureCommand } from "./measure.js";
 
 export interface RestoreComparison {
   /** `dbbackup restore-test <id>`: server start, roles, pg_restore -j<cores>, parity, records (median). */
   dbbackupMs: number;
-  /** Start a server, create an empty database, raw `pg_restore -j2` into it. */
+  /** Start a server, create an empty database, raw `pg_restore -j2` into it (median). */
   rawMs: number;
+  /** The median of the rounds' ratios (see pairedRatio). */
+  ratio: number;
   ok: boolean;
 }
 
@@ -78,5 +80,10 @@ export async function restoreComparison(
     // Alternating, so whatever the one before leaves behind (pages to write out) hits both alike.
     for (const run of round % 2 === 0 ? [runRaw, runOurs] : [runOurs, runRaw]) await run();
   }
-  return { dbbackupMs: median(ours) ?? Number.NaN, rawMs: median(raw) ?? Number.NaN, ok };
+  return {
+    dbbackupMs: median(ours) ?? Number.NaN,
+    rawMs: median(raw) ?? Number.NaN,
+    ratio: pairedRatio(ours, raw) ?? Number.NaN,
+    ok,
+  };
 }

@@ -35,7 +35,7 @@ export function restoreRow(restore: RestoreComparison | undefined): string[] {
     `restore-test (stage 3${restore?.ok === false ? ", FAILED" : ""}) vs server start + raw pg_restore -j2`,
     seconds(restore?.dbbackupMs),
     seconds(restore?.rawMs),
-    ratio(restore?.dbbackupMs, restore?.rawMs),
+    restore === undefined || Number.isNaN(restore.ratio) ? "n/a" : restore.ratio.toFixed(2),
     "≤ 1.20",
   ];
 }

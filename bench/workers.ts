@@ -13,7 +13,7 @@ import pg from "pg";
 import type { ScratchServer } from "../src/restore/scratch-server.js";
 import { PgStateStore } from "../src/state/pg-store.js";
 import { WorkQueue } from "../src/state/work-queue.js";
-import { median, ratio, seconds } from "./format.js";
+import { median, pairedRatio, seconds } from "./format.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.resolve(here, "..", "bin", "dbbackup.js");
@@ -27,6 +27,8 @@ export interface WorkerThroughput {
   /** The machine's cores kept busy during each drain (all processes): how much room a second worker had. */
   oneCores: number;
   twoCores: number;
+  /** The median of the rounds' 1-worker over 2-worker times (see pairedRatio). */
+  speedup: number | undefined;
   ok: boolean;
 }
 
@@ -194,6 +196,10 @@ export async function measureWorkers(
     twoMs: mid(two, (d) => d.ms),
     oneCores: mid(one, (d) => d.cores),
     twoCores: mid(two, (d) => d.cores),
+    speedup: pairedRatio(
+      one.map((d) => d.ms),
+      two.map((d) => d.ms),
+    ),
     ok: [...one, ...two].every((d) => d.ok),
   };
 }
@@ -204,7 +210,7 @@ export function workersRow(w: WorkerThroughput | undefined): string[] {
     `${JOBS} queued backups of small databases: throughput of 2 workers vs 1${cores}${w && !w.ok ? " (some FAILED)" : ""}`,
     seconds(w?.twoMs),
     seconds(w?.oneMs),
-    w ? `${ratio(w.oneMs, w.twoMs)}×` : "n/a",
+    w?.speedup === undefined ? "n/a" : `${w.speedup.toFixed(2)}×`,
     "≥ 1.7×",
   ];
 }
