@@ -104,9 +104,7 @@ async function runRestoreOnly(config: BenchConfig, workspace: Workspace): Promis
   const timed = await timedRuns(url, { rounds: 1, altCompress: "", raw: true }, workspace.fresh);
   const { keptBackup } = timed;
   if (!keptBackup) throw new Error("the bench backup failed: nothing to restore");
-  const restore = process.env.X_SKIP
-    ? undefined
-    : await restoreComparison(keptBackup, config.rounds, workspace.fresh());
+  const restore = await restoreComparison(keptBackup, config.rounds, workspace.fresh());
   const freshRestore = await freshRestoreComparison(server, keptBackup, config.rounds, workspace.fresh());
   const rows = [HEADER, restoreRow(restore), freshRestoreRow(freshRestore)];
   process.stdout.write(renderTable(rows, db.databaseBytes, config.rounds) ?? "");
