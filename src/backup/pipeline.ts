@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../config.js";
@@ -54,10 +54,15 @@ export class BackupFailedError extends DbBackupError {
 }
 
 function pickId(root: string, when: Date, env: string, label: string | undefined): string {
-  // Two runs within one second get ids one second apart, so ids stay unique and time-ordered.
+  // One backup of an env per second, whatever their labels (in place or in progress): ids then
+  // sort in the order the backups were taken, which retention counts by. Two runs within one
+  // second get ids one second apart.
+  const names = readdirSync(root).map((name) => name.replace(/^\.inprogress-/, ""));
   for (let i = 0; i < 120; i++) {
-    const id = backupId(new Date(when.getTime() + i * 1000), env, label);
-    if (!existsSync(path.join(root, id)) && !existsSync(path.join(root, `.inprogress-${id}`))) return id;
+    const at = new Date(when.getTime() + i * 1000);
+    const taken = backupId(at, env);
+    if (!names.some((name) => name === taken || name.startsWith(`${taken}_`)))
+      return backupId(at, env, label);
   }
   throw new DbBackupError(
     "id_taken",
