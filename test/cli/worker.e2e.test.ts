@@ -235,22 +235,35 @@ describe("dump workers", () => {
 
     it("queues the backup; a worker takes it, its progress and its end update the bot's message", async () => {
       const worker = await startWorker();
-      await ask("staging via-worker");
-      const done = await slack.waitForCall(
-        "chat.update",
-        (c) => shown(c).includes("staging backup verified") && shown(c).includes("(via-worker)"),
-        60_000,
-      );
-      const updates = slack.callsTo("chat.update").filter((c) => c.body.ts === done.body.ts);
-      expect(updates.indexOf(done)).toBeGreaterThan(0);
-      expect(backupsOf(worker.host, "_staging_via-worker")).toHaveLength(1);
-      expect(backupsOf(botHost, "_staging_via-worker")).toEqual([]);
-      const audit = (await store.readLog("audit")) as { kind: string; label?: string; via?: string }[];
-      expect(audit.filter((l) => l.kind === "backup-started" && l.label === "via-worker")).toEqual([
-        expect.objectContaining({ via: "slack", by: ALICE }),
-      ]);
-      worker.worker.kill("SIGTERM");
-      await worker.worker.catch(() => undefined);
+      // A small backup is over in a moment: held on a lock, its progress so far reaches the message first.
+      const lock = await holdLock(tiny, "public.items");
+      try {
+        await ask("staging via-worker");
+        const progress = await slack.waitForCall(
+          "chat.update",
+          (c) => shown(c).includes("staging") && !shown(c).includes("verified"),
+          30_000,
+        );
+        await lock.release();
+        const done = await slack.waitForCall(
+          "chat.update",
+          (c) => shown(c).includes("staging backup verified") && shown(c).includes("(via-worker)"),
+          60_000,
+        );
+        expect(done.body.ts).toBe(progress.body.ts);
+        const updates = slack.callsTo("chat.update").filter((c) => c.body.ts === done.body.ts);
+        expect(updates.indexOf(done)).toBeGreaterThan(updates.indexOf(progress));
+        expect(backupsOf(worker.host, "_staging_via-worker")).toHaveLength(1);
+        expect(backupsOf(botHost, "_staging_via-worker")).toEqual([]);
+        const audit = (await store.readLog("audit")) as { kind: string; label?: string; via?: string }[];
+        expect(audit.filter((l) => l.kind === "backup-started" && l.label === "via-worker")).toEqual([
+          expect.objectContaining({ via: "slack", by: ALICE }),
+        ]);
+      } finally {
+        await lock.release();
+        worker.worker.kill("SIGTERM");
+        await worker.worker.catch(() => undefined);
+      }
     });
 
     it("/dbbackup cancel reaches the worker: its dump stops and the message says cancelled", async () => {
