@@ -10,7 +10,7 @@ import { WorkQueue } from "../../src/state/work-queue.js";
 import { type BotProcess, killAll, startBotProcess } from "../helpers/bot-process.js";
 import { runCli, startCli, workdir } from "../helpers/cli.js";
 import { type FakeSlack, startFakeSlack, visibleText } from "../helpers/fake-slack.js";
-import { createDatabase, sql } from "../helpers/postgres.js";
+import { connectionsNamed, createDatabase, sql } from "../helpers/postgres.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
 import { dbbackupWaitingOnLocks, holdLock, waitFor, waitForAsync } from "../helpers/servers.js";
 import { slashCommand } from "../helpers/slack-requests.js";
@@ -123,14 +123,7 @@ describe("dump workers", () => {
   });
 
   it("an idle worker, listening for jobs, stops at SIGTERM at once and closes its listening connection", async () => {
-    const listening = async () =>
-      (
-        await sql<{ pid: number }>(
-          stateUrl,
-          "select pid from pg_stat_activity where application_name = $1 and datname = current_database()",
-          [WAKEUPS_APPLICATION],
-        )
-      ).map((r) => r.pid);
+    const listening = () => connectionsNamed(stateUrl, WAKEUPS_APPLICATION);
     const others = new Set(await listening());
     const { worker } = await startWorker();
     const [mine] = await waitForAsync("the worker listening", async () => {

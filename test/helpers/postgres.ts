@@ -64,6 +64,16 @@ export async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(
   return withClient(url, async (client) => (await client.query<R>(text, params)).rows);
 }
 
+/** Backend pids of the connections named `application` on the database at `url` (e.g. workers listening for jobs). */
+export async function connectionsNamed(url: string, application: string): Promise<number[]> {
+  const rows = await sql<{ pid: number }>(
+    url,
+    "select pid from pg_stat_activity where application_name = $1 and datname = current_database()",
+    [application],
+  );
+  return rows.map((r) => r.pid);
+}
+
 /** Creates a database on the server and returns its URL. */
 export async function createDatabase(server: ScratchServer, name: string): Promise<string> {
   await sql(server.url(), `create database ${quoteIdent(name)}`);

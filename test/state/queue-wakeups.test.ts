@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { PgStateStore } from "../../src/state/pg-store.js";
 import { type QueueWakeups, WAKEUPS_APPLICATION } from "../../src/state/queue-wakeups.js";
 import { WorkQueue } from "../../src/state/work-queue.js";
-import { createDatabase, sql, useTestServer } from "../helpers/postgres.js";
+import { connectionsNamed, createDatabase, sql, useTestServer } from "../helpers/postgres.js";
 import { waitFor, waitForAsync } from "../helpers/servers.js";
 import { tcpProxy } from "../helpers/tcp-proxy.js";
 
@@ -36,14 +36,7 @@ async function setUp(envs: readonly string[] | null = null) {
       approvedBy: null,
       maxAttempts: 1,
     });
-  const listener = async () =>
-    (
-      await sql<{ pid: number }>(
-        url,
-        "select pid from pg_stat_activity where application_name = $1 and datname = current_database()",
-        [WAKEUPS_APPLICATION],
-      )
-    ).map((r) => r.pid);
+  const listener = () => connectionsNamed(url, WAKEUPS_APPLICATION);
   return { url, queue, wakeups, enqueue, listener };
 }
 

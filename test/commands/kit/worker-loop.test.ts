@@ -5,7 +5,7 @@ import { PgStateStore } from "../../../src/state/pg-store.js";
 import { WAKEUPS_APPLICATION } from "../../../src/state/queue-wakeups.js";
 import { WorkQueue } from "../../../src/state/work-queue.js";
 import { workdir } from "../../helpers/cli.js";
-import { createDatabase, sql, useTestServer } from "../../helpers/postgres.js";
+import { connectionsNamed, createDatabase, sql, useTestServer } from "../../helpers/postgres.js";
 import { waitFor, waitForAsync } from "../../helpers/servers.js";
 import { tcpProxy } from "../../helpers/tcp-proxy.js";
 
@@ -80,14 +80,7 @@ async function startWorker(pollMs: number, via?: (url: string) => string) {
     );
     return { id, job, waitedMs: Number(waited?.ms) };
   };
-  const listener = async () =>
-    (
-      await sql<{ pid: number }>(
-        stateUrl,
-        "select pid from pg_stat_activity where application_name = $1 and datname = current_database()",
-        [WAKEUPS_APPLICATION],
-      )
-    ).map((r) => r.pid);
+  const listener = () => connectionsNamed(stateUrl, WAKEUPS_APPLICATION);
   const end = async () => {
     stop.abort();
     const summary = await running;
