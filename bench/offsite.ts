@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ageBinaries } from "../src/offsite/age.js";
 import { s3Client } from "../src/offsite/s3-client.js";
+import { mebibytes, median, pairedRatio, seconds } from "./format.js";
 import { MB } from "./measure.js";
 import { emptyPrefix } from "./offsite-direct.js";
 import { runJob } from "./offsite-run.js";
@@ -168,14 +169,7 @@ export async function measureOffsite(
   }
 }
 
-function median(values: number[]): number | undefined {
-  const sorted = [...values].sort((a, b) => a - b);
-  const upper = sorted[Math.floor(sorted.length / 2)];
-  const lower = sorted[Math.floor((sorted.length - 1) / 2)];
-  return upper === undefined || lower === undefined ? undefined : (upper + lower) / 2;
-}
-
-/** The table's two rows (medians over the rounds; n/a when nothing was measured). */
+/** The table's two rows (medians over the rounds, the median of each round's ratio; n/a when nothing was measured). */
 export function offsiteRows(results: OffsiteRound[] | undefined): string[][] {
   const r = results ?? [];
   const copyMs = median(r.map((x) => x.copyMs));
@@ -184,20 +178,22 @@ export function offsiteRows(results: OffsiteRound[] | undefined): string[][] {
   const peak = median(r.map((x) => x.peakRssBytes));
   const over = median(r.map((x) => x.peakRssBytes - x.idleRssBytes));
   const bytes = median(r.map((x) => x.copyBytes));
-  const s = (ms: number | undefined) => (ms === undefined ? "n/a" : `${(ms / 1000).toFixed(1)} s`);
-  const mb = (n: number | undefined) => (n === undefined ? "n/a" : `${(n / MB).toFixed(1)} MB`);
+  const paired = pairedRatio(
+    r.map((x) => x.copyMs),
+    r.map((x) => x.directMs),
+  );
   return [
     [
-      `off-site copy (${mb(bytes)} encrypted) vs direct age + multipart upload, same s3rver`,
-      s(copyMs),
-      s(directMs),
-      copyMs === undefined || !directMs ? "n/a" : (copyMs / directMs).toFixed(2),
+      `off-site copy (${mebibytes(bytes)} encrypted) vs direct age + multipart upload, same s3rver`,
+      seconds(copyMs),
+      seconds(directMs),
+      paired === undefined ? "n/a" : paired.toFixed(2),
       "≤ 1.15",
     ],
     [
       "off-site copy RSS over idle (the copying process; age children not counted)",
-      mb(peak),
-      mb(idle),
+      mebibytes(peak),
+      mebibytes(idle),
       over === undefined ? "n/a" : `+${(over / MB).toFixed(1)} MB`,
       "≤ +64 MB",
     ],
