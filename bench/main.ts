@@ -58,8 +58,12 @@ interface BenchConfig {
   /** "" skips the second dbbackup run. */
   altCompress: string;
   /** BENCH_ONLY; "" runs everything. */
-  only: "" | "entropy" | "backups" | "workers" | "restore";
+  only: Only;
 }
+
+const ONLY = ["", "entropy", "backups", "workers", "restore"] as const;
+type Only = (typeof ONLY)[number];
+const isOnly = (value: string): value is Only => (ONLY as readonly string[]).includes(value);
 
 function readConfig(): BenchConfig {
   const targetBytes = positiveInt("BENCH_TARGET_MB", DEFAULT_TARGET_BYTES / MB) * MB;
@@ -67,8 +71,12 @@ function readConfig(): BenchConfig {
   const rounds = positiveInt("BENCH_REPEAT", 3);
   const altCompress = process.env.BENCH_ALT_COMPRESS ?? "gzip:1";
   const only = process.env.BENCH_ONLY ?? "";
-  if (only !== "" && only !== "entropy" && only !== "backups" && only !== "workers" && only !== "restore")
-    throw new Error(`BENCH_ONLY must be "entropy", "backups", "workers", "restore" or unset, not ${only}`);
+  if (!isOnly(only))
+    throw new Error(
+      `BENCH_ONLY must be ${ONLY.filter(Boolean)
+        .map((o) => `"${o}"`)
+        .join(", ")} or unset, not ${only}`,
+    );
   return { targetBytes, entropyBytes, rounds, altCompress, only };
 }
 
@@ -158,17 +166,17 @@ async function runBench(config: BenchConfig, workspace: Workspace): Promise<void
   if (table !== undefined) process.stdout.write(table);
 }
 
+const RUNS: Record<Only, (config: BenchConfig, workspace: Workspace) => Promise<void>> = {
+  "": runBench,
+  entropy: runBackupsOnly,
+  backups: runBackupsOnly,
+  workers: runWorkersOnly,
+  restore: runRestoreOnly,
+};
+
 async function main(): Promise<void> {
   const config = readConfig();
-  await withWorkspace((workspace) =>
-    config.only === "workers"
-      ? runWorkersOnly(config, workspace)
-      : config.only === "restore"
-        ? runRestoreOnly(config, workspace)
-        : config.only
-          ? runBackupsOnly(config, workspace)
-          : runBench(config, workspace),
-  );
+  await withWorkspace((workspace) => RUNS[config.only](config, workspace));
 }
 
 main().catch((error: unknown) => {

@@ -12,10 +12,10 @@ import type { PgTools } from "./pgtools.js";
 import type { BackupRequest } from "./pipeline.js";
 import type { RunLog } from "./run-log.js";
 import type { Target } from "./target.js";
-import { parseToc, useList } from "./toc.js";
-import { type ArchiveList, DUMP_FILE, SCHEMA_FILE } from "./verify.js";
+import { useList } from "./toc.js";
+import { type ArchiveList, DUMP_FILE, PG_RESTORE_ENV, SCHEMA_FILE } from "./verify.js";
 
-/** The pipeline's steps that run pg_dump, each timed, logged and told to the listener. */
+/** The pipeline's steps that write the archive and schema.sql, each timed, logged and told to the listener. */
 
 export interface WorkContext {
   request: BackupRequest;
@@ -183,11 +183,7 @@ export async function schemaFromArchive(
   abort: AbortController,
 ): Promise<void> {
   if (!listed.ok) return;
-  const skip = new Set(
-    parseToc(listed.stdout)
-      .entries.filter((e) => NOT_IN_SCHEMA_ONLY.has(e.desc))
-      .map((e) => e.dumpId),
-  );
+  const skip = new Set(listed.toc.entries.filter((e) => NOT_IN_SCHEMA_ONLY.has(e.desc)).map((e) => e.dumpId));
   // In the run's own folder: removed with it if the run fails, never shared with another run.
   const listFile = path.join(ctx.dir, ".schema-use.list");
   await writeFile(listFile, useList(listed.stdout, skip));
@@ -201,7 +197,7 @@ export async function schemaFromArchive(
         path.join(ctx.dir, DUMP_FILE),
       ],
       {
-        env: { PGSERVICEFILE: "/dev/null" },
+        env: PG_RESTORE_ENV,
         signal: abort.signal,
         owner: ctx.store,
         onStderrLine: (line) => ctx.log.line(`pg_restore -s: ${line}`),

@@ -123,23 +123,27 @@ export interface ReadOptions {
   weight?: (qualifiedName: string) => number;
 }
 
-const PG_ENV = { PGSERVICEFILE: "/dev/null" };
+/** pg_restore's whole environment: no server is reached, and no user's service file is read. */
+export const PG_RESTORE_ENV = { PGSERVICEFILE: "/dev/null" };
 
-export type ArchiveList = { ok: true; stdout: string } | { ok: false; stderr: string };
+/** The archive's TOC as `pg_restore --list` printed it (use-lists are made from the text), parsed once. */
+export type ArchiveList = { ok: true; stdout: string; toc: Toc } | { ok: false; stderr: string };
 
-/** `pg_restore --list` of the archive in `dir` (~0.01 s): its TOC, as text. */
+/** `pg_restore --list` of the archive in `dir` (~0.01 s): its TOC. */
 export async function listArchive(
   dir: string,
   pgRestore: string,
   options: Pick<ReadOptions, "signal" | "owner"> = {},
 ): Promise<ArchiveList> {
   const listed = await runPgProcess(pgRestore, ["--list", path.join(dir, DUMP_FILE)], {
-    env: PG_ENV,
+    env: PG_RESTORE_ENV,
     captureStdout: true,
     signal: options.signal,
     ...(options.owner ? { owner: options.owner } : {}),
   });
-  return listed.ok ? { ok: true, stdout: listed.stdout } : { ok: false, stderr: listed.stderr };
+  return listed.ok
+    ? { ok: true, stdout: listed.stdout, toc: parseToc(listed.stdout) }
+    : { ok: false, stderr: listed.stderr };
 }
 
 /**
@@ -156,7 +160,10 @@ async function readEveryBlock(
   const lists =
     listText === undefined ? [] : splitUseLists(listText, options.parts ?? 1, options.weight ?? (() => 1));
   const read = async (args: string[]) => {
-    const r = await runPgProcess(pgRestore, ["--file=/dev/null", ...args, dump], { env: PG_ENV, ...tie });
+    const r = await runPgProcess(pgRestore, ["--file=/dev/null", ...args, dump], {
+      env: PG_RESTORE_ENV,
+      ...tie,
+    });
     return r.ok ? { ok: true, stderr: "" } : { ok: false, stderr: r.stderr };
   };
   if (lists.length <= 1) return read([]);
@@ -195,7 +202,7 @@ export async function verifyReadable(
   const checks: Check[] = [];
   let toc: Toc | undefined;
   if (listed.ok) {
-    toc = parseToc(listed.stdout);
+    toc = listed.toc;
     checks.push({
       name: "toc",
       // An empty database lists no entries and is still a good backup; the counts below say what's in it.

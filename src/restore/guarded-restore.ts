@@ -80,7 +80,7 @@ export async function runRestore(request: RestoreRequest): Promise<RestoreOutcom
   const overlap =
     request.inPlace || inventory.shipped.keys.size === 0
       ? undefined
-      : await archiveOverlap(tools.pgRestore, path.join(located.dir, DUMP_FILE), inventory, state);
+      : await archiveOverlap(tools.pgRestore, located.dir, inventory, state);
   const inv = { ...inventory, display: target.display };
   const plan = planRestore(manifest, roles, extensions, inv, request, overlap);
   if (request.dryRun) return { plan, dryRun: true, ok: true, parity: [], compared: [], ms: 0 };

@@ -5,7 +5,7 @@ import { readCatalogOf } from "../backup/catalog-read.js";
 import { EXTENSIONS_FILE, VIEWS_FILE } from "../backup/companions.js";
 import type { Manifest } from "../backup/manifest.js";
 import type { PgTools } from "../backup/pgtools.js";
-import { DUMP_FILE, SCHEMA_FILE } from "../backup/verify.js";
+import { DUMP_FILE, PG_RESTORE_ENV, SCHEMA_FILE } from "../backup/verify.js";
 import { DbBackupError } from "../errors.js";
 import type { StateStore } from "../state/store.js";
 import { rolesInSchema, SUPABASE_ROLES } from "./archive-roles.js";
@@ -54,7 +54,7 @@ async function restoreArchive(
       dump: path.join(dir, DUMP_FILE),
       // The scratch server trusts local connections: its URL carries no password.
       conninfo: url,
-      env: { PGSERVICEFILE: "/dev/null" },
+      env: PG_RESTORE_ENV,
       signal,
       owner: state,
     }),

@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { runPgProcess } from "../backup/pg-process.js";
-import { parseToc, useList } from "../backup/toc.js";
+import { useList } from "../backup/toc.js";
+import { listArchive } from "../backup/verify.js";
 import { DbBackupError } from "../errors.js";
 import type { StateStore } from "../state/store.js";
 import { overlapWith, type ShippedOverlap } from "./shipped-overlap.js";
@@ -16,22 +16,18 @@ export interface ArchiveOverlap extends ShippedOverlap {
 /** The archive's table of contents held against what the target's platform already has. */
 export async function archiveOverlap(
   pgRestore: string,
-  dump: string,
+  backupDir: string,
   inventory: TargetInventory,
   owner: StateStore,
 ): Promise<ArchiveOverlap> {
-  const listed = await runPgProcess(pgRestore, ["--list", dump], {
-    env: { PGSERVICEFILE: "/dev/null" },
-    captureStdout: true,
-    owner,
-  });
+  const listed = await listArchive(backupDir, pgRestore, { owner });
   if (!listed.ok)
     throw new DbBackupError(
       "verify_failed",
       `pg_restore couldn't read the backup's table of contents: ${listed.stderr.trim().split("\n").at(-1) ?? ""}`,
       "Run `dbbackup verify <ID>`: the archive may be damaged.",
     );
-  const overlap = overlapWith(parseToc(listed.stdout).entries, PLATFORM_SCHEMAS, inventory.shipped);
+  const overlap = overlapWith(listed.toc.entries, PLATFORM_SCHEMAS, inventory.shipped);
   return { ...overlap, listText: listed.stdout };
 }
 
